@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <wfsync/core/duration.hpp>
+#include <wfsync/core/error.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace wfsync::config {
+
+/// A secret read from the environment or a file at load time. It has no stream operator and
+/// no implicit conversion, so it cannot end up in a log line by accident; every loaded secret
+/// is also registered with log::add_secret so that it is masked wherever it appears.
+class secret {
+public:
+    secret() = default;
+    explicit secret(std::string value) : value_(std::move(value)) {}
+    const std::string& reveal() const noexcept { return value_; }
+    bool empty() const noexcept { return value_.empty(); }
+
+private:
+    std::string value_;
+};
+
+/// Where a value came from, for error messages: "wfsync.yaml:14:7".
+struct source_location {
+    std::string file;
+    int line = 0;    ///< 1-based; 0 = unknown
+    int column = 0;  ///< 1-based
+    std::string str() const;
+};
+
+/// One problem found in a config file.
+struct config_issue {
+    source_location where;
+    std::string path;     ///< YAML path, e.g. "tenants.zuora-prod.auth.client_secret_env"
+    std::string message;  ///< what is wrong
+    /// "wfsync.yaml:14:7: tenants.zuora-prod.auth.client_secret_env: variable ZUORA_SECRET is not set"
+    std::string str() const;
+};
+
+struct retry_settings {
+    int max_attempts = 6;
+    milliseconds initial_backoff{500};
+    milliseconds max_backoff{60'000};
+};
+
+struct poll_settings {
+    milliseconds interval{2000};
+    milliseconds max_interval{30'000};
+    milliseconds timeout{15 * 60'000};
+};
+
+/// Requests per second with a burst; parsed from "20/s", "600/m", "5/s".
+struct rate_limit {
+    double per_second = 20.0;
+    int burst = 20;
+};
+
+/// Per-tenant network settings; `defaults` gives the values a tenant does not override.
+struct network_settings {
+    milliseconds timeout{30'000};   ///< one HTTP request (connect + write + read)
+    retry_settings retry;
+    int concurrency = 4;            ///< requests in flight per tenant
+    rate_limit rate;
+    poll_settings poll;
+};
+
+struct tls_settings {
+    std::string ca_file;  ///< extra CA bundle (PEM); empty = the system's CAs
+    bool verify = true;   ///< peer and host name verification; off only when the config says so
+};
+
+enum class platform { zuora, kore, secmaster };
+std::string_view to_string(platform p) noexcept;
+
+enum class auth_type { oauth2, bearer, api_key, iam_password };
+
+struct auth_settings {
+    auth_type type = auth_type::bearer;
+    std::string client_id;  ///< oauth2 (not a secret; may come from ${ENV})
+    secret client_secret;   ///< oauth2
+    secret token;           ///< bearer, and static SecMaster tokens
+    secret api_key;         ///< kore
+    std::string token_url;  ///< oauth2; empty = base_url + "/oauth/token"
+    // iam_password (SecMaster): user, domain and project are names, not secrets.
+    std::string iam_url;
+    std::string user;
+    std::string domain;
+    std::string project;
+    secret password;
+};
+
+/// A Kore.ai workflow named in the config (the platform has no list API).
+struct named_workflow {
+    std::string id;
+    std::string flow_id;
+    std::string name;
+};
+
+struct tenant {
+    std::string name;
+    platform kind = platform::zuora;
+    std::string base_url;  ///< scheme://host[:port][/prefix], no trailing slash
+    auth_settings auth;
+    tls_settings tls;
+    network_settings net;  ///< defaults merged with the tenant's overrides
+    std::string entity_id; ///< zuora: Zuora-Entity-Ids header, optional
+    std::vector<named_workflow> workflows;  ///< kore
+    std::string project_id;                 ///< secmaster
+    std::string workspace_id;               ///< secmaster
+    source_location where;
+};
+
+/// `select.include` / `select.exclude` entries: a name glob (`Billing *`) or a numeric id.
+struct selector {
+    std::vector<std::string> include;  ///< empty = everything
+    std::vector<std::string> exclude;
+    /// True if a workflow with this id and name is selected.
+    bool matches(std::string_view id, std::string_view name) const;
+};
+
+enum class version_choice { latest, active, all };
+enum class version_policy { keep_source, bump };
+enum class drift_policy { skip, overwrite, fail };
+
+struct rule {
+    std::string name;
+    std::string source;                ///< tenant name
+    std::vector<std::string> targets;  ///< tenant names, or "archive:NAME"
+    selector select;
+    version_choice version = version_choice::latest;
+    version_policy policy = version_policy::keep_source;
+    bool create_missing = false;
+    bool activate = false;
+    drift_policy on_drift = drift_policy::skip;
+    std::string schedule;   ///< validated cron text or macro; empty = only by hand
+    std::string timezone = "UTC";
+    milliseconds jitter{0};
+    bool catch_up = false;
+    source_location where;
+};
+
+struct archive {
+    std::string name;
+    std::string path;
+    source_location where;
+};
+
+struct state_settings {
+    std::string path = "/var/lib/wfsync";  ///< directory holding state.db
+};
+
+struct log_settings {
+    std::string level = "info";
+    std::string format = "text";
+};
+
+struct admin_settings {
+    std::string listen = "127.0.0.1:9470";
+    std::string token_file;
+};
+
+struct config {
+    std::string file;  ///< the file it was loaded from
+    state_settings state;
+    log_settings log;
+    admin_settings admin;
+    network_settings defaults;
+    std::map<std::string, tenant> tenants;
+    std::map<std::string, archive> archives;
+    std::vector<rule> rules;
+
+    const tenant* find_tenant(std::string_view name) const;
+    const rule* find_rule(std::string_view name) const;
+};
+
+/// Either a valid config or every problem found, each with file:line:column.
+using load_result = std::variant<std::shared_ptr<const config>, std::vector<config_issue>>;
+
+/// Reads, parses and validates a config file. Environment lookups go through `getenv`.
+load_result load_file(const std::string& path);
+
+/// As load_file, on text already in memory; `file` names it in messages.
+load_result load_string(std::string_view text, const std::string& file);
+
+}  // namespace wfsync::config

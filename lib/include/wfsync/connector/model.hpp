@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wfsync::connector {
+
+/// A workflow definition as listed by a tenant.
+struct workflow_summary {
+    std::string id;    ///< the platform's id (Zuora: integer as text; Kore.ai: "a-..."; SecMaster: uuid)
+    std::string name;
+    std::string active_version;  ///< empty if unknown or none
+    std::string latest_version;  ///< empty if unknown
+};
+
+/// One version of a definition.
+struct version_summary {
+    std::string id;       ///< the platform's id of the version, if it has one
+    std::string version;  ///< label, e.g. "0.0.3"
+    std::string status;   ///< as the platform says ("Active", "activated", ...)
+    bool active = false;
+};
+
+/// An exported workflow version in one model for every platform: named files plus metadata.
+/// Zuora: one file "workflow.json". Kore.ai: flow_definition.json, app_definition.json,
+/// env_variables.json. SecMaster: the exported file under its name.
+struct package {
+    std::string format;  ///< "zuora-json", "kore-zip", "secmaster-file"
+    std::string workflow_id;
+    std::string workflow_name;
+    std::string version;
+    std::map<std::string, std::string> files;  ///< name -> bytes
+};
+
+/// Which version to export.
+struct version_ref {
+    enum class kind { latest, active, exact } which = kind::latest;
+    std::string version;  ///< for exact
+};
+
+/// An export in progress. Synchronous platforms answer with `done` and the package at once;
+/// asynchronous ones (Kore.ai) hand back a job id to record and poll.
+struct export_job {
+    std::string job_id;        ///< empty for synchronous exports
+    std::string download_url;  ///< where the package is once the job ends (Kore.ai)
+    bool done = false;
+    std::optional<package> result;
+};
+
+/// A request to import a package into a target definition.
+struct import_request {
+    std::string target_workflow;  ///< platform id; empty = create a new definition
+    std::string target_name;      ///< name for a new definition
+    std::string version;          ///< version label to create
+    bool activate = false;
+    std::string idempotency_key;  ///< sent where the platform supports it
+    const package* content = nullptr;
+};
+
+struct import_result {
+    std::string target_workflow;  ///< id of the definition imported into (or created)
+    std::string version;          ///< version created
+    std::string job_id;           ///< async platforms: the import's job
+    bool done = true;
+};
+
+}  // namespace wfsync::connector

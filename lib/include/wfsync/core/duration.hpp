@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <wfsync/core/error.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace wfsync {
+
+using milliseconds = std::chrono::milliseconds;
+
+/// Parses a duration written as a number and a unit: `500ms`, `30s`, `5m`, `2h`, `1d`,
+/// or several joined (`1h30m`). No sign, no bare numbers.
+[[nodiscard]] result<milliseconds> parse_duration(std::string_view text);
+
+/// Formats a duration the way parse_duration reads it (`1500ms` -> "1.5s").
+std::string format_duration(milliseconds d);
+
+}  // namespace wfsync

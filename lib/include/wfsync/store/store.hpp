@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <wfsync/core/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wfsync::store {
+
+using row_id = std::int64_t;
+/// Seconds since the Unix epoch, UTC.
+using unix_time = std::int64_t;
+
+/// A workflow as seen in a tenant.
+struct workflow_row {
+    row_id id = 0;
+    std::string tenant;
+    std::string remote_id;  ///< the platform's id of the definition
+    std::string name;
+};
+
+/// One exported version of a workflow: content hash over the normalized package, and the
+/// raw package (stored zlib-compressed; returned inflated).
+struct version_row {
+    row_id id = 0;
+    row_id workflow = 0;
+    std::string version;       ///< the platform's version label, e.g. "0.0.3"
+    std::string content_hash;  ///< sha256 hex of the normalized package
+    std::string format;        ///< package format, e.g. "zuora-json"
+    std::int64_t size = 0;     ///< raw package size in bytes
+    unix_time seen_at = 0;
+};
+
+/// Which target definition a source workflow is replicated into.
+struct workflow_mapping {
+    std::string source_tenant;
+    std::string source_workflow;  ///< remote id
+    std::string target_tenant;
+    std::string target_workflow;  ///< remote id
+    std::string target_name;
+};
+
+/// A version wfsync put into a target (or found already there with the same content).
+struct version_mapping {
+    std::string source_tenant;
+    std::string source_workflow;
+    std::string source_version;
+    std::string content_hash;
+    std::string target_tenant;
+    std::string target_workflow;
+    std::string target_version;
+    unix_time at = 0;
+};
+
+enum class intent_state { pending, succeeded, failed, unknown };
+std::string_view to_string(intent_state s) noexcept;
+
+/// A write-ahead import intent, committed before the first request is sent.
+struct import_intent {
+    row_id id = 0;
+    std::string rule;
+    std::string run_uid;
+    std::string source_tenant;
+    std::string source_workflow;
+    std::string source_version;
+    std::string content_hash;
+    std::string target_tenant;
+    std::string target_workflow;  ///< empty when the import creates the definition
+    std::string target_version;
+    int generation = 0;           ///< rises after a definitive failure
+    std::string idempotency_key;
+    intent_state state = intent_state::pending;
+    std::string detail;           ///< outcome text (never secrets)
+    unix_time created_at = 0;
+    unix_time updated_at = 0;
+};
+
+struct run_row {
+    row_id id = 0;
+    std::string uid;      ///< run id shown to people and sent as Zuora-Track-Id
+    std::string rule;     ///< empty for runs over several rules
+    std::string command;  ///< "sync", "plan", "serve"
+    unix_time started_at = 0;
+    unix_time finished_at = 0;  ///< 0 while running (or killed)
+    std::string outcome;        ///< "ok", "partial", "failed", "" while running
+    int imported = 0;
+    int unchanged = 0;
+    int drift = 0;
+    int errors = 0;
+};
+
+/// One thing that happened in a run.
+struct event_row {
+    row_id id = 0;
+    row_id run = 0;
+    std::string run_uid;
+    unix_time at = 0;
+    std::string rule;
+    std::string kind;  ///< export, import, create, unchanged, drift, skip, error, adopt
+    std::string source_tenant;
+    std::string source_workflow;
+    std::string workflow_name;
+    std::string target_tenant;
+    std::string target_workflow;
+    std::string version;
+    std::string content_hash;
+    std::string message;
+    std::int64_t duration_ms = 0;
+};
+
+struct history_filter {
+    std::string rule;      ///< empty = all
+    std::string workflow;  ///< matches source_workflow or workflow_name; empty = all
+    int limit = 200;       ///< newest events first
+};
+
+/// The daemon's persistent state. Every method is one short transaction.
+/// Thread safety: one instance per thread (SQLite connection, no mutex).
+class store {
+public:
+    virtual ~store() = default;
+
+    /// Inserts or updates (name) the workflow; returns its row.
+    [[nodiscard]] virtual result<workflow_row> upsert_workflow(const std::string& tenant,
+                                                               const std::string& remote_id,
+                                                               const std::string& name) = 0;
+    [[nodiscard]] virtual result<std::optional<workflow_row>> find_workflow(
+        const std::string& tenant, const std::string& remote_id) = 0;
+
+    /// Stores a version unless (workflow, version, content_hash) is already there.
+    [[nodiscard]] virtual result<version_row> put_version(row_id workflow, const std::string& version,
+                                                          const std::string& content_hash,
+                                                          const std::string& format,
+                                                          const std::string& package) = 0;
+    [[nodiscard]] virtual result<std::vector<version_row>> list_versions(row_id workflow) = 0;
+    /// The raw package of a stored version, inflated.
+    [[nodiscard]] virtual result<std::string> load_package(row_id version) = 0;
+
+    [[nodiscard]] virtual result<std::optional<workflow_mapping>> find_mapping(
+        const std::string& source_tenant, const std::string& source_workflow,
+        const std::string& target_tenant) = 0;
+    [[nodiscard]] virtual result<void> put_mapping(const workflow_mapping& m) = 0;
+
+    [[nodiscard]] virtual result<void> add_version_mapping(const version_mapping& m) = 0;
+    /// The newest version mapping into a target workflow (what wfsync last put there).
+    [[nodiscard]] virtual result<std::optional<version_mapping>> last_version_mapping(
+        const std::string& target_tenant, const std::string& target_workflow) = 0;
+
+    /// Inserts a pending intent; `key` must be unique. Returns it with its id.
+    [[nodiscard]] virtual result<import_intent> create_intent(const import_intent& i) = 0;
+    /// The newest intent for this (rule, source workflow, target tenant, content hash), any state.
+    [[nodiscard]] virtual result<std::optional<import_intent>> find_intent(
+        const std::string& rule, const std::string& source_tenant,
+        const std::string& source_workflow, const std::string& target_tenant,
+        const std::string& content_hash) = 0;
+    /// Intents still pending or unknown (left by a crash or a lost response).
+    [[nodiscard]] virtual result<std::vector<import_intent>> open_intents() = 0;
+    [[nodiscard]] virtual result<void> set_intent_state(row_id intent, intent_state s,
+                                                        const std::string& detail,
+                                                        const std::string& target_workflow = {}) = 0;
+
+    [[nodiscard]] virtual result<run_row> begin_run(const std::string& uid, const std::string& rule,
+                                                    const std::string& command) = 0;
+    [[nodiscard]] virtual result<void> finish_run(const run_row& r) = 0;
+    [[nodiscard]] virtual result<void> add_event(const event_row& e) = 0;
+    [[nodiscard]] virtual result<std::vector<run_row>> list_runs(const history_filter& f) = 0;
+    [[nodiscard]] virtual result<std::vector<event_row>> list_events(const history_filter& f) = 0;
+
+    /// The schema version (PRAGMA user_version) after migrations.
+    virtual int schema_version() = 0;
+};
+
+/// Opens (creating with mode 0600 in a 0700 directory if needed) the SQLite file at `path`,
+/// sets WAL, foreign_keys and busy_timeout, and runs pending migrations.
+[[nodiscard]] result<std::unique_ptr<store>> open_sqlite(const std::string& path);
+
+}  // namespace wfsync::store

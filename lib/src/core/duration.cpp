@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <wfsync/core/duration.hpp>
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstdint>
+#include <limits>
+
+namespace wfsync {
+
+result<milliseconds> parse_duration(std::string_view text)
+{
+    auto bad = [&](std::string_view why) {
+        return fail(errc::invalid_argument,
+                    fmt::format("invalid duration '{}': {} (use e.g. 500ms, 30s, 5m, 2h)", text, why));
+    };
+    if (text.empty()) return bad("empty");
+    std::int64_t total = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad("expected a number");
+        std::int64_t n = 0;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+            n = n * 10 + (text[i] - '0');
+            if (n > 1'000'000'000'000LL) return bad("too large");
+            ++i;
+        }
+        std::size_t u = i;
+        while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+        auto unit = text.substr(u, i - u);
+        std::int64_t scale = 0;
+        if (unit == "ms") scale = 1;
+        else if (unit == "s") scale = 1000;
+        else if (unit == "m") scale = 60'000;
+        else if (unit == "h") scale = 3'600'000;
+        else if (unit == "d") scale = 86'400'000;
+        else if (unit.empty()) return bad("missing unit");
+        else return bad(fmt::format("unknown unit '{}'", unit));
+        total += n * scale;
+        if (total > 100LL * 365 * 86'400'000) return bad("too large");
+    }
+    return milliseconds(total);
+}
+
+std::string format_duration(milliseconds d)
+{
+    auto ms = d.count();
+    if (ms % 3'600'000 == 0 && ms != 0) return fmt::format("{}h", ms / 3'600'000);
+    if (ms % 60'000 == 0 && ms != 0) return fmt::format("{}m", ms / 60'000);
+    if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+    if (ms >= 1000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+    return fmt::format("{}ms", ms);
+}
+
+}  // namespace wfsync

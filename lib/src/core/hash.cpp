@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <wfsync/core/hash.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace wfsync {
+namespace {
+
+std::string to_hex(const unsigned char* p, std::size_t n)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(n * 2, '0');
+    for (std::size_t i = 0; i < n; ++i) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 0xf];
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("EVP_Digest(sha256) failed");
+    return to_hex(md, len);
+}
+
+std::string random_hex(std::size_t n)
+{
+    std::vector<unsigned char> buf(n);
+    if (RAND_bytes(buf.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+    return to_hex(buf.data(), n);
+}
+
+}  // namespace wfsync

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#define BOOST_TEST_MODULE wfsync_core
+#include <boost/test/unit_test.hpp>
+
+#include <wfsync/core/duration.hpp>
+#include <wfsync/core/hash.hpp>
+#include <wfsync/core/json.hpp>
+#include <wfsync/core/log.hpp>
+#include <wfsync/core/zlib.hpp>
+
+using namespace wfsync;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(duration)
+
+BOOST_AUTO_TEST_CASE(parses_each_unit_and_combinations)
+{
+    BOOST_TEST(parse_duration("500ms").value() == 500ms);
+    BOOST_TEST(parse_duration("30s").value() == 30s);
+    BOOST_TEST(parse_duration("5m").value() == 5min);
+    BOOST_TEST(parse_duration("2h").value() == 2h);
+    BOOST_TEST(parse_duration("1d").value() == 24h);
+    BOOST_TEST(parse_duration("1h30m").value() == 90min);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_bad_text_naming_it)
+{
+    for (auto bad : {"", "30", "s", "-5s", "5 s", "5x", "1.5s"}) {
+        auto r = parse_duration(bad);
+        BOOST_TEST_REQUIRE(r.has_error(), bad);
+        BOOST_TEST(r.error().code == errc::invalid_argument);
+        BOOST_TEST(r.error().message.find(std::string("'") + bad + "'") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(compression)
+
+BOOST_AUTO_TEST_CASE(gzip_round_trip)
+{
+    std::string text(100000, 'a');
+    auto packed = gzip_compress(text);
+    BOOST_TEST(packed.size() < 1000u);
+    BOOST_TEST(gzip_decompress(packed, 1 << 20).value() == text);
+}
+
+BOOST_AUTO_TEST_CASE(inflate_cap_stops_a_bomb)
+{
+    auto packed = gzip_compress(std::string(10 << 20, '\0'));
+    auto r = gzip_decompress(packed, 1 << 20);
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::body_too_large);
+}
+
+BOOST_AUTO_TEST_CASE(truncated_and_corrupt_input_fail)
+{
+    auto packed = zlib_compress(std::string(5000, 'x') + "tail");
+    auto cut = zlib_decompress(std::string_view(packed).substr(0, packed.size() / 2), 1 << 20);
+    BOOST_TEST_REQUIRE(cut.has_error());
+    BOOST_TEST(cut.error().code == errc::bad_response);
+    auto junk = gzip_decompress("definitely not gzip", 1 << 20);
+    BOOST_TEST_REQUIRE(junk.has_error());
+    BOOST_TEST(junk.error().code == errc::bad_response);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(json)
+
+BOOST_AUTO_TEST_CASE(canonical_form_sorts_keys_and_drops_whitespace)
+{
+    auto a = parse_json(R"({"b": 1, "a": {"y": [1, 2], "x": null}})", "a").value();
+    auto b = parse_json(R"({"a":{"x":null,"y":[1,2]},"b":1})", "b").value();
+    BOOST_TEST(canonical_json(a) == R"({"a":{"x":null,"y":[1,2]},"b":1})");
+    BOOST_TEST(canonical_json(a) == canonical_json(b));
+}
+
+BOOST_AUTO_TEST_CASE(parse_error_names_the_document)
+{
+    auto r = parse_json("{\"a\": ", "export of workflow 458");
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().message.find("export of workflow 458") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(sha256_known_vector)
+{
+    BOOST_TEST(sha256_hex("abc") ==
+               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_CASE(redact_masks_registered_secrets)
+{
+    log::add_secret("s3cr3t-value");
+    BOOST_TEST(log::redact("token=s3cr3t-value; again s3cr3t-value") == "token=***; again ***");
+    log::add_secret("abc");  // too short to mask safely
+    BOOST_TEST(log::redact("abc") == "abc");
+}
+
+BOOST_AUTO_TEST_CASE(retryable_errors_are_transient_ones)
+{
+    BOOST_TEST(is_retryable(make_error(errc::transport, "reset")));
+    BOOST_TEST(is_retryable(make_error(errc::http_status, "x", 503)));
+    BOOST_TEST(is_retryable(make_error(errc::rate_limited, "x", 429)));
+    BOOST_TEST(!is_retryable(make_error(errc::http_status, "x", 400)));
+    BOOST_TEST(!is_retryable(make_error(errc::unknown_outcome, "x")));
+}
