@@ -1,2 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-int main() { return 0; }
+#include <wfsync/app/cli.hpp>
+
+int main(int argc, char** argv)
+{
+    return wfsync::app::main(argc, argv);
+}

@@ -1,1 +1,612 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+#include <wfsync/sync/engine.hpp>
+
+#include <wfsync/config/config.hpp>
+#include <wfsync/connector/connector.hpp>
+#include <wfsync/core/hash.hpp>
+#include <wfsync/core/log.hpp>
+#include <wfsync/store/store.hpp>
+#include <wfsync/sync/diff.hpp>
+#include <wfsync/sync/normalize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+
+namespace wfsync::sync {
+
+std::string_view to_string(action a) noexcept
+{
+    switch (a) {
+    case action::import: return "import";
+    case action::create: return "create";
+    case action::unchanged: return "unchanged";
+    case action::adopt: return "adopt";
+    case action::drift: return "drift";
+    case action::skip: return "skip";
+    case action::error: return "error";
+    }
+    return "?";
+}
+
+bool run_summary::only_transient_errors() const
+{
+    if (errors == 0) return false;
+    for (const auto& i : items) {
+        if (i.what == action::error) {
+            error e{i.error_kind, {}, 0};
+            if (!is_retryable(e) && i.error_kind != errc::unknown_outcome) return false;
+        }
+        if (i.done && (i.what == action::import || i.what == action::create)) return false;
+    }
+    return true;
+}
+
+std::string idempotency_key(const std::string& rule, const std::string& target_tenant,
+                            const std::string& target_workflow, const std::string& content_hash,
+                            const std::string& target_version, int generation)
+{
+    // Fields joined by NUL so that no two tuples can produce the same text.
+    std::string material;
+    for (const auto* part : {&rule, &target_tenant, &target_workflow, &content_hash, &target_version}) {
+        material += *part;
+        material += '\0';
+    }
+    material += std::to_string(generation);
+    return "wfsync-" + sha256_hex(material).substr(0, 48);
+}
+
+namespace {
+
+std::vector<long long> version_parts(std::string_view v)
+{
+    std::vector<long long> parts;
+    while (!v.empty()) {
+        auto dot = v.find('.');
+        auto piece = v.substr(0, dot);
+        long long n = 0;
+        auto [p, ec] = std::from_chars(piece.data(), piece.data() + piece.size(), n);
+        parts.push_back(ec == std::errc{} ? n : 0);
+        if (dot == std::string_view::npos) break;
+        v.remove_prefix(dot + 1);
+    }
+    return parts;
+}
+
+}  // namespace
+
+int compare_versions(std::string_view a, std::string_view b) noexcept
+{
+    auto pa = version_parts(a);
+    auto pb = version_parts(b);
+    auto n = std::max(pa.size(), pb.size());
+    pa.resize(n, 0);
+    pb.resize(n, 0);
+    if (pa < pb) return -1;
+    if (pb < pa) return 1;
+    return 0;
+}
+
+std::string next_patch(std::string_view v)
+{
+    auto parts = version_parts(v);
+    while (parts.size() < 3) parts.push_back(0);
+    parts.back() += 1;
+    std::string out;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i) out += '.';
+        out += std::to_string(parts[i]);
+    }
+    return out;
+}
+
+namespace {
+
+std::int64_t now_ms()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string make_run_uid()
+{
+    // Zuora-Track-Id allows at most 64 ASCII characters without : ; " '.
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    return std::string("run-") + buf + "-" + random_hex(4);
+}
+
+/// What the target holds for one source workflow.
+struct target_view {
+    std::string workflow;  ///< empty: no definition yet
+    std::string name;
+    std::string highest_version;
+    std::string latest_hash;  ///< hash of the latest version's content; empty if none
+    std::optional<normalized_package> latest;
+};
+
+}  // namespace
+
+struct engine::impl {
+    executor ex;
+    std::shared_ptr<const config::config> cfg;
+    store::store& st;
+    connector_factory make;
+    std::map<std::string, std::unique_ptr<connector::connector>> connectors;
+
+    impl(executor e, std::shared_ptr<const config::config> c, store::store& s, connector_factory m)
+        : ex(std::move(e)), cfg(std::move(c)), st(s), make(std::move(m))
+    {
+        if (!make) {
+            make = [this](const config::tenant& t) { return connector::make_connector(ex, t); };
+        }
+    }
+
+    result<connector::connector*> connector_for(const std::string& tenant)
+    {
+        if (auto it = connectors.find(tenant); it != connectors.end()) return it->second.get();
+        const auto* t = cfg->find_tenant(tenant);
+        if (!t) return fail(errc::config, "no tenant named " + tenant);
+        auto c = make(*t);
+        if (!c) return c.error();
+        auto* raw = c->get();
+        connectors.emplace(tenant, std::move(*c));
+        return raw;
+    }
+
+    void record(const run_summary& s, store::row_id run, const item& i, std::int64_t started,
+                const run_options& o)
+    {
+        if (o.dry_run) return;
+        store::event_row e;
+        e.run = run;
+        e.run_uid = s.run_uid;
+        e.at = std::time(nullptr);
+        e.rule = i.rule;
+        e.kind = std::string(to_string(i.what));
+        e.source_tenant = i.source_tenant;
+        e.source_workflow = i.source_workflow;
+        e.workflow_name = i.workflow_name;
+        e.target_tenant = i.target_tenant;
+        e.target_workflow = i.target_workflow;
+        e.version = i.target_version.empty() ? i.source_version : i.target_version;
+        e.content_hash = i.content_hash;
+        e.message = log::redact(i.reason);
+        e.duration_ms = now_ms() - started;
+        if (auto r = st.add_event(e); !r) log::error("run {}: cannot record event: {}", s.run_uid, r.error().what());
+    }
+
+    awaitable<result<target_view>> read_target(connector::connector& target,
+                                                const std::vector<connector::workflow_summary>& listing,
+                                                const std::string& source_tenant,
+                                                const connector::workflow_summary& src)
+    {
+        target_view view;
+        // A stored mapping wins; otherwise the definition with the exact same name.
+        auto mapping = st.find_mapping(source_tenant, src.id, target.tenant());
+        if (!mapping) co_return mapping.error();
+        if (*mapping) {
+            view.workflow = (*mapping)->target_workflow;
+            view.name = (*mapping)->target_name;
+        } else {
+            for (const auto& w : listing) {
+                if (w.name == src.name) {
+                    view.workflow = w.id;
+                    view.name = w.name;
+                    break;
+                }
+            }
+        }
+        if (view.workflow.empty()) co_return view;
+
+        auto versions = co_await target.list_versions(view.workflow);
+        if (!versions) co_return versions.error();
+        for (const auto& v : *versions) {
+            if (view.highest_version.empty() || compare_versions(v.version, view.highest_version) > 0)
+                view.highest_version = v.version;
+        }
+        if (view.highest_version.empty()) co_return view;
+
+        connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
+        auto job = co_await target.start_export(tw, {connector::version_ref::kind::exact, view.highest_version});
+        if (!job) co_return std::move(job.error()).context("reading target version " + view.highest_version);
+        if (!job->done || !job->result)
+            co_return fail(errc::internal, "asynchronous export of a target is not supported yet");
+        auto norm = normalize(*job->result);
+        if (!norm) co_return std::move(norm.error()).context("target version " + view.highest_version);
+        view.latest_hash = norm->hash;
+        view.latest = std::move(*norm);
+        co_return view;
+    }
+
+    std::string plan_version(const config::rule& r, const std::string& source_version,
+                             const std::string& highest)
+    {
+        if (highest.empty())
+            return r.policy == config::version_policy::keep_source && !source_version.empty()
+                       ? source_version
+                       : std::string("0.0.1");
+        if (r.policy == config::version_policy::keep_source && compare_versions(source_version, highest) > 0)
+            return source_version;
+        return next_patch(highest);
+    }
+
+    /// One source version into one target: decide, then (unless a dry run) import.
+    awaitable<void> sync_target(const config::rule& r, run_summary& s, store::row_id run,
+                                const run_options& o, const connector::workflow_summary& src,
+                                const connector::package& pkg, const normalized_package& norm,
+                                const std::string& target_name,
+                                const std::vector<connector::workflow_summary>& listing, item it)
+    {
+        auto started = now_ms();
+        auto finish = [&](item&& done) {
+            switch (done.what) {
+            case action::import:
+            case action::create:
+                if (done.done) ++s.imported;
+                break;
+            case action::unchanged:
+            case action::adopt: ++s.unchanged; break;
+            case action::drift: ++s.drift; break;
+            case action::skip: ++s.skipped; break;
+            case action::error: ++s.errors; break;
+            }
+            if (done.drifted && done.what != action::drift) ++s.drift;
+            record(s, run, done, started, o);
+            log::info("run {} rule {}: {} {} '{}' -> {} {}: {}", s.run_uid, r.name, to_string(done.what),
+                      done.source_tenant, done.workflow_name, done.target_tenant,
+                      done.target_version.empty() ? done.target_workflow : done.target_version, done.reason);
+            s.items.push_back(std::move(done));
+        };
+        auto failed = [&](const error& e) {
+            it.what = action::error;
+            it.error_kind = e.code;
+            it.reason = e.what();
+            finish(std::move(it));
+        };
+
+        auto target_c = connector_for(target_name);
+        if (!target_c) co_return failed(target_c.error());
+        auto& target = **target_c;
+
+        auto view = co_await read_target(target, listing, r.source, src);
+        if (!view) co_return failed(std::move(view.error()).context("target " + target_name));
+        it.target_workflow = view->workflow;
+
+        // A write-ahead intent left open by a crash or a lost response is settled first.
+        auto prior = st.find_intent(r.name, r.source, src.id, target_name, norm.hash);
+        if (!prior) co_return failed(prior.error());
+
+        if (!view->latest_hash.empty() && view->latest_hash == norm.hash) {
+            it.target_version = view->highest_version;
+            bool settles_intent = *prior && ((*prior)->state == store::intent_state::pending ||
+                                             (*prior)->state == store::intent_state::unknown);
+            it.what = settles_intent ? action::adopt : action::unchanged;
+            it.reason = settles_intent ? "an earlier import with an unknown outcome is in the target"
+                                       : "target already holds this content";
+            it.done = !o.dry_run;
+            if (!o.dry_run) {
+                if (settles_intent) {
+                    if (auto u = st.set_intent_state((*prior)->id, store::intent_state::succeeded,
+                                                     "found in target as version " + view->highest_version,
+                                                     view->workflow);
+                        !u)
+                        co_return failed(u.error());
+                }
+                if (auto m = remember(r, src, norm.hash, target_name, *view, view->highest_version); !m)
+                    co_return failed(m.error());
+            }
+            co_return finish(std::move(it));
+        }
+
+        // Drift: the target's latest content is neither what wfsync last put there nor the source's.
+        if (!view->workflow.empty() && !view->latest_hash.empty()) {
+            auto last = st.last_version_mapping(target_name, view->workflow);
+            if (!last) co_return failed(last.error());
+            if (*last && (*last)->content_hash != view->latest_hash) {
+                it.drifted = true;
+                std::string why = "target version " + view->highest_version +
+                                  " was changed outside wfsync (last synced " + (*last)->target_version + ")";
+                switch (r.on_drift) {
+                case config::drift_policy::skip:
+                    it.what = action::drift;
+                    it.target_version = view->highest_version;
+                    it.reason = why + "; on_drift: skip";
+                    co_return finish(std::move(it));
+                case config::drift_policy::fail:
+                    co_return failed(make_error(errc::drift, why + "; on_drift: fail"));
+                case config::drift_policy::overwrite:
+                    it.reason = why + "; on_drift: overwrite; ";
+                    break;
+                }
+            }
+        }
+
+        if (view->workflow.empty() && !r.create_missing)
+            co_return failed(make_error(errc::not_found, "no workflow named '" + src.name + "' in " +
+                                                             target_name + " and create_missing is false"));
+
+        // Reuse an open intent (same key, same version) so a retry is recognised by the platform;
+        // after a definitive failure the generation rises and with it the key.
+        std::optional<store::import_intent> intent;
+        int generation = 0;
+        if (*prior) {
+            if ((*prior)->state == store::intent_state::pending || (*prior)->state == store::intent_state::unknown) {
+                if ((*prior)->target_workflow == view->workflow &&
+                    (view->highest_version.empty() ||
+                     compare_versions((*prior)->target_version, view->highest_version) > 0))
+                    intent = **prior;
+                else
+                    generation = (*prior)->generation + 1;
+            } else {
+                generation = (*prior)->generation + 1;
+            }
+        }
+        it.target_version = intent ? intent->target_version
+                                   : plan_version(r, norm_version(pkg, src), view->highest_version);
+        it.what = view->workflow.empty() ? action::create : action::import;
+        it.reason += view->workflow.empty() ? "no such definition in target; create_missing: true"
+                     : view->latest_hash.empty() ? "target definition has no version yet"
+                                                 : "source content differs from target version " + view->highest_version;
+        if (o.with_diff && view->latest) it.diff = diff_packages(*view->latest, norm);
+        if (o.dry_run) co_return finish(std::move(it));
+
+        if (!intent) {
+            store::import_intent fresh;
+            fresh.rule = r.name;
+            fresh.run_uid = s.run_uid;
+            fresh.source_tenant = r.source;
+            fresh.source_workflow = src.id;
+            fresh.source_version = it.source_version;
+            fresh.content_hash = norm.hash;
+            fresh.target_tenant = target_name;
+            fresh.target_workflow = view->workflow;
+            fresh.target_version = it.target_version;
+            fresh.generation = generation;
+            fresh.idempotency_key =
+                idempotency_key(r.name, target_name, view->workflow.empty() ? "new:" + src.name : view->workflow,
+                                norm.hash, it.target_version, generation);
+            auto created = st.create_intent(fresh);
+            if (!created) co_return failed(created.error());
+            intent = std::move(*created);
+        }
+
+        connector::import_request req;
+        req.target_workflow = view->workflow;
+        req.target_name = src.name;
+        req.version = it.target_version;
+        req.activate = r.activate;
+        req.idempotency_key = intent->idempotency_key;
+        req.content = &pkg;
+        auto done = co_await target.import_package(req);
+        if (!done) {
+            // A definitive refusal needs a new key next time; anything else may have landed.
+            bool definitive = !is_retryable(done.error()) && done.error().code != errc::timeout &&
+                              done.error().code != errc::transport && done.error().code != errc::cancelled;
+            auto state = definitive ? store::intent_state::failed : store::intent_state::unknown;
+            (void)st.set_intent_state(intent->id, state, log::redact(done.error().what()));
+            co_return failed(std::move(done.error()).context("import into " + target_name));
+        }
+        if (!done->target_workflow.empty()) view->workflow = done->target_workflow;
+        if (!done->version.empty()) it.target_version = done->version;
+        it.target_workflow = view->workflow;
+        it.done = true;
+        if (auto u = st.set_intent_state(intent->id, store::intent_state::succeeded,
+                                         "imported as version " + it.target_version, view->workflow);
+            !u)
+            co_return failed(u.error());
+        if (view->name.empty()) view->name = src.name;
+        if (auto m = remember(r, src, norm.hash, target_name, *view, it.target_version); !m)
+            co_return failed(m.error());
+        co_return finish(std::move(it));
+    }
+
+    static std::string norm_version(const connector::package& pkg, const connector::workflow_summary& src)
+    {
+        return pkg.version.empty() ? src.latest_version : pkg.version;
+    }
+
+    result<void> remember(const config::rule& r, const connector::workflow_summary& src,
+                          const std::string& hash, const std::string& target_name, const target_view& view,
+                          const std::string& target_version)
+    {
+        store::workflow_mapping m{r.source, src.id, target_name, view.workflow,
+                                  view.name.empty() ? src.name : view.name};
+        if (auto p = st.put_mapping(m); !p) return p.error();
+        store::version_mapping vm;
+        vm.source_tenant = r.source;
+        vm.source_workflow = src.id;
+        vm.content_hash = hash;
+        vm.target_tenant = target_name;
+        vm.target_workflow = view.workflow;
+        vm.target_version = target_version;
+        vm.at = std::time(nullptr);
+        auto last = st.last_version_mapping(target_name, view.workflow);
+        if (!last) return last.error();
+        if (*last && (*last)->content_hash == hash && (*last)->target_version == target_version) return {};
+        return st.add_version_mapping(vm);
+    }
+
+    awaitable<void> sync_workflow(const config::rule& r, run_summary& s, store::row_id run,
+                                  const run_options& o, connector::connector& source,
+                                  const connector::workflow_summary& src,
+                                  const std::map<std::string, std::vector<connector::workflow_summary>>& listings)
+    {
+        auto started = now_ms();
+        item base;
+        base.rule = r.name;
+        base.source_tenant = r.source;
+        base.source_workflow = src.id;
+        base.workflow_name = src.name;
+
+        auto report = [&](item&& i) {
+            if (i.what == action::error) ++s.errors;
+            if (i.what == action::skip) ++s.skipped;
+            record(s, run, i, started, o);
+            log::warn("run {} rule {}: {} {} '{}': {}", s.run_uid, r.name, to_string(i.what), r.source,
+                      i.workflow_name, i.reason);
+            s.items.push_back(std::move(i));
+        };
+
+        connector::version_ref ref;
+        if (r.version == config::version_choice::active) {
+            if (src.active_version.empty()) {
+                item i = base;
+                i.what = action::skip;
+                i.reason = "no active version";
+                co_return report(std::move(i));
+            }
+            ref = {connector::version_ref::kind::exact, src.active_version};
+        }
+        auto job = co_await source.start_export(src, ref);
+        if (job && !job->done) {
+            item i = base;
+            i.what = action::error;
+            i.error_kind = errc::internal;
+            i.reason = "asynchronous exports are not supported yet";
+            co_return report(std::move(i));
+        }
+        if (!job || !job->result) {
+            item i = base;
+            i.what = action::error;
+            i.error_kind = job ? errc::bad_response : job.error().code;
+            i.reason = job ? "export returned no package" : "export: " + job.error().what();
+            co_return report(std::move(i));
+        }
+        const auto& pkg = *job->result;
+        auto norm = normalize(pkg);
+        if (!norm) {
+            item i = base;
+            i.what = action::error;
+            i.error_kind = norm.error().code;
+            i.reason = "normalizing export: " + norm.error().what();
+            co_return report(std::move(i));
+        }
+        base.source_version = norm_version(pkg, src);
+        base.content_hash = norm->hash;
+
+        if (!o.dry_run) {
+            auto wf = st.upsert_workflow(r.source, src.id, src.name);
+            if (wf) {
+                std::string raw;
+                for (const auto& [name, bytes] : pkg.files) raw += bytes;
+                auto v = st.put_version(wf->id, base.source_version, norm->hash, pkg.format, raw);
+                if (!v) log::error("run {}: cannot store version: {}", s.run_uid, v.error().what());
+            } else {
+                log::error("run {}: cannot store workflow: {}", s.run_uid, wf.error().what());
+            }
+        }
+
+        for (const auto& target : r.targets) {
+            if (target.rfind("archive:", 0) == 0) continue;  // archives come with the backup issue
+            item it = base;
+            it.target_tenant = target;
+            auto found = listings.find(target);
+            static const std::vector<connector::workflow_summary> none;
+            co_await sync_target(r, s, run, o, src, pkg, *norm, target,
+                                 found == listings.end() ? none : found->second, std::move(it));
+        }
+    }
+
+    awaitable<result<run_summary>> run(const config::rule& r, run_options o)
+    {
+        run_summary s;
+        s.run_uid = make_run_uid();
+        s.rule = r.name;
+        store::row_id run_id = 0;
+        if (!o.dry_run) {
+            auto begun = st.begin_run(s.run_uid, r.name, o.command);
+            if (!begun) co_return begun.error();
+            run_id = begun->id;
+        }
+        auto close = [&](std::string outcome) -> result<void> {
+            if (o.dry_run) return {};
+            store::run_row row;
+            row.id = run_id;
+            row.uid = s.run_uid;
+            row.rule = r.name;
+            row.command = o.command;
+            row.finished_at = std::time(nullptr);
+            row.outcome = std::move(outcome);
+            row.imported = s.imported;
+            row.unchanged = s.unchanged;
+            row.drift = s.drift;
+            row.errors = s.errors;
+            return st.finish_run(row);
+        };
+
+        auto source = connector_for(r.source);
+        if (!source) {
+            (void)close("failed");
+            co_return source.error();
+        }
+        for (auto& [name, c] : connectors) c->set_run_id(s.run_uid);
+
+        auto listed = co_await (*source)->list_workflows();
+        if (!listed) {
+            (void)close("failed");
+            co_return std::move(listed.error()).context("listing workflows of " + r.source);
+        }
+
+        // Target listings are read once per run, for finding definitions by name.
+        std::map<std::string, std::vector<connector::workflow_summary>> listings;
+        for (const auto& target : r.targets) {
+            if (target.rfind("archive:", 0) == 0) continue;
+            auto c = connector_for(target);
+            if (!c) continue;  // reported per item
+            (*c)->set_run_id(s.run_uid);
+            auto l = co_await (*c)->list_workflows();
+            if (!l) {
+                for (const auto& src : *listed) {
+                    if (!r.select.matches(src.id, src.name)) continue;
+                    item i;
+                    i.rule = r.name;
+                    i.source_tenant = r.source;
+                    i.source_workflow = src.id;
+                    i.workflow_name = src.name;
+                    i.target_tenant = target;
+                    i.what = action::error;
+                    i.error_kind = l.error().code;
+                    i.reason = "listing workflows of " + target + ": " + l.error().what();
+                    ++s.errors;
+                    record(s, run_id, i, now_ms(), o);
+                    s.items.push_back(std::move(i));
+                }
+                continue;
+            }
+            listings.emplace(target, std::move(*l));
+        }
+
+        std::vector<std::string> unreachable;
+        for (const auto& target : r.targets)
+            if (target.rfind("archive:", 0) != 0 && !listings.contains(target)) unreachable.push_back(target);
+
+        for (const auto& src : *listed) {
+            if (!r.select.matches(src.id, src.name)) continue;
+            if (unreachable.size() == r.targets.size() && !r.targets.empty()) break;
+            co_await sync_workflow(r, s, run_id, o, **source, src, listings);
+        }
+
+        std::string outcome = s.errors == 0 ? "ok" : (s.imported + s.unchanged > 0 ? "partial" : "failed");
+        if (auto c = close(outcome); !c) co_return c.error();
+        co_return s;
+    }
+};
+
+engine::engine(executor ex, std::shared_ptr<const config::config> cfg, store::store& st, connector_factory make)
+    : impl_(std::make_unique<impl>(std::move(ex), std::move(cfg), st, std::move(make)))
+{
+}
+
+engine::~engine() = default;
+
+awaitable<result<run_summary>> engine::run(const config::rule& r, run_options opts)
+{
+    return impl_->run(r, std::move(opts));
+}
+
+}  // namespace wfsync::sync

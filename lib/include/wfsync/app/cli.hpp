@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <wfsync/core/error.hpp>
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace wfsync::app {
+
+/// Exit codes (sysexits.h where one fits; design.md "Command line").
+enum exit_code : int {
+    exit_ok = 0,
+    exit_partial = 1,    ///< some items failed; the rest were done
+    exit_usage = 2,
+    exit_tempfail = 75,  ///< EX_TEMPFAIL: try again later (a tenant down, the store busy)
+    exit_config = 78,    ///< EX_CONFIG
+};
+
+/// A parsed command line.
+struct command_line {
+    std::string config_file;  ///< --config, else $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml
+    std::string command;      ///< sync, plan, check, history, ...
+    std::vector<std::string> rules;  ///< --rule (repeatable)
+    std::string workflow;     ///< --workflow
+    bool dry_run = false;
+    bool offline = false;
+    bool json = false;
+    int limit = 50;
+    std::vector<std::string> positional;
+};
+
+/// Parses argv; a usage error names the offending argument.
+[[nodiscard]] result<command_line> parse_command_line(const std::vector<std::string>& args);
+
+/// The usage text printed by --help and on usage errors.
+std::string usage();
+
+/// Runs a parsed command; output to `out`, diagnostics to `err`; returns the exit code.
+int run_command(const command_line& cl, std::ostream& out, std::ostream& err);
+
+/// parse + run, the whole program.
+int main(int argc, char** argv);
+
+}  // namespace wfsync::app

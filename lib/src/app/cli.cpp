@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <wfsync/app/cli.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <set>
+
+namespace wfsync::app {
+
+namespace {
+
+const std::set<std::string, std::less<>> known_commands{"sync",   "plan",    "check",   "history",
+                                                          "serve",  "diff",    "archive", "restore",
+                                                          "status"};
+
+}  // namespace
+
+std::string usage()
+{
+    return "usage: wfsync [--config FILE] COMMAND [OPTIONS]\n"
+           "\n"
+           "commands:\n"
+           "  sync [--rule R]... [--dry-run]      run rules once now, then exit\n"
+           "  plan [--rule R]...                  what sync would do, with diffs; changes nothing\n"
+           "  check [--offline]                   validate the config; without --offline also log in\n"
+           "  history [--rule R] [--workflow W] [--limit N] [--json]\n"
+           "                                      runs and events recorded in the state\n"
+           "\n"
+           "options:\n"
+           "  --config FILE   config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)\n"
+           "  --help          this text\n"
+           "\n"
+           "exit codes: 0 success, 1 some items failed, 2 usage, 75 temporary failure, 78 config error\n";
+}
+
+result<command_line> parse_command_line(const std::vector<std::string>& args)
+{
+    command_line cl;
+    if (const char* env = std::getenv("WFSYNC_CONFIG"); env && *env) cl.config_file = env;
+    else cl.config_file = "/etc/wfsync/wfsync.yaml";
+
+    auto value_of = [&](std::size_t& i, const std::string& name) -> result<std::string> {
+        const auto& a = args[i];
+        if (auto eq = a.find('='); eq != std::string::npos) return a.substr(eq + 1);
+        if (i + 1 >= args.size()) return fail(errc::invalid_argument, name + " needs a value");
+        return args[++i];
+    };
+    auto is = [](const std::string& a, std::string_view name) {
+        return a == name || (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=');
+    };
+
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a == "--help" || a == "-h") {
+            cl.command = "help";
+            return cl;
+        }
+        if (is(a, "--config") || a == "-c") {
+            auto v = value_of(i, "--config");
+            if (!v) return v.error();
+            if (v->empty()) return fail(errc::invalid_argument, "--config needs a file name");
+            cl.config_file = *v;
+        } else if (is(a, "--rule")) {
+            auto v = value_of(i, "--rule");
+            if (!v) return v.error();
+            cl.rules.push_back(*v);
+        } else if (is(a, "--workflow")) {
+            auto v = value_of(i, "--workflow");
+            if (!v) return v.error();
+            cl.workflow = *v;
+        } else if (is(a, "--limit")) {
+            auto v = value_of(i, "--limit");
+            if (!v) return v.error();
+            int n = 0;
+            auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+            if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
+                return fail(errc::invalid_argument, "--limit needs a positive number, not '" + *v + "'");
+            cl.limit = n;
+        } else if (a == "--dry-run") {
+            cl.dry_run = true;
+        } else if (a == "--offline") {
+            cl.offline = true;
+        } else if (a == "--json") {
+            cl.json = true;
+        } else if (a.size() > 1 && a[0] == '-') {
+            return fail(errc::invalid_argument, "unknown option '" + a + "'");
+        } else if (cl.command.empty()) {
+            if (!known_commands.contains(a)) return fail(errc::invalid_argument, "unknown command '" + a + "'");
+            cl.command = a;
+        } else {
+            cl.positional.push_back(a);
+        }
+    }
+    if (cl.command.empty()) return fail(errc::invalid_argument, "no command given");
+
+    // Options that make no sense for the command are refused rather than ignored.
+    auto refuse = [&](bool set, std::string_view opt) -> result<void> {
+        if (set) return fail(errc::invalid_argument, std::string(opt) + " is not an option of '" + cl.command + "'");
+        return {};
+    };
+    const auto& c = cl.command;
+    if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore", "--dry-run"); !r) return r.error();
+    if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
+    if (auto r = refuse(!cl.rules.empty() && c != "sync" && c != "plan" && c != "history", "--rule"); !r)
+        return r.error();
+    if (auto r = refuse(!cl.workflow.empty() && c != "history" && c != "restore", "--workflow"); !r)
+        return r.error();
+    if (auto r = refuse(cl.json && c != "history" && c != "status" && c != "plan" && c != "sync", "--json"); !r)
+        return r.error();
+    if (!cl.positional.empty() && c != "diff" && c != "archive")
+        return fail(errc::invalid_argument, "unexpected argument '" + cl.positional.front() + "'");
+    return cl;
+}
+
+int main(int argc, char** argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto cl = parse_command_line(args);
+    if (!cl) {
+        std::cerr << "wfsync: " << cl.error().message << "\n\n" << usage();
+        return exit_usage;
+    }
+    if (cl->command == "help") {
+        std::cout << usage();
+        return exit_ok;
+    }
+    return run_command(*cl, std::cout, std::cerr);
+}
+
+}  // namespace wfsync::app
