@@ -307,7 +307,10 @@ struct engine::impl {
         if (!view->workflow.empty() && !view->latest_hash.empty()) {
             auto last = st.last_version_mapping(target_name, view->workflow);
             if (!last) co_return failed(last.error());
-            if (*last && (*last)->content_hash != view->latest_hash) {
+            // Content of an import of ours whose bookkeeping a crash cut short is not drift.
+            auto ours = st.find_intent(r.name, r.source, src.id, target_name, view->latest_hash);
+            if (!ours) co_return failed(ours.error());
+            if (*last && (*last)->content_hash != view->latest_hash && !*ours) {
                 it.drifted = true;
                 std::string why = "target version " + view->highest_version +
                                   " was changed outside wfsync (last synced " + (*last)->target_version + ")";
@@ -503,12 +506,13 @@ struct engine::impl {
 
         for (const auto& target : r.targets) {
             if (target.rfind("archive:", 0) == 0) continue;  // archives come with the backup issue
+            // A target whose listing failed was reported already; without its listing a
+            // definition could not be found by name and might be created twice.
+            auto found = listings.find(target);
+            if (found == listings.end()) continue;
             item it = base;
             it.target_tenant = target;
-            auto found = listings.find(target);
-            static const std::vector<connector::workflow_summary> none;
-            co_await sync_target(r, s, run, o, src, pkg, *norm, target,
-                                 found == listings.end() ? none : found->second, std::move(it));
+            co_await sync_target(r, s, run, o, src, pkg, *norm, target, found->second, std::move(it));
         }
     }
 
@@ -539,6 +543,10 @@ struct engine::impl {
             return st.finish_run(row);
         };
 
+        if (r.version == config::version_choice::all) {
+            (void)close("failed");
+            co_return fail(errc::config, "rule " + r.name + ": version: all is not supported yet; use latest or active");
+        }
         auto source = connector_for(r.source);
         if (!source) {
             (void)close("failed");
