@@ -1,1 +1,968 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// The SQLite implementation of wfsync::store::store.
+//
+// Every public method is one short transaction on the instance's own connection, and no
+// state is cached outside SQLite (only prepared statements), so a kill -9 at any moment leaves
+// either the committed transaction or nothing: WAL replays committed frames on the next open
+// and drops the rest.
+#include "detail/sqlite.hpp"
+#include "migrations.hpp"
+
+#include <wfsync/core/zlib.hpp>
+#include <wfsync/store/store.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace wfsync::store {
+
+std::string_view to_string(intent_state s) noexcept
+{
+    switch (s) {
+    case intent_state::pending: return "pending";
+    case intent_state::succeeded: return "succeeded";
+    case intent_state::failed: return "failed";
+    case intent_state::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(job_state s) noexcept
+{
+    switch (s) {
+    case job_state::running: return "running";
+    case job_state::succeeded: return "succeeded";
+    case job_state::failed: return "failed";
+    case job_state::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+namespace {
+
+using detail::database;
+using detail::statement;
+using detail::transaction;
+
+/// Inflating a stored package never produces more than this (a corrupt blob or a bomb).
+constexpr std::size_t max_package_bytes = std::size_t{256} << 20;
+
+unix_time now() noexcept
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+result<intent_state> parse_intent_state(std::string_view s)
+{
+    if (s == "pending") return intent_state::pending;
+    if (s == "succeeded") return intent_state::succeeded;
+    if (s == "failed") return intent_state::failed;
+    if (s == "unknown") return intent_state::unknown;
+    return fail(errc::store, fmt::format("stored intent state '{}' is not known", s));
+}
+
+result<job_state> parse_job_state(std::string_view s)
+{
+    if (s == "running") return job_state::running;
+    if (s == "succeeded") return job_state::succeeded;
+    if (s == "failed") return job_state::failed;
+    if (s == "unknown") return job_state::unknown;
+    return fail(errc::store, fmt::format("stored job state '{}' is not known", s));
+}
+
+bool is_unique_violation(int rc) noexcept
+{
+    return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+// ---- SQL, prepared once per connection --------------------------------------------------
+
+constexpr const char* sql_upsert_tenant =
+    "INSERT INTO tenants (name, first_seen, last_seen) VALUES (?1, ?2, ?2) "
+    "ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen";
+constexpr const char* sql_upsert_workflow =
+    "INSERT INTO workflows (tenant, remote_id, name) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (tenant, remote_id) DO UPDATE SET name = excluded.name";
+constexpr const char* sql_find_workflow =
+    "SELECT id, tenant, remote_id, name FROM workflows WHERE tenant = ?1 AND remote_id = ?2";
+
+constexpr const char* sql_find_version =
+    "SELECT id, workflow, version, content_hash, format, size, seen_at FROM versions "
+    "WHERE workflow = ?1 AND version = ?2 AND content_hash = ?3";
+constexpr const char* sql_insert_version =
+    "INSERT INTO versions (workflow, version, content_hash, format, size, package, seen_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (workflow, version, content_hash) DO NOTHING";
+constexpr const char* sql_list_versions =
+    "SELECT id, workflow, version, content_hash, format, size, seen_at FROM versions "
+    "WHERE workflow = ?1 ORDER BY id";
+constexpr const char* sql_load_package = "SELECT size, package FROM versions WHERE id = ?1";
+
+constexpr const char* sql_find_mapping =
+    "SELECT source_tenant, source_workflow, target_tenant, target_workflow, target_name "
+    "FROM workflow_mappings "
+    "WHERE source_tenant = ?1 AND source_workflow = ?2 AND target_tenant = ?3";
+constexpr const char* sql_put_mapping =
+    "INSERT INTO workflow_mappings "
+    "(source_tenant, source_workflow, target_tenant, target_workflow, target_name, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (source_tenant, source_workflow, target_tenant) DO UPDATE SET "
+    "target_workflow = excluded.target_workflow, target_name = excluded.target_name, "
+    "updated_at = excluded.updated_at";
+
+constexpr const char* sql_add_version_mapping =
+    "INSERT INTO version_mappings (source_tenant, source_workflow, source_version, content_hash, "
+    "target_tenant, target_workflow, target_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+// Newest = inserted last: the wall clock may step back, the row id does not.
+constexpr const char* sql_last_version_mapping =
+    "SELECT source_tenant, source_workflow, source_version, content_hash, target_tenant, "
+    "target_workflow, target_version, at FROM version_mappings "
+    "WHERE target_tenant = ?1 AND target_workflow = ?2 ORDER BY id DESC LIMIT 1";
+
+#define WFSYNC_INTENT_COLUMNS                                                                    \
+    "id, rule, run_uid, source_tenant, source_workflow, source_version, content_hash, "          \
+    "target_tenant, target_workflow, target_version, generation, idempotency_key, state, "       \
+    "detail, created_at, updated_at"
+constexpr const char* sql_insert_intent =
+    "INSERT INTO import_intents (rule, run_uid, source_tenant, source_workflow, source_version, "
+    "content_hash, target_tenant, target_workflow, target_version, generation, idempotency_key, "
+    "state, detail, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?13)";
+constexpr const char* sql_get_intent =
+    "SELECT " WFSYNC_INTENT_COLUMNS " FROM import_intents WHERE id = ?1";
+constexpr const char* sql_find_intent =
+    "SELECT " WFSYNC_INTENT_COLUMNS " FROM import_intents "
+    "WHERE rule = ?1 AND source_tenant = ?2 AND source_workflow = ?3 AND target_tenant = ?4 "
+    "AND content_hash = ?5 ORDER BY id DESC LIMIT 1";
+constexpr const char* sql_open_intents =
+    "SELECT " WFSYNC_INTENT_COLUMNS " FROM import_intents "
+    "WHERE state IN ('pending', 'unknown') ORDER BY id";
+constexpr const char* sql_set_intent_state =
+    "UPDATE import_intents SET state = ?2, detail = ?3, updated_at = ?4, "
+    "target_workflow = CASE WHEN ?5 <> '' THEN ?5 ELSE target_workflow END WHERE id = ?1";
+#undef WFSYNC_INTENT_COLUMNS
+
+constexpr const char* sql_begin_run =
+    "INSERT INTO runs (uid, rule, command, started_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* sql_finish_run =
+    "UPDATE runs SET finished_at = ?2, outcome = ?3, imported = ?4, unchanged = ?5, drift = ?6, "
+    "errors = ?7 WHERE id = ?1";
+constexpr const char* sql_run_id_by_uid = "SELECT id FROM runs WHERE uid = ?1";
+constexpr const char* sql_add_event =
+    "INSERT INTO events (run, at, rule, kind, source_tenant, source_workflow, workflow_name, "
+    "target_tenant, target_workflow, version, content_hash, message, duration_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+// Filters are bound as '' for "any" so that one cached statement serves every filter.
+constexpr const char* sql_list_runs =
+    "SELECT id, uid, rule, command, started_at, finished_at, outcome, imported, unchanged, "
+    "drift, errors FROM runs r "
+    "WHERE (?1 = '' OR r.rule = ?1) "
+    "AND (?2 = '' OR EXISTS (SELECT 1 FROM events e WHERE e.run = r.id "
+    "     AND (e.source_workflow = ?2 OR e.workflow_name = ?2))) "
+    "ORDER BY r.id DESC LIMIT ?3";
+constexpr const char* sql_list_events =
+    "SELECT e.id, e.run, r.uid, e.at, e.rule, e.kind, e.source_tenant, e.source_workflow, "
+    "e.workflow_name, e.target_tenant, e.target_workflow, e.version, e.content_hash, e.message, "
+    "e.duration_ms FROM events e JOIN runs r ON r.id = e.run "
+    "WHERE (?1 = '' OR e.rule = ?1) "
+    "AND (?2 = '' OR e.source_workflow = ?2 OR e.workflow_name = ?2) "
+    "ORDER BY e.id DESC LIMIT ?3";
+
+#define WFSYNC_JOB_COLUMNS                                                                       \
+    "id, tenant, kind, job_id, workflow, version, intent, state, detail, created_at, updated_at"
+constexpr const char* sql_add_job =
+    "INSERT INTO async_jobs (tenant, kind, job_id, workflow, version, intent, state, detail, "
+    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+constexpr const char* sql_get_job = "SELECT " WFSYNC_JOB_COLUMNS " FROM async_jobs WHERE id = ?1";
+constexpr const char* sql_open_jobs =
+    "SELECT " WFSYNC_JOB_COLUMNS " FROM async_jobs WHERE state IN ('running', 'unknown') "
+    "AND (?1 = '' OR tenant = ?1) ORDER BY id";
+constexpr const char* sql_set_job_state =
+    "UPDATE async_jobs SET state = ?2, detail = ?3, updated_at = ?4 WHERE id = ?1";
+#undef WFSYNC_JOB_COLUMNS
+
+constexpr const char* sql_user_version = "PRAGMA user_version";
+
+// ---- row readers --------------------------------------------------------------------------
+
+workflow_row read_workflow(const statement& s)
+{
+    return workflow_row{s.int64(0), s.text(1), s.text(2), s.text(3)};
+}
+
+version_row read_version(const statement& s)
+{
+    return version_row{s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4), s.int64(5),
+                       s.int64(6)};
+}
+
+result<import_intent> read_intent(const statement& s)
+{
+    import_intent i;
+    i.id = s.int64(0);
+    i.rule = s.text(1);
+    i.run_uid = s.text(2);
+    i.source_tenant = s.text(3);
+    i.source_workflow = s.text(4);
+    i.source_version = s.text(5);
+    i.content_hash = s.text(6);
+    i.target_tenant = s.text(7);
+    i.target_workflow = s.text(8);
+    i.target_version = s.text(9);
+    i.generation = s.integer(10);
+    i.idempotency_key = s.text(11);
+    auto st = parse_intent_state(s.text(12));
+    if (!st) return st.error();
+    i.state = *st;
+    i.detail = s.text(13);
+    i.created_at = s.int64(14);
+    i.updated_at = s.int64(15);
+    return i;
+}
+
+run_row read_run(const statement& s)
+{
+    run_row r;
+    r.id = s.int64(0);
+    r.uid = s.text(1);
+    r.rule = s.text(2);
+    r.command = s.text(3);
+    r.started_at = s.int64(4);
+    r.finished_at = s.int64(5);
+    r.outcome = s.text(6);
+    r.imported = s.integer(7);
+    r.unchanged = s.integer(8);
+    r.drift = s.integer(9);
+    r.errors = s.integer(10);
+    return r;
+}
+
+event_row read_event(const statement& s)
+{
+    event_row e;
+    e.id = s.int64(0);
+    e.run = s.int64(1);
+    e.run_uid = s.text(2);
+    e.at = s.int64(3);
+    e.rule = s.text(4);
+    e.kind = s.text(5);
+    e.source_tenant = s.text(6);
+    e.source_workflow = s.text(7);
+    e.workflow_name = s.text(8);
+    e.target_tenant = s.text(9);
+    e.target_workflow = s.text(10);
+    e.version = s.text(11);
+    e.content_hash = s.text(12);
+    e.message = s.text(13);
+    e.duration_ms = s.int64(14);
+    return e;
+}
+
+result<async_job> read_job(const statement& s)
+{
+    async_job j;
+    j.id = s.int64(0);
+    j.tenant = s.text(1);
+    j.kind = s.text(2);
+    j.job_id = s.text(3);
+    j.workflow = s.text(4);
+    j.version = s.text(5);
+    j.intent = s.is_null(6) ? 0 : s.int64(6);
+    auto st = parse_job_state(s.text(7));
+    if (!st) return st.error();
+    j.state = *st;
+    j.detail = s.text(8);
+    j.created_at = s.int64(9);
+    j.updated_at = s.int64(10);
+    return j;
+}
+
+// A limit <= 0 means "no limit" (-1 in SQLite).
+std::int64_t sql_limit(int limit) noexcept { return limit > 0 ? limit : -1; }
+
+// ---- the store ----------------------------------------------------------------------------
+
+class sqlite_store final : public store {
+public:
+    explicit sqlite_store(std::unique_ptr<database> db) : db_(std::move(db)) {}
+
+    result<workflow_row> upsert_workflow(const std::string& tenant, const std::string& remote_id,
+                                         const std::string& name) override
+    {
+        constexpr std::string_view op = "upsert workflow";
+        return in_tx(op, true, [&]() -> result<workflow_row> {
+            {
+                auto s = use(op, sql_upsert_tenant);
+                if (!s) return s.error();
+                (*s)->bind(1, tenant).bind(2, now());
+                if (auto r = (*s)->step(); !r) return r.error();
+            }
+            {
+                auto s = use(op, sql_upsert_workflow);
+                if (!s) return s.error();
+                (*s)->bind(1, tenant).bind(2, remote_id).bind(3, name);
+                if (auto r = (*s)->step(); !r) return r.error();
+            }
+            auto found = find_workflow_in_tx(op, tenant, remote_id);
+            if (!found) return found.error();
+            if (!*found)
+                return fail(errc::store, fmt::format("{}: row for {}/{} vanished", op, tenant, remote_id));
+            return **found;
+        });
+    }
+
+    result<std::optional<workflow_row>> find_workflow(const std::string& tenant,
+                                                      const std::string& remote_id) override
+    {
+        constexpr std::string_view op = "find workflow";
+        return in_tx(op, false, [&] { return find_workflow_in_tx(op, tenant, remote_id); });
+    }
+
+    result<version_row> put_version(row_id workflow, const std::string& version,
+                                    const std::string& content_hash, const std::string& format,
+                                    const std::string& package) override
+    {
+        constexpr std::string_view op = "put version";
+        // Already stored (the common case): no compression, no write.
+        auto existing = in_tx(op, false, [&] {
+            return find_version_in_tx(op, workflow, version, content_hash);
+        });
+        if (!existing) return existing.error();
+        if (*existing) return **existing;
+
+        // Compress before the write transaction so that the lock is held only for the insert.
+        const std::string blob = zlib_compress(package);
+        return in_tx(op, true, [&]() -> result<version_row> {
+            {
+                auto s = use(op, sql_insert_version);
+                if (!s) return s.error();
+                (*s)->bind(1, workflow)
+                    .bind(2, version)
+                    .bind(3, content_hash)
+                    .bind(4, format)
+                    .bind(5, static_cast<std::int64_t>(package.size()))
+                    .bind_blob(6, blob)
+                    .bind(7, now());
+                if (auto r = (*s)->step(); !r) {
+                    if ((*s)->last_error() == SQLITE_CONSTRAINT_FOREIGNKEY)
+                        return fail(errc::store,
+                                    fmt::format("{}: workflow {} does not exist", op, workflow));
+                    return r.error();
+                }
+            }
+            auto row = find_version_in_tx(op, workflow, version, content_hash);
+            if (!row) return row.error();
+            if (!*row)
+                return fail(errc::store, fmt::format("{}: row for workflow {} version {} vanished",
+                                                     op, workflow, version));
+            return **row;
+        });
+    }
+
+    result<std::vector<version_row>> list_versions(row_id workflow) override
+    {
+        constexpr std::string_view op = "list versions";
+        return in_tx(op, false, [&]() -> result<std::vector<version_row>> {
+            auto s = use(op, sql_list_versions);
+            if (!s) return s.error();
+            (*s)->bind(1, workflow);
+            std::vector<version_row> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                out.push_back(read_version(**s));
+            }
+            return out;
+        });
+    }
+
+    result<std::string> load_package(row_id version) override
+    {
+        const std::string op = fmt::format("load package of version {}", version);
+        std::int64_t size = 0;
+        std::string blob;
+        auto read = in_tx(op, false, [&]() -> result<bool> {
+            auto s = use(op, sql_load_package);
+            if (!s) return s.error();
+            (*s)->bind(1, version);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return false;
+            size = (*s)->int64(0);
+            blob = std::string((*s)->blob(1));
+            return true;
+        });
+        if (!read) return read.error();
+        if (!*read) return fail(errc::store, fmt::format("{}: no such version", op));
+
+        // Inflate outside the transaction: it can take a while and needs no lock.
+        auto raw = zlib_decompress(blob, max_package_bytes);
+        if (!raw)
+            return fail(errc::store, fmt::format("{}: stored package is corrupt ({})", op,
+                                                 raw.error().message));
+        if (static_cast<std::int64_t>(raw->size()) != size)
+            return fail(errc::store, fmt::format("{}: stored package is corrupt (inflates to {} "
+                                                 "bytes, {} recorded)",
+                                                 op, raw->size(), size));
+        return std::move(*raw);
+    }
+
+    result<std::optional<workflow_mapping>> find_mapping(const std::string& source_tenant,
+                                                         const std::string& source_workflow,
+                                                         const std::string& target_tenant) override
+    {
+        constexpr std::string_view op = "find workflow mapping";
+        return in_tx(op, false, [&]() -> result<std::optional<workflow_mapping>> {
+            auto s = use(op, sql_find_mapping);
+            if (!s) return s.error();
+            (*s)->bind(1, source_tenant).bind(2, source_workflow).bind(3, target_tenant);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            auto& st = **s;
+            return workflow_mapping{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4)};
+        });
+    }
+
+    result<void> put_mapping(const workflow_mapping& m) override
+    {
+        constexpr std::string_view op = "put workflow mapping";
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_put_mapping);
+            if (!s) return s.error();
+            (*s)->bind(1, m.source_tenant)
+                .bind(2, m.source_workflow)
+                .bind(3, m.target_tenant)
+                .bind(4, m.target_workflow)
+                .bind(5, m.target_name)
+                .bind(6, now());
+            if (auto r = (*s)->step(); !r) return r.error();
+            return {};
+        });
+    }
+
+    result<void> add_version_mapping(const version_mapping& m) override
+    {
+        constexpr std::string_view op = "add version mapping";
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_add_version_mapping);
+            if (!s) return s.error();
+            (*s)->bind(1, m.source_tenant)
+                .bind(2, m.source_workflow)
+                .bind(3, m.source_version)
+                .bind(4, m.content_hash)
+                .bind(5, m.target_tenant)
+                .bind(6, m.target_workflow)
+                .bind(7, m.target_version)
+                .bind(8, m.at != 0 ? m.at : now());
+            if (auto r = (*s)->step(); !r) return r.error();
+            return {};
+        });
+    }
+
+    result<std::optional<version_mapping>> last_version_mapping(
+        const std::string& target_tenant, const std::string& target_workflow) override
+    {
+        constexpr std::string_view op = "find last version mapping";
+        return in_tx(op, false, [&]() -> result<std::optional<version_mapping>> {
+            auto s = use(op, sql_last_version_mapping);
+            if (!s) return s.error();
+            (*s)->bind(1, target_tenant).bind(2, target_workflow);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            auto& st = **s;
+            return version_mapping{st.text(0), st.text(1), st.text(2), st.text(3),
+                                   st.text(4), st.text(5), st.text(6), st.int64(7)};
+        });
+    }
+
+    result<import_intent> create_intent(const import_intent& i) override
+    {
+        constexpr std::string_view op = "create import intent";
+        if (i.idempotency_key.empty())
+            return fail(errc::invalid_argument, fmt::format("{}: empty idempotency key", op));
+        return in_tx(op, true, [&]() -> result<import_intent> {
+            row_id id = 0;
+            {
+                auto s = use(op, sql_insert_intent);
+                if (!s) return s.error();
+                (*s)->bind(1, i.rule)
+                    .bind(2, i.run_uid)
+                    .bind(3, i.source_tenant)
+                    .bind(4, i.source_workflow)
+                    .bind(5, i.source_version)
+                    .bind(6, i.content_hash)
+                    .bind(7, i.target_tenant)
+                    .bind(8, i.target_workflow)
+                    .bind(9, i.target_version)
+                    .bind(10, i.generation)
+                    .bind(11, i.idempotency_key)
+                    .bind(12, i.detail)
+                    .bind(13, i.created_at != 0 ? i.created_at : now());
+                if (auto r = (*s)->step(); !r) {
+                    if (is_unique_violation((*s)->last_error()))
+                        return fail(errc::conflict,
+                                    fmt::format("{}: idempotency key {} already exists", op,
+                                                i.idempotency_key));
+                    return r.error();
+                }
+                id = sqlite3_last_insert_rowid(db_->handle());
+            }
+            auto got = get_intent_in_tx(op, id);
+            if (!got) return got.error();
+            if (!*got) return fail(errc::store, fmt::format("{}: row {} vanished", op, id));
+            return **got;
+        });
+    }
+
+    result<std::optional<import_intent>> find_intent(const std::string& rule,
+                                                     const std::string& source_tenant,
+                                                     const std::string& source_workflow,
+                                                     const std::string& target_tenant,
+                                                     const std::string& content_hash) override
+    {
+        constexpr std::string_view op = "find import intent";
+        return in_tx(op, false, [&]() -> result<std::optional<import_intent>> {
+            auto s = use(op, sql_find_intent);
+            if (!s) return s.error();
+            (*s)->bind(1, rule)
+                .bind(2, source_tenant)
+                .bind(3, source_workflow)
+                .bind(4, target_tenant)
+                .bind(5, content_hash);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            auto i = read_intent(**s);
+            if (!i) return std::move(i.error()).context(op);
+            return std::optional<import_intent>(std::move(*i));
+        });
+    }
+
+    result<std::vector<import_intent>> open_intents() override
+    {
+        constexpr std::string_view op = "list open import intents";
+        return in_tx(op, false, [&]() -> result<std::vector<import_intent>> {
+            auto s = use(op, sql_open_intents);
+            if (!s) return s.error();
+            std::vector<import_intent> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                auto i = read_intent(**s);
+                if (!i) return std::move(i.error()).context(op);
+                out.push_back(std::move(*i));
+            }
+            return out;
+        });
+    }
+
+    result<void> set_intent_state(row_id intent, intent_state st, const std::string& detail,
+                                  const std::string& target_workflow) override
+    {
+        const std::string op = fmt::format("set state of import intent {}", intent);
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_set_intent_state);
+            if (!s) return s.error();
+            (*s)->bind(1, intent)
+                .bind(2, to_string(st))
+                .bind(3, detail)
+                .bind(4, now())
+                .bind(5, target_workflow);
+            if (auto r = (*s)->step(); !r) return r.error();
+            if (sqlite3_changes(db_->handle()) == 0)
+                return fail(errc::store, fmt::format("{}: no such intent", op));
+            return {};
+        });
+    }
+
+    result<run_row> begin_run(const std::string& uid, const std::string& rule,
+                              const std::string& command) override
+    {
+        constexpr std::string_view op = "begin run";
+        return in_tx(op, true, [&]() -> result<run_row> {
+            run_row r;
+            r.uid = uid;
+            r.rule = rule;
+            r.command = command;
+            r.started_at = now();
+            auto s = use(op, sql_begin_run);
+            if (!s) return s.error();
+            (*s)->bind(1, uid).bind(2, rule).bind(3, command).bind(4, r.started_at);
+            if (auto st = (*s)->step(); !st) {
+                if (is_unique_violation((*s)->last_error()))
+                    return fail(errc::conflict, fmt::format("{}: run id {} already exists", op, uid));
+                return st.error();
+            }
+            r.id = sqlite3_last_insert_rowid(db_->handle());
+            return r;
+        });
+    }
+
+    result<void> finish_run(const run_row& run) override
+    {
+        const std::string op = fmt::format("finish run {}", run.uid);
+        return in_tx(op, true, [&]() -> result<void> {
+            auto id = run_id(op, run.id, run.uid);
+            if (!id) return id.error();
+            auto s = use(op, sql_finish_run);
+            if (!s) return s.error();
+            (*s)->bind(1, *id)
+                .bind(2, run.finished_at != 0 ? run.finished_at : now())
+                .bind(3, run.outcome)
+                .bind(4, run.imported)
+                .bind(5, run.unchanged)
+                .bind(6, run.drift)
+                .bind(7, run.errors);
+            if (auto r = (*s)->step(); !r) return r.error();
+            if (sqlite3_changes(db_->handle()) == 0)
+                return fail(errc::store, fmt::format("{}: no such run", op));
+            return {};
+        });
+    }
+
+    result<void> add_event(const event_row& e) override
+    {
+        const std::string op = fmt::format("add {} event to run {}", e.kind,
+                                           e.run_uid.empty() ? std::to_string(e.run) : e.run_uid);
+        return in_tx(op, true, [&]() -> result<void> {
+            auto id = run_id(op, e.run, e.run_uid);
+            if (!id) return id.error();
+            auto s = use(op, sql_add_event);
+            if (!s) return s.error();
+            (*s)->bind(1, *id)
+                .bind(2, e.at != 0 ? e.at : now())
+                .bind(3, e.rule)
+                .bind(4, e.kind)
+                .bind(5, e.source_tenant)
+                .bind(6, e.source_workflow)
+                .bind(7, e.workflow_name)
+                .bind(8, e.target_tenant)
+                .bind(9, e.target_workflow)
+                .bind(10, e.version)
+                .bind(11, e.content_hash)
+                .bind(12, e.message)
+                .bind(13, e.duration_ms);
+            if (auto r = (*s)->step(); !r) {
+                if ((*s)->last_error() == SQLITE_CONSTRAINT_FOREIGNKEY)
+                    return fail(errc::store, fmt::format("{}: no such run", op));
+                return r.error();
+            }
+            return {};
+        });
+    }
+
+    result<std::vector<run_row>> list_runs(const history_filter& f) override
+    {
+        constexpr std::string_view op = "list runs";
+        return in_tx(op, false, [&]() -> result<std::vector<run_row>> {
+            auto s = use(op, sql_list_runs);
+            if (!s) return s.error();
+            (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
+            std::vector<run_row> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                out.push_back(read_run(**s));
+            }
+            return out;
+        });
+    }
+
+    result<std::vector<event_row>> list_events(const history_filter& f) override
+    {
+        constexpr std::string_view op = "list events";
+        return in_tx(op, false, [&]() -> result<std::vector<event_row>> {
+            auto s = use(op, sql_list_events);
+            if (!s) return s.error();
+            (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
+            std::vector<event_row> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                out.push_back(read_event(**s));
+            }
+            return out;
+        });
+    }
+
+    result<async_job> add_job(const async_job& j) override
+    {
+        const std::string op = fmt::format("add {} job {} of {}", j.kind, j.job_id, j.tenant);
+        if (j.kind != "export" && j.kind != "import")
+            return fail(errc::invalid_argument,
+                        fmt::format("{}: kind must be export or import", op));
+        return in_tx(op, true, [&]() -> result<async_job> {
+            row_id id = 0;
+            {
+                auto s = use(op, sql_add_job);
+                if (!s) return s.error();
+                (*s)->bind(1, j.tenant)
+                    .bind(2, j.kind)
+                    .bind(3, j.job_id)
+                    .bind(4, j.workflow)
+                    .bind(5, j.version)
+                    .bind(7, to_string(j.state))
+                    .bind(8, j.detail)
+                    .bind(9, j.created_at != 0 ? j.created_at : now());
+                if (j.intent != 0)
+                    (*s)->bind(6, j.intent);
+                else
+                    (*s)->bind_null(6);
+                if (auto r = (*s)->step(); !r) {
+                    int rc = (*s)->last_error();
+                    if (is_unique_violation(rc))
+                        return fail(errc::conflict, fmt::format("{}: job already recorded", op));
+                    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+                        return fail(errc::store,
+                                    fmt::format("{}: import intent {} does not exist", op, j.intent));
+                    return r.error();
+                }
+                id = sqlite3_last_insert_rowid(db_->handle());
+            }
+            auto s = use(op, sql_get_job);
+            if (!s) return s.error();
+            (*s)->bind(1, id);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return fail(errc::store, fmt::format("{}: row {} vanished", op, id));
+            auto job = read_job(**s);
+            if (!job) return std::move(job.error()).context(op);
+            return std::move(*job);
+        });
+    }
+
+    result<std::vector<async_job>> open_jobs(const std::string& tenant) override
+    {
+        constexpr std::string_view op = "list open async jobs";
+        return in_tx(op, false, [&]() -> result<std::vector<async_job>> {
+            auto s = use(op, sql_open_jobs);
+            if (!s) return s.error();
+            (*s)->bind(1, tenant);
+            std::vector<async_job> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                auto j = read_job(**s);
+                if (!j) return std::move(j.error()).context(op);
+                out.push_back(std::move(*j));
+            }
+            return out;
+        });
+    }
+
+    result<void> set_job_state(row_id job, job_state st, const std::string& detail) override
+    {
+        const std::string op = fmt::format("set state of async job {}", job);
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_set_job_state);
+            if (!s) return s.error();
+            (*s)->bind(1, job).bind(2, to_string(st)).bind(3, detail).bind(4, now());
+            if (auto r = (*s)->step(); !r) return r.error();
+            if (sqlite3_changes(db_->handle()) == 0)
+                return fail(errc::store, fmt::format("{}: no such job", op));
+            return {};
+        });
+    }
+
+    int schema_version() override
+    {
+        auto s = use("read schema version", sql_user_version);
+        if (!s) return -1;
+        auto r = (*s)->step();
+        return r && *r ? (*s)->integer(0) : -1;
+    }
+
+private:
+    /// A cached statement, reset when the returned object dies.
+    result<std::unique_ptr<statement>> use(std::string_view op, const char* sql)
+    {
+        auto st = db_->prepare(op, sql);
+        if (!st) return st.error();
+        return std::make_unique<statement>(*db_, *st, op);
+    }
+
+    /// Runs `f` in one transaction; commits if it succeeded, rolls back otherwise (also when
+    /// it throws).
+    template <class F>
+    auto in_tx(std::string_view op, bool write, F&& f) -> decltype(f())
+    {
+        transaction tx(*db_, op);
+        if (auto r = tx.begin(write); !r) return r.error();
+        auto r = f();
+        if (!r) return r;
+        if (auto c = tx.commit(); !c) return c.error();
+        return r;
+    }
+
+    result<std::optional<workflow_row>> find_workflow_in_tx(std::string_view op,
+                                                            const std::string& tenant,
+                                                            const std::string& remote_id)
+    {
+        auto s = use(op, sql_find_workflow);
+        if (!s) return s.error();
+        (*s)->bind(1, tenant).bind(2, remote_id);
+        auto r = (*s)->step();
+        if (!r) return r.error();
+        if (!*r) return std::nullopt;
+        return read_workflow(**s);
+    }
+
+    result<std::optional<version_row>> find_version_in_tx(std::string_view op, row_id workflow,
+                                                          const std::string& version,
+                                                          const std::string& content_hash)
+    {
+        auto s = use(op, sql_find_version);
+        if (!s) return s.error();
+        (*s)->bind(1, workflow).bind(2, version).bind(3, content_hash);
+        auto r = (*s)->step();
+        if (!r) return r.error();
+        if (!*r) return std::nullopt;
+        return read_version(**s);
+    }
+
+    result<std::optional<import_intent>> get_intent_in_tx(std::string_view op, row_id id)
+    {
+        auto s = use(op, sql_get_intent);
+        if (!s) return s.error();
+        (*s)->bind(1, id);
+        auto r = (*s)->step();
+        if (!r) return r.error();
+        if (!*r) return std::nullopt;
+        auto i = read_intent(**s);
+        if (!i) return std::move(i.error()).context(op);
+        return std::optional<import_intent>(std::move(*i));
+    }
+
+    /// The row id of a run given by id, or else by uid.
+    result<row_id> run_id(std::string_view op, row_id id, const std::string& uid)
+    {
+        if (id != 0 || uid.empty()) return id;
+        auto s = use(op, sql_run_id_by_uid);
+        if (!s) return s.error();
+        (*s)->bind(1, uid);
+        auto r = (*s)->step();
+        if (!r) return r.error();
+        if (!*r) return fail(errc::store, fmt::format("{}: no such run", op));
+        return (*s)->int64(0);
+    }
+
+    std::unique_ptr<database> db_;
+};
+
+// ---- opening ------------------------------------------------------------------------------
+
+/// Creates the missing directories leading to `dir` with mode 0700 (whatever the umask).
+result<void> make_private_dirs(const std::filesystem::path& dir)
+{
+    if (dir.empty()) return {};
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) return {};
+    if (auto r = make_private_dirs(dir.parent_path()); !r) return r;
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        const int err = errno;
+        if (err == EEXIST) {
+            if (std::filesystem::is_directory(dir, ec)) return {};  // created concurrently
+            return fail(errc::io, fmt::format("cannot create directory {} for the state database: "
+                                              "it exists and is not a directory",
+                                              dir.string()));
+        }
+        errno = err;
+        return fail(errc::io, fmt::format("cannot create directory {} for the state database: {}",
+                                          dir.string(), std::strerror(errno)));
+    }
+    // mkdir's mode is filtered by the umask; chmod is not.
+    if (::chmod(dir.c_str(), 0700) != 0)
+        return fail(errc::io, fmt::format("cannot set mode 0700 on {}: {}", dir.string(),
+                                          std::strerror(errno)));
+    return {};
+}
+
+/// Creates `path` with mode 0600 if it does not exist, so SQLite never creates it with the
+/// umask's mode (the -wal and -shm files then copy the database file's mode).
+result<void> make_private_file(const std::string& path)
+{
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return {};  // existing file: keep its mode (the admin's choice)
+        return fail(errc::io, fmt::format("cannot create state database {}: {}", path,
+                                          std::strerror(errno)));
+    }
+    int rc = ::fchmod(fd, 0600);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        return fail(errc::io, fmt::format("cannot set mode 0600 on {}: {}", path, std::strerror(err)));
+    return {};
+}
+
+}  // namespace
+
+result<std::unique_ptr<store>> open_sqlite(const std::string& path)
+{
+    if (path.empty()) return fail(errc::invalid_argument, "state database path is empty");
+    const bool in_memory = path == ":memory:";
+    if (!in_memory) {
+        if (auto r = make_private_dirs(std::filesystem::path(path).parent_path()); !r)
+            return r.error();
+        if (auto r = make_private_file(path); !r) return r.error();
+    }
+
+    auto db = std::make_unique<database>();
+    if (auto r = db->open(path); !r) return r.error();
+    if (sqlite3_busy_timeout(db->handle(), 5000) != SQLITE_OK) return db->error_for("set busy timeout");
+
+    // The first read of the header tells a database from anything else.
+    if (auto r = db->exec("open", "SELECT count(*) FROM sqlite_schema"); !r) {
+        int rc = sqlite3_extended_errcode(db->handle());
+        if (rc == SQLITE_NOTADB)
+            return fail(errc::store, fmt::format("{} is not a SQLite database", path));
+        return fail(errc::store, fmt::format("cannot open state database {}: {}", path,
+                                             sqlite3_errmsg(db->handle())));
+    }
+
+    if (!in_memory) {
+        // journal_mode answers with the mode in force; anything but "wal" means no WAL.
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db->handle(), "PRAGMA journal_mode=WAL", -1, &st, nullptr) != SQLITE_OK)
+            return db->error_for("set journal_mode=WAL");
+        std::string mode;
+        if (sqlite3_step(st) == SQLITE_ROW)
+            mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        if (mode != "wal")
+            return fail(errc::store, fmt::format("cannot switch state database {} to WAL mode "
+                                                 "(journal mode stays '{}'): {}",
+                                                 path, mode, sqlite3_errmsg(db->handle())));
+    }
+    // synchronous=NORMAL: in WAL mode a commit only appends to the WAL, and NORMAL syncs the
+    // WAL at every checkpoint, so a crash or power loss can lose the last commits but never
+    // corrupts the database or tears a transaction. A process kill -9 loses nothing (the OS
+    // still has the pages). FULL would add an fsync per commit for durability we do not need:
+    // a lost commit looks like a crash a moment earlier, which the intent log already handles.
+    if (auto r = db->exec("set pragmas", "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r)
+        return r.error();
+
+    auto version = detail::migrate(*db);
+    if (!version) return version.error();
+    return std::unique_ptr<store>(std::make_unique<sqlite_store>(std::move(db)));
+}
+
+}  // namespace wfsync::store

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wfsync::store {
@@ -118,8 +119,29 @@ struct history_filter {
     int limit = 200;       ///< newest events first
 };
 
-/// The daemon's persistent state. Every method is one short transaction.
-/// Thread safety: one instance per thread (SQLite connection, no mutex).
+enum class job_state { running, succeeded, failed, unknown };
+std::string_view to_string(job_state s) noexcept;
+
+/// An asynchronous export or import job started on a platform (Kore.ai), recorded before it
+/// is polled so that a restart can resume polling instead of starting the job again.
+struct async_job {
+    row_id id = 0;
+    std::string tenant;
+    std::string kind;      ///< "export" or "import"
+    std::string job_id;    ///< the platform's job id; unique per tenant
+    std::string workflow;  ///< remote id of the workflow the job concerns
+    std::string version;
+    row_id intent = 0;     ///< the import intent it carries out; 0 = none
+    job_state state = job_state::running;
+    std::string detail;    ///< outcome text (never secrets)
+    unix_time created_at = 0;
+    unix_time updated_at = 0;
+};
+
+/// The daemon's persistent state. Every method is one short transaction; nothing is cached
+/// outside the database, so a kill -9 at any point leaves a consistent state behind.
+/// Thread safety: one instance per thread (SQLite connection, no mutex). Several instances
+/// (threads or processes) may open the same file; writers wait up to busy_timeout (5 s).
 class store {
 public:
     virtual ~store() = default;
@@ -169,6 +191,14 @@ public:
     [[nodiscard]] virtual result<void> add_event(const event_row& e) = 0;
     [[nodiscard]] virtual result<std::vector<run_row>> list_runs(const history_filter& f) = 0;
     [[nodiscard]] virtual result<std::vector<event_row>> list_events(const history_filter& f) = 0;
+
+    /// Records a started async job (state as given, normally running). `job.intent`, when
+    /// not 0, must name an existing intent. (tenant, job_id) is unique: errc::conflict.
+    [[nodiscard]] virtual result<async_job> add_job(const async_job& job) = 0;
+    /// Jobs still running or unknown, oldest first; all tenants when `tenant` is empty.
+    [[nodiscard]] virtual result<std::vector<async_job>> open_jobs(const std::string& tenant = {}) = 0;
+    [[nodiscard]] virtual result<void> set_job_state(row_id job, job_state s,
+                                                     const std::string& detail = {}) = 0;
 
     /// The schema version (PRAGMA user_version) after migrations.
     virtual int schema_version() = 0;
