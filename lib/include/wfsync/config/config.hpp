@@ -143,6 +143,9 @@ struct rule {
     std::string timezone = "UTC";
     milliseconds jitter{0};
     bool catch_up = false;
+    /// Archive retention, restic-style: keep_last, keep_hourly, keep_daily, keep_weekly,
+    /// keep_monthly, keep_yearly -> count. Empty = keep everything.
+    std::map<std::string, int> retention;
     source_location where;
 };
 
