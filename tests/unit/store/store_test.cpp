@@ -8,9 +8,15 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
 
 #include <filesystem>
 #include <string>
+#include <thread>
 
 using namespace wfsync;
 using namespace wfsync::store;
@@ -230,6 +236,581 @@ BOOST_AUTO_TEST_CASE(records_tenants_seen)
     (void)s->upsert_workflow("sandbox", "1", "a").value();
     raw_db raw(path);
     BOOST_TEST(raw.integer("SELECT count(*) FROM tenants") == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(versions)
+
+BOOST_AUTO_TEST_CASE(put_version_dedupes_and_round_trips_the_package)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto wf = s->upsert_workflow("prod", "458", "Invoice sync").value();
+    std::string pkg = "{\"tasks\":[";
+    for (int i = 0; i < 2000; ++i) pkg += "{\"name\":\"task\",\"action\":\"Export\"},";
+    pkg += "{}]}";
+
+    auto a = s->put_version(wf.id, "0.0.3", "hash-a", "zuora-json", pkg).value();
+    BOOST_TEST(a.id > 0);
+    BOOST_TEST(a.workflow == wf.id);
+    BOOST_TEST(a.version == "0.0.3");
+    BOOST_TEST(a.content_hash == "hash-a");
+    BOOST_TEST(a.format == "zuora-json");
+    BOOST_TEST(a.size == static_cast<std::int64_t>(pkg.size()));
+    BOOST_TEST(a.seen_at > 0);
+
+    auto again = s->put_version(wf.id, "0.0.3", "hash-a", "zuora-json", pkg).value();
+    BOOST_TEST(again.id == a.id);
+    auto other_hash = s->put_version(wf.id, "0.0.3", "hash-b", "zuora-json", "{}").value();
+    BOOST_TEST(other_hash.id != a.id);
+    auto other_version = s->put_version(wf.id, "0.0.4", "hash-a", "zuora-json", pkg).value();
+    BOOST_TEST(other_version.id != a.id);
+
+    auto list = s->list_versions(wf.id).value();
+    BOOST_TEST_REQUIRE(list.size() == 3u);
+    BOOST_TEST(list[0].id == a.id);
+    BOOST_TEST(list[1].content_hash == "hash-b");
+    BOOST_TEST(list[2].version == "0.0.4");
+    BOOST_TEST(s->list_versions(wf.id + 100).value().empty());
+
+    auto back = s->load_package(a.id).value();
+    BOOST_TEST(back == pkg);
+    BOOST_TEST(s->load_package(other_hash.id).value() == "{}");
+}
+
+BOOST_AUTO_TEST_CASE(package_is_stored_compressed)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    auto s = open_ok(path);
+    auto wf = s->upsert_workflow("prod", "458", "Invoice sync").value();
+    std::string pkg(200000, 'a');
+    auto v = s->put_version(wf.id, "1", "h", "zuora-json", pkg).value();
+    raw_db raw(path);
+    auto stored = raw.integer("SELECT length(package) FROM versions WHERE id = " + std::to_string(v.id));
+    BOOST_TEST(stored > 0);
+    BOOST_TEST(stored < 2000);  // 200 kB of one byte deflates to well under 1 kB
+    BOOST_TEST(raw.integer("SELECT size FROM versions WHERE id = " + std::to_string(v.id)) == 200000);
+    BOOST_TEST(s->load_package(v.id).value() == pkg);
+}
+
+BOOST_AUTO_TEST_CASE(empty_and_binary_packages_round_trip)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto wf = s->upsert_workflow("kore", "bot-1", "Bot").value();
+    std::string bin;
+    for (int i = 0; i < 1000; ++i) bin.push_back(static_cast<char>(i * 37));
+    bin[10] = '\0';
+    auto e = s->put_version(wf.id, "1", "empty", "zip", "").value();
+    auto b = s->put_version(wf.id, "1", "bin", "zip", bin).value();
+    BOOST_TEST(s->load_package(e.id).value().empty());
+    BOOST_TEST(s->load_package(b.id).value() == bin);
+}
+
+BOOST_AUTO_TEST_CASE(version_of_unknown_workflow_is_refused)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto r = s->put_version(12345, "1", "h", "zuora-json", "{}");
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST((r.error().code == errc::store));
+    BOOST_TEST(r.error().message.find("put version") != std::string::npos, r.error().message);
+    BOOST_TEST(r.error().message.find("12345") != std::string::npos, r.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_package_blob_is_an_error_not_a_crash)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    auto s = open_ok(path);
+    auto wf = s->upsert_workflow("prod", "458", "Invoice sync").value();
+    const std::string secret_ish = "{\"password\":\"hunter2\"}";
+    auto v = s->put_version(wf.id, "1", "h", "zuora-json", secret_ish).value();
+    auto w = s->put_version(wf.id, "2", "h2", "zuora-json", std::string(5000, 'z')).value();
+    auto u = s->put_version(wf.id, "3", "h3", "zuora-json", "abc").value();
+    {
+        raw_db raw(path);
+        raw.exec("UPDATE versions SET package = x'0102030405060708' WHERE id = " + std::to_string(v.id));
+        // A valid stream cut in half.
+        raw.exec("UPDATE versions SET package = substr(package, 1, length(package) / 2) WHERE id = " +
+                 std::to_string(w.id));
+        // Valid zlib, but not what the size column says.
+        raw.exec("UPDATE versions SET size = 4 WHERE id = " + std::to_string(u.id));
+    }
+    for (auto id : {v.id, w.id, u.id}) {
+        auto r = s->load_package(id);
+        BOOST_TEST_REQUIRE(r.has_error(), id);
+        BOOST_TEST((r.error().code == errc::store));
+        BOOST_TEST(r.error().message.find("load package of version " + std::to_string(id)) != std::string::npos,
+                   r.error().message);
+        BOOST_TEST(r.error().message.find("corrupt") != std::string::npos, r.error().message);
+        BOOST_TEST(r.error().message.find("hunter2") == std::string::npos);
+    }
+    auto missing = s->load_package(999999);
+    BOOST_TEST_REQUIRE(missing.has_error());
+    BOOST_TEST(missing.error().message.find("no such version") != std::string::npos, missing.error().message);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(mappings)
+
+BOOST_AUTO_TEST_CASE(workflow_mapping_upserts_per_source_and_target_tenant)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    BOOST_TEST(!s->find_mapping("prod", "458", "sandbox").value().has_value());
+    BOOST_TEST_REQUIRE(s->put_mapping({"prod", "458", "sandbox", "901", "Invoice sync"}).has_value());
+    BOOST_TEST_REQUIRE(s->put_mapping({"prod", "458", "staging", "77", "Invoice sync"}).has_value());
+    auto m = s->find_mapping("prod", "458", "sandbox").value();
+    BOOST_TEST_REQUIRE(m.has_value());
+    BOOST_TEST(m->target_workflow == "901");
+    BOOST_TEST(m->target_name == "Invoice sync");
+
+    BOOST_TEST_REQUIRE(s->put_mapping({"prod", "458", "sandbox", "902", "Renamed"}).has_value());
+    m = s->find_mapping("prod", "458", "sandbox").value();
+    BOOST_TEST(m->target_workflow == "902");
+    BOOST_TEST(m->target_name == "Renamed");
+    BOOST_TEST(s->find_mapping("prod", "458", "staging").value()->target_workflow == "77");
+    BOOST_TEST(!s->find_mapping("prod", "459", "sandbox").value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(last_version_mapping_is_the_newest_per_target)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    BOOST_TEST(!s->last_version_mapping("sandbox", "901").value().has_value());
+    version_mapping a{"prod", "458", "0.0.3", "h1", "sandbox", "901", "0.0.1", 1000};
+    version_mapping b{"prod", "458", "0.0.4", "h2", "sandbox", "901", "0.0.2", 0};  // at = now
+    version_mapping c{"prod", "458", "0.0.4", "h2", "staging", "77", "0.0.9", 500};
+    BOOST_TEST_REQUIRE(s->add_version_mapping(a).has_value());
+    BOOST_TEST_REQUIRE(s->add_version_mapping(b).has_value());
+    BOOST_TEST_REQUIRE(s->add_version_mapping(c).has_value());
+    auto last = s->last_version_mapping("sandbox", "901").value();
+    BOOST_TEST_REQUIRE(last.has_value());
+    BOOST_TEST(last->target_version == "0.0.2");
+    BOOST_TEST(last->content_hash == "h2");
+    BOOST_TEST(last->source_version == "0.0.4");
+    BOOST_TEST(last->at > 1000);
+    auto other = s->last_version_mapping("staging", "77").value();
+    BOOST_TEST_REQUIRE(other.has_value());
+    BOOST_TEST(other->at == 500);
+    BOOST_TEST(other->target_version == "0.0.9");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(intents)
+
+BOOST_AUTO_TEST_CASE(lifecycle_pending_to_succeeded)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto i = s->create_intent(make_intent("key-1")).value();
+    BOOST_TEST(i.id > 0);
+    BOOST_TEST((i.state == intent_state::pending));
+    BOOST_TEST(i.idempotency_key == "key-1");
+    BOOST_TEST(i.target_workflow.empty());
+    BOOST_TEST(i.created_at > 0);
+    BOOST_TEST(i.updated_at == i.created_at);
+
+    auto open = s->open_intents().value();
+    BOOST_TEST_REQUIRE(open.size() == 1u);
+    BOOST_TEST(open[0].id == i.id);
+
+    BOOST_TEST_REQUIRE(s->set_intent_state(i.id, intent_state::succeeded, "imported as 0.0.1", "901").has_value());
+    auto found = s->find_intent("prod-to-sandbox", "prod", "458", "sandbox", "h1").value();
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST((found->state == intent_state::succeeded));
+    BOOST_TEST(found->detail == "imported as 0.0.1");
+    BOOST_TEST(found->target_workflow == "901");
+    BOOST_TEST(found->source_version == "0.0.3");
+    BOOST_TEST(found->target_version == "0.0.1");
+    BOOST_TEST(found->run_uid == "run-1");
+    BOOST_TEST(s->open_intents().value().empty());
+
+    // An empty target_workflow keeps the one recorded.
+    BOOST_TEST_REQUIRE(s->set_intent_state(i.id, intent_state::succeeded, "again").has_value());
+    BOOST_TEST(s->find_intent("prod-to-sandbox", "prod", "458", "sandbox", "h1").value()->target_workflow == "901");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_key_is_a_conflict_and_changes_nothing)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto first = s->create_intent(make_intent("key-1")).value();
+    auto again = s->create_intent(make_intent("key-1", "other-hash"));
+    BOOST_TEST_REQUIRE(again.has_error());
+    BOOST_TEST((again.error().code == errc::conflict));
+    BOOST_TEST(again.error().message.find("key-1") != std::string::npos, again.error().message);
+    BOOST_TEST(!s->find_intent("prod-to-sandbox", "prod", "458", "sandbox", "other-hash").value().has_value());
+    auto open = s->open_intents().value();
+    BOOST_TEST_REQUIRE(open.size() == 1u);
+    BOOST_TEST(open[0].id == first.id);
+
+    auto empty = s->create_intent(make_intent(""));
+    BOOST_TEST_REQUIRE(empty.has_error());
+    BOOST_TEST((empty.error().code == errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE(find_returns_the_newest_for_the_tuple)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto g0 = s->create_intent(make_intent("key-g0")).value();
+    BOOST_TEST_REQUIRE(s->set_intent_state(g0.id, intent_state::failed, "422 invalid").has_value());
+    auto next = make_intent("key-g1");
+    next.generation = 1;
+    auto g1 = s->create_intent(next).value();
+    (void)s->create_intent(make_intent("key-other-hash", "h2")).value();
+    auto other_rule = make_intent("key-other-rule");
+    other_rule.rule = "prod-to-staging";
+    (void)s->create_intent(other_rule).value();
+
+    auto found = s->find_intent("prod-to-sandbox", "prod", "458", "sandbox", "h1").value();
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->id == g1.id);
+    BOOST_TEST(found->generation == 1);
+    BOOST_TEST((found->state == intent_state::pending));
+    BOOST_TEST(!s->find_intent("prod-to-sandbox", "prod", "458", "staging", "h1").value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(open_intents_survive_a_kill_9_in_order)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    // The child records intents and dies by SIGKILL: no destructor, no checkpoint, no close.
+    pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        auto s = open_sqlite(path);
+        if (!s) ::_exit(2);
+        auto& st = **s;
+        auto a = st.create_intent(make_intent("k-a"));
+        auto b = st.create_intent(make_intent("k-b", "h2"));
+        auto c = st.create_intent(make_intent("k-c", "h3"));
+        auto d = st.create_intent(make_intent("k-d", "h4"));
+        if (!a || !b || !c || !d) ::_exit(3);
+        if (!st.set_intent_state(b->id, intent_state::succeeded, "ok")) ::_exit(4);
+        if (!st.set_intent_state(c->id, intent_state::unknown, "read timed out")) ::_exit(5);
+        if (!st.set_intent_state(d->id, intent_state::failed, "422")) ::_exit(6);
+        ::kill(::getpid(), SIGKILL);
+        ::_exit(7);
+    }
+    int status = 0;
+    BOOST_TEST_REQUIRE(::waitpid(pid, &status, 0) == pid);
+    BOOST_TEST_REQUIRE(WIFSIGNALED(status), "child exited with " << WEXITSTATUS(status));
+    BOOST_TEST(WTERMSIG(status) == SIGKILL);
+    // The commits are only in the WAL: recovery has work to do.
+    BOOST_TEST(std::filesystem::file_size(path + "-wal") > 0u);
+
+    auto s = open_ok(path);
+    auto open = s->open_intents().value();
+    BOOST_TEST_REQUIRE(open.size() == 2u);
+    BOOST_TEST(open[0].idempotency_key == "k-a");
+    BOOST_TEST((open[0].state == intent_state::pending));
+    BOOST_TEST(open[1].idempotency_key == "k-c");
+    BOOST_TEST((open[1].state == intent_state::unknown));
+    BOOST_TEST(open[1].detail == "read timed out");
+    BOOST_TEST(open[0].id < open[1].id);
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_during_writes_leaves_whole_transactions)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    { open_ok(path); }  // migrate first, so the poll below sees the tables
+    pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        auto s = open_sqlite(path);
+        if (!s) ::_exit(2);
+        auto& st = **s;
+        // Each iteration: a run, two events and an intent, each its own transaction.
+        for (int i = 0;; ++i) {
+            auto run = st.begin_run("run-" + std::to_string(i), "r", "sync");
+            if (!run) ::_exit(3);
+            event_row e;
+            e.run = run->id;
+            e.kind = "import";
+            if (!st.add_event(e) || !st.add_event(e)) ::_exit(4);
+            if (!st.create_intent(make_intent("k-" + std::to_string(i)))) ::_exit(5);
+            if (!st.finish_run(*run)) ::_exit(6);
+        }
+    }
+    {
+        // Bounded poll until the child has committed a good number of iterations.
+        raw_db raw(path);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (raw.integer("SELECT count(*) FROM runs WHERE finished_at > 0") < 40 &&
+               std::chrono::steady_clock::now() < deadline) {
+            int status = 0;
+            BOOST_TEST_REQUIRE(::waitpid(pid, &status, WNOHANG) == 0, "writer died early");
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));  // leave the CPU to the writer
+        }
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    BOOST_TEST_REQUIRE(::waitpid(pid, &status, 0) == pid);
+    BOOST_TEST_REQUIRE(WIFSIGNALED(status));
+
+    auto s = open_ok(path);
+    raw_db raw(path);
+    sqlite3_stmt* st = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_prepare_v2(raw.db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK);
+    BOOST_TEST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    BOOST_TEST(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "ok");
+    sqlite3_finalize(st);
+    auto runs = raw.integer("SELECT count(*) FROM runs");
+    BOOST_TEST(runs >= 40);
+    // Every step is all or nothing, in order: at most the last run is incomplete.
+    BOOST_TEST(raw.integer("SELECT count(*) FROM runs WHERE finished_at = 0") <= 1);
+    BOOST_TEST(raw.integer("SELECT count(*) FROM events") >= 2 * (runs - 1));
+    BOOST_TEST(raw.integer("SELECT count(*) FROM events") <= 2 * runs);
+    BOOST_TEST(raw.integer("SELECT count(*) FROM import_intents") >= runs - 1);
+    BOOST_TEST(raw.integer("SELECT count(*) FROM events e LEFT JOIN runs r ON r.id = e.run WHERE r.id IS NULL") == 0);
+    // And the store carries on.
+    BOOST_TEST(s->begin_run("after-crash", "r", "sync").has_value());
+    BOOST_TEST(s->open_intents().value().size() == static_cast<std::size_t>(raw.integer("SELECT count(*) FROM import_intents")));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_intent_id_is_an_error)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto r = s->set_intent_state(4242, intent_state::failed, "x");
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().message.find("4242") != std::string::npos, r.error().message);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(history)
+
+namespace {
+
+event_row make_event(const run_row& run, const std::string& kind, const std::string& workflow,
+                     const std::string& name)
+{
+    event_row e;
+    e.run = run.id;
+    e.rule = run.rule;
+    e.kind = kind;
+    e.source_tenant = "prod";
+    e.source_workflow = workflow;
+    e.workflow_name = name;
+    e.target_tenant = "sandbox";
+    e.message = kind + " " + name;
+    e.duration_ms = 12;
+    return e;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(runs_and_events_newest_first_with_filters)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    auto r1 = s->begin_run("run-1", "prod-to-sandbox", "sync").value();
+    BOOST_TEST(r1.id > 0);
+    BOOST_TEST(r1.started_at > 0);
+    BOOST_TEST_REQUIRE(s->add_event(make_event(r1, "import", "458", "Invoice sync")).has_value());
+    BOOST_TEST_REQUIRE(s->add_event(make_event(r1, "unchanged", "459", "Dunning")).has_value());
+    r1.outcome = "ok";
+    r1.imported = 1;
+    r1.unchanged = 1;
+    BOOST_TEST_REQUIRE(s->finish_run(r1).has_value());
+
+    auto r2 = s->begin_run("run-2", "prod-to-staging", "sync").value();
+    BOOST_TEST_REQUIRE(s->add_event(make_event(r2, "error", "459", "Dunning")).has_value());
+    // An event given by run uid only.
+    auto by_uid = make_event(r2, "drift", "460", "Payments");
+    by_uid.run = 0;
+    by_uid.run_uid = "run-2";
+    BOOST_TEST_REQUIRE(s->add_event(by_uid).has_value());
+
+    auto runs = s->list_runs({}).value();
+    BOOST_TEST_REQUIRE(runs.size() == 2u);
+    BOOST_TEST(runs[0].uid == "run-2");
+    BOOST_TEST(runs[0].finished_at == 0);
+    BOOST_TEST(runs[0].outcome.empty());
+    BOOST_TEST(runs[1].uid == "run-1");
+    BOOST_TEST(runs[1].outcome == "ok");
+    BOOST_TEST(runs[1].imported == 1);
+    BOOST_TEST(runs[1].unchanged == 1);
+    BOOST_TEST(runs[1].finished_at >= runs[1].started_at);
+    BOOST_TEST(runs[1].command == "sync");
+
+    auto events = s->list_events({}).value();
+    BOOST_TEST_REQUIRE(events.size() == 4u);
+    BOOST_TEST(events[0].kind == "drift");
+    BOOST_TEST(events[0].run_uid == "run-2");
+    BOOST_TEST(events[0].run == r2.id);
+    BOOST_TEST(events[3].kind == "import");
+    BOOST_TEST(events[3].run_uid == "run-1");
+    BOOST_TEST(events[3].duration_ms == 12);
+    BOOST_TEST(events[3].at > 0);
+
+    history_filter by_rule;
+    by_rule.rule = "prod-to-sandbox";
+    BOOST_TEST(s->list_runs(by_rule).value().size() == 1u);
+    auto rule_events = s->list_events(by_rule).value();
+    BOOST_TEST_REQUIRE(rule_events.size() == 2u);
+    BOOST_TEST(rule_events[0].kind == "unchanged");
+
+    history_filter by_id;
+    by_id.workflow = "459";
+    auto id_events = s->list_events(by_id).value();
+    BOOST_TEST_REQUIRE(id_events.size() == 2u);
+    BOOST_TEST(id_events[0].kind == "error");
+    BOOST_TEST(id_events[1].kind == "unchanged");
+    BOOST_TEST(s->list_runs(by_id).value().size() == 2u);
+
+    history_filter by_name;
+    by_name.workflow = "Payments";
+    auto name_events = s->list_events(by_name).value();
+    BOOST_TEST_REQUIRE(name_events.size() == 1u);
+    BOOST_TEST(name_events[0].source_workflow == "460");
+    auto name_runs = s->list_runs(by_name).value();
+    BOOST_TEST_REQUIRE(name_runs.size() == 1u);
+    BOOST_TEST(name_runs[0].uid == "run-2");
+
+    history_filter both;
+    both.rule = "prod-to-sandbox";
+    both.workflow = "Dunning";
+    auto both_events = s->list_events(both).value();
+    BOOST_TEST_REQUIRE(both_events.size() == 1u);
+    BOOST_TEST(both_events[0].kind == "unchanged");
+
+    history_filter limited;
+    limited.limit = 3;
+    auto few = s->list_events(limited).value();
+    BOOST_TEST_REQUIRE(few.size() == 3u);
+    BOOST_TEST(few[0].kind == "drift");
+    limited.limit = 1;
+    auto one_run = s->list_runs(limited).value();
+    BOOST_TEST_REQUIRE(one_run.size() == 1u);
+    BOOST_TEST(one_run[0].uid == "run-2");
+
+    history_filter none;
+    none.workflow = "nothing-like-this";
+    BOOST_TEST(s->list_events(none).value().empty());
+    BOOST_TEST(s->list_runs(none).value().empty());
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_run_uid_and_unknown_run_are_errors)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    (void)s->begin_run("run-1", "r", "sync").value();
+    auto dup = s->begin_run("run-1", "r", "sync");
+    BOOST_TEST_REQUIRE(dup.has_error());
+    BOOST_TEST((dup.error().code == errc::conflict));
+
+    event_row orphan;
+    orphan.run = 777;
+    orphan.kind = "import";
+    auto e = s->add_event(orphan);
+    BOOST_TEST_REQUIRE(e.has_error());
+    BOOST_TEST((e.error().code == errc::store));
+    BOOST_TEST(e.error().message.find("no such run") != std::string::npos, e.error().message);
+
+    run_row ghost;
+    ghost.uid = "run-ghost";
+    auto f = s->finish_run(ghost);
+    BOOST_TEST_REQUIRE(f.has_error());
+    BOOST_TEST(f.error().message.find("run-ghost") != std::string::npos, f.error().message);
+    BOOST_TEST(s->list_events({}).value().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(async_jobs)
+
+BOOST_AUTO_TEST_CASE(jobs_are_recorded_listed_while_open_and_closed)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    row_id exp = 0, imp = 0, other = 0;
+    {
+        auto s = open_ok(path);
+        auto intent = s->create_intent(make_intent("k-job")).value();
+        async_job j;
+        j.tenant = "kore-dev";
+        j.kind = "export";
+        j.job_id = "ex-1";
+        j.workflow = "bot-1";
+        j.version = "3";
+        auto a = s->add_job(j).value();
+        exp = a.id;
+        BOOST_TEST(a.intent == 0);
+        BOOST_TEST((a.state == job_state::running));
+        BOOST_TEST(a.created_at > 0);
+
+        j.kind = "import";
+        j.job_id = "im-1";
+        j.intent = intent.id;
+        auto b = s->add_job(j).value();
+        imp = b.id;
+        BOOST_TEST(b.intent == intent.id);
+
+        j.tenant = "kore-prod";
+        j.kind = "export";
+        j.job_id = "ex-1";  // same platform id, other tenant: allowed
+        j.intent = 0;
+        other = s->add_job(j).value().id;
+    }
+    auto s = open_ok(path);
+    auto all = s->open_jobs().value();
+    BOOST_TEST_REQUIRE(all.size() == 3u);
+    BOOST_TEST(all[0].id == exp);
+    BOOST_TEST(all[0].kind == "export");
+    BOOST_TEST(all[1].id == imp);
+    auto dev = s->open_jobs("kore-dev").value();
+    BOOST_TEST(dev.size() == 2u);
+
+    BOOST_TEST_REQUIRE(s->set_job_state(exp, job_state::succeeded, "done").has_value());
+    BOOST_TEST_REQUIRE(s->set_job_state(imp, job_state::unknown, "poll timed out").has_value());
+    auto left = s->open_jobs("kore-dev").value();
+    BOOST_TEST_REQUIRE(left.size() == 1u);
+    BOOST_TEST(left[0].id == imp);
+    BOOST_TEST((left[0].state == job_state::unknown));
+    BOOST_TEST(left[0].detail == "poll timed out");
+    BOOST_TEST_REQUIRE(s->set_job_state(other, job_state::failed).has_value());
+    BOOST_TEST(s->open_jobs("kore-prod").value().empty());
+}
+
+BOOST_AUTO_TEST_CASE(job_errors)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    async_job j;
+    j.tenant = "kore-dev";
+    j.kind = "export";
+    j.job_id = "ex-1";
+    (void)s->add_job(j).value();
+    auto dup = s->add_job(j);
+    BOOST_TEST_REQUIRE(dup.has_error());
+    BOOST_TEST((dup.error().code == errc::conflict));
+
+    j.job_id = "ex-2";
+    j.kind = "delete";
+    auto bad_kind = s->add_job(j);
+    BOOST_TEST_REQUIRE(bad_kind.has_error());
+    BOOST_TEST((bad_kind.error().code == errc::invalid_argument));
+
+    j.kind = "import";
+    j.intent = 999;
+    auto bad_intent = s->add_job(j);
+    BOOST_TEST_REQUIRE(bad_intent.has_error());
+    BOOST_TEST(bad_intent.error().message.find("999") != std::string::npos, bad_intent.error().message);
+
+    auto missing = s->set_job_state(555, job_state::failed);
+    BOOST_TEST_REQUIRE(missing.has_error());
+    BOOST_TEST(missing.error().message.find("555") != std::string::npos, missing.error().message);
+    BOOST_TEST(s->open_jobs().value().size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
