@@ -410,7 +410,9 @@ std::optional<std::vector<entry>> loader::sequence(const entry& e)
     }
     std::size_t i = 0;
     for (const auto& item : e.value) {
-        out.push_back(entry{std::to_string(i), item, item, index(e.path, i)});
+        // An empty item (`- `) has no position of its own; point at the list instead.
+        const YAML::Node& at = item.Mark().line >= 0 ? item : e.value;
+        out.push_back(entry{std::to_string(i), at, item, index(e.path, i)});
         ++i;
     }
     return out;
@@ -700,7 +702,7 @@ void loader::parse_admin(const entry& e)
     if (auto p = f->get("token_file")) {
         if (auto body = read_secret_file(*p)) {
             log::add_secret(*body);
-            cfg_->admin.token_file = resolve_secret_path(*str(*p)).string();
+            if (auto name = str(*p)) cfg_->admin.token_file = resolve_secret_path(*name).string();
         }
     }
 }
@@ -1006,9 +1008,10 @@ void loader::parse_selector(const entry& e, selector& s)
 
 void loader::parse_retention(const entry& e, rule& r)
 {
+    auto before = issues_.size();
     auto f = mapping(e, {"keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"});
     if (!f) return;
-    bool bad = false;
+    bool bad = issues_.size() != before;
     for (const auto& p : f->list) {
         if (auto v = integer(p, 0, 1'000'000)) r.retention[p.name] = *v;
         else bad = true;
@@ -1154,6 +1157,10 @@ void loader::parse_rules(const entry& e)
     std::map<std::string, int> seen;
     for (const auto& item : *items) {
         rule r;
+        if (item.value.IsNull()) {
+            add(item, "empty rule (a '-' with nothing after it); a rule needs name, source and targets");
+            continue;
+        }
         parse_rule(item, r, seen);
         cfg_->rules.push_back(std::move(r));
     }
@@ -1166,7 +1173,16 @@ load_result loader::run(std::string_view text)
     try {
         root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& ex) {
-        add(ex.mark, "", fmt::format("YAML syntax error: {}", ex.msg));
+        std::string hint;
+        // `{id: ${X}}` is the classic: in a flow mapping or list, `{` and `}` end a plain value.
+        if (ex.msg.find("flow") != std::string::npos && ex.mark.line >= 0) {
+            std::string_view rest = text;
+            for (int i = 0; i < ex.mark.line && rest.find('\n') != std::string_view::npos; ++i)
+                rest.remove_prefix(rest.find('\n') + 1);
+            if (rest.substr(0, rest.find('\n')).find("${") != std::string_view::npos)
+                hint = "; inside {...} or [...] put values using ${VAR} in quotes: \"${VAR}\"";
+        }
+        add(ex.mark, "", fmt::format("YAML syntax error: {}{}", ex.msg, hint));
         return std::move(issues_);
     }
     if (!root.IsDefined() || root.IsNull()) {

@@ -622,6 +622,62 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors)
     BOOST_TEST(issue_at(issues, "log").str() == "dup.yaml:2:1: log: duplicate key 'log'");
 }
 
+BOOST_AUTO_TEST_CASE(load_file_resolves_relative_paths_against_the_config_directory)
+{
+    const std::string dir = WFSYNC_TEST_DATA_DIR "/config";
+    auto c = require_ok(cfg::load_file(dir + "/relative-secret.yaml"));
+    BOOST_TEST(c->file == dir + "/relative-secret.yaml");
+    BOOST_TEST(c->state.path == dir + "/state");
+    BOOST_TEST(c->admin.listen == "[::1]:9471");
+    BOOST_TEST(c->admin.token_file == dir + "/secrets/zuora.secret");
+    BOOST_TEST(c->find_tenant("z")->auth.client_secret.reveal() == "zuora-file-secret-777");
+    BOOST_TEST(c->find_tenant("z")->auth.client_id == "plain-client-id");
+    BOOST_TEST(c->archives.at("a").path == dir + "/archive-a");
+    BOOST_TEST(c->archives.at("b").path == dir + "/state/archive/b");
+    BOOST_TEST(log::redact("zuora-file-secret-777") == "***");
+}
+
+BOOST_AUTO_TEST_CASE(error_file_reports_every_problem_with_positions)
+{
+    const std::string file = WFSYNC_TEST_DATA_DIR "/config/errors.yaml";
+    auto issues = require_issues(cfg::load_file(file));
+    BOOST_TEST(issues.size() == 9u, all_text(issues));
+    auto at = [&](const std::string& path) { return issue_at(issues, path).str().substr(file.size()); };
+    BOOST_TEST(at("defaults.timeout") == ":4:12: defaults.timeout: invalid duration 'fast': expected a number (use e.g. 500ms, 30s, 5m, 2h)");
+    BOOST_TEST(at("defaults.rate_limit") == ":5:15: defaults.rate_limit: invalid rate limit '0/s'; expected <number>/s, /m or /h, e.g. 20/s");
+    BOOST_TEST(at("tenants.z.auth.type") == ":10:18: tenants.z.auth.type: auth type api_key does not fit platform zuora; use oauth2 or bearer");
+    // yaml-cpp places an empty item where the next token starts.
+    BOOST_TEST(at("rules[0]") == ":13:3: rules[0]: empty rule (a '-' with nothing after it); a rule needs name, source and targets");
+    BOOST_TEST(at("rules[1].name") == ":13:11: rules[1].name: invalid rule name 'bad name!'; use only letters, digits, '.', '_' and '-'");
+    BOOST_TEST(at("rules[1].targets[0]") == ":15:15: rules[1].targets[0]: tenant 'z' is the rule's source; it cannot also be a target");
+    BOOST_TEST(at("rules[1].version") == ":16:14: rules[1].version: invalid value 'newest'; expected one of: latest, active, all");
+    BOOST_TEST(contains(at("rules[1].jitter"), ":17:13: rules[1].jitter: invalid duration '-1s'"));
+    BOOST_TEST(contains(at("rules[1].retention.keep_forever"), ":18:17: rules[1].retention.keep_forever: unknown key 'keep_forever'; allowed: keep_last, "));
+}
+
+BOOST_AUTO_TEST_CASE(unquoted_variable_in_flow_mapping_gets_a_hint)
+{
+    auto issues = require_issues(cfg::load_string(
+        "tenants:\n  a:\n    auth: {type: oauth2, client_id: ${WFT_ID}, client_secret_env: WFT_SECRET}\n", "f.yaml"));
+    BOOST_TEST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST(issues[0].where.line == 3);
+    BOOST_TEST(contains(issues[0].message, "put values using ${VAR} in quotes"), issues[0].message);
+}
+
+BOOST_AUTO_TEST_CASE(rate_limits_and_listen_addresses)
+{
+    auto c = require_ok(cfg::load_string("defaults: {rate_limit: 0.5/s}\nadmin: {listen: \"localhost:1\"}\n", "r.yaml"));
+    BOOST_TEST(c->defaults.rate.per_second == 0.5);
+    BOOST_TEST(c->defaults.rate.burst == 1);
+    c = require_ok(cfg::load_string("defaults: {rate_limit: 90/m}\n", "r.yaml"));
+    BOOST_TEST(c->defaults.rate.per_second == 1.5);
+    BOOST_TEST(c->defaults.rate.burst == 2);
+    for (auto bad : {"9470", "::1:9470", "host:0", "host:70000", ":9470", "host:abc"}) {
+        auto issues = require_issues(cfg::load_string(std::string("admin: {listen: \"") + bad + "\"}\n", "l.yaml"));
+        BOOST_TEST(contains(issue_at(issues, "admin.listen").message, "invalid listen address"), bad);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(example_file_loads)
 {
     test::temp_dir creds;
