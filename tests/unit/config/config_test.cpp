@@ -678,6 +678,51 @@ BOOST_AUTO_TEST_CASE(rate_limits_and_listen_addresses)
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_secret_echoed_by_another_error_is_masked)
+{
+    // The kore key registers the value; the same value misused as a platform is not repeated.
+    auto issues = require_issues(cfg::load_string(R"y(tenants:
+  k:
+    platform: kore
+    base_url: https://k.example
+    auth: {type: api_key, key_env: WFT_SECRET}
+  z:
+    platform: "${WFT_SECRET}"
+    base_url: https://z.example
+    auth: {type: bearer, token_env: WFT_TOKEN_A}
+)y", "leak.yaml"));
+    BOOST_TEST(issue_at(issues, "tenants.z.platform").message ==
+               "invalid value '***'; expected one of: zuora, kore, secmaster");
+    BOOST_TEST(!contains(all_text(issues), "s3cret-from-env-xyz"));
+}
+
+BOOST_AUTO_TEST_CASE(example_file_mentions_every_key)
+{
+    auto text = test::read_file(WFSYNC_TEST_DATA_DIR "/../../etc/wfsync.example.yaml");
+    BOOST_TEST_REQUIRE(!text.empty());
+    auto is_ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    auto has_word = [&](const std::string& w) {
+        for (auto pos = text.find(w); pos != std::string::npos; pos = text.find(w, pos + 1)) {
+            bool left = pos == 0 || !is_ident(text[pos - 1]);
+            bool right = pos + w.size() >= text.size() || !is_ident(text[pos + w.size()]);
+            if (left && right) return true;
+        }
+        return false;
+    };
+    for (auto key : {"state", "path", "log", "level", "format", "admin", "listen", "token_file", "defaults",
+                     "timeout", "retry", "max_attempts", "initial_backoff", "max_backoff", "concurrency",
+                     "rate_limit", "poll", "interval", "max_interval", "tenants", "platform", "base_url", "auth",
+                     "type", "client_id", "client_secret", "client_secret_env", "client_secret_file", "token_url",
+                     "token", "token_env", "key", "key_env", "key_file", "iam_url", "user", "domain",
+                     "project", "password", "password_env", "password_file", "tls", "ca_file", "verify",
+                     "entity_id", "workflows", "id", "flow_id", "name", "project_id", "workspace_id", "archives",
+                     "rules", "source", "targets", "select", "include", "exclude", "version", "version_policy",
+                     "create_missing", "activate", "on_drift", "schedule", "timezone", "jitter", "catch_up",
+                     "retention", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+                     "keep_yearly", "oauth2", "bearer", "api_key", "iam_password", "zuora", "kore", "secmaster"})
+        BOOST_TEST(has_word(key), "example does not mention " << key);
+}
+
 BOOST_AUTO_TEST_CASE(example_file_loads)
 {
     test::temp_dir creds;
