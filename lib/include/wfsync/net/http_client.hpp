@@ -40,6 +40,9 @@ struct attempt_record {
     int status = 0;         ///< 0 = transport failure
     std::string error;      ///< empty on a response
     milliseconds elapsed{0};
+    /// Wait chosen before the next attempt (0 = no further attempt). Includes the
+    /// Retry-After / RateLimit-Reset minimum, so tests can check it without sleeping long.
+    milliseconds backoff{0};
 };
 
 /// HTTP/1.1 client for one base URL: keep-alive connections (reused), TLS with peer and
