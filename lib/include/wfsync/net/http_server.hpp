@@ -2,6 +2,7 @@
 #pragma once
 
 #include <wfsync/core/async.hpp>
+#include <wfsync/core/duration.hpp>
 #include <wfsync/core/error.hpp>
 #include <wfsync/net/http.hpp>
 
