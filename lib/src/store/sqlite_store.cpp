@@ -163,21 +163,43 @@ constexpr const char* sql_add_event =
     "INSERT INTO events (run, at, rule, kind, source_tenant, source_workflow, workflow_name, "
     "target_tenant, target_workflow, version, content_hash, message, duration_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-// Filters are bound as '' for "any" so that one cached statement serves every filter.
-constexpr const char* sql_list_runs =
-    "SELECT id, uid, rule, command, started_at, finished_at, outcome, imported, unchanged, "
+// One statement per filter combination, so that each can use its index (a catch-all
+// "(?1 = '' OR rule = ?1)" form makes SQLite scan the whole table).
+#define WFSYNC_RUNS_SELECT                                                                       \
+    "SELECT id, uid, rule, command, started_at, finished_at, outcome, imported, unchanged, "     \
     "drift, errors FROM runs r "
-    "WHERE (?1 = '' OR r.rule = ?1) "
-    "AND (?2 = '' OR EXISTS (SELECT 1 FROM events e WHERE e.run = r.id "
-    "     AND (e.source_workflow = ?2 OR e.workflow_name = ?2))) "
-    "ORDER BY r.id DESC LIMIT ?3";
-constexpr const char* sql_list_events =
-    "SELECT e.id, e.run, r.uid, e.at, e.rule, e.kind, e.source_tenant, e.source_workflow, "
-    "e.workflow_name, e.target_tenant, e.target_workflow, e.version, e.content_hash, e.message, "
+#define WFSYNC_RUNS_WITH_WORKFLOW                                                                \
+    "r.id IN (SELECT run FROM events WHERE source_workflow = ?2 "                                \
+    "UNION SELECT run FROM events WHERE workflow_name = ?2) "
+constexpr const char* sql_list_runs[4] = {
+    WFSYNC_RUNS_SELECT "ORDER BY r.id DESC LIMIT ?3",
+    WFSYNC_RUNS_SELECT "WHERE r.rule = ?1 ORDER BY r.id DESC LIMIT ?3",
+    WFSYNC_RUNS_SELECT "WHERE " WFSYNC_RUNS_WITH_WORKFLOW "ORDER BY r.id DESC LIMIT ?3",
+    WFSYNC_RUNS_SELECT "WHERE r.rule = ?1 AND " WFSYNC_RUNS_WITH_WORKFLOW
+                       "ORDER BY r.id DESC LIMIT ?3",
+};
+#undef WFSYNC_RUNS_SELECT
+#undef WFSYNC_RUNS_WITH_WORKFLOW
+#define WFSYNC_EVENTS_SELECT                                                                     \
+    "SELECT e.id, e.run, r.uid, e.at, e.rule, e.kind, e.source_tenant, e.source_workflow, "      \
+    "e.workflow_name, e.target_tenant, e.target_workflow, e.version, e.content_hash, e.message, " \
     "e.duration_ms FROM events e JOIN runs r ON r.id = e.run "
-    "WHERE (?1 = '' OR e.rule = ?1) "
-    "AND (?2 = '' OR e.source_workflow = ?2 OR e.workflow_name = ?2) "
-    "ORDER BY e.id DESC LIMIT ?3";
+#define WFSYNC_EVENTS_WITH_WORKFLOW "(e.source_workflow = ?2 OR e.workflow_name = ?2) "
+constexpr const char* sql_list_events[4] = {
+    WFSYNC_EVENTS_SELECT "ORDER BY e.id DESC LIMIT ?3",
+    WFSYNC_EVENTS_SELECT "WHERE e.rule = ?1 ORDER BY e.id DESC LIMIT ?3",
+    WFSYNC_EVENTS_SELECT "WHERE " WFSYNC_EVENTS_WITH_WORKFLOW "ORDER BY e.id DESC LIMIT ?3",
+    WFSYNC_EVENTS_SELECT "WHERE e.rule = ?1 AND " WFSYNC_EVENTS_WITH_WORKFLOW
+                         "ORDER BY e.id DESC LIMIT ?3",
+};
+#undef WFSYNC_EVENTS_SELECT
+#undef WFSYNC_EVENTS_WITH_WORKFLOW
+
+/// Index into sql_list_runs / sql_list_events for a filter.
+std::size_t filter_variant(const history_filter& f) noexcept
+{
+    return (f.rule.empty() ? 0u : 1u) + (f.workflow.empty() ? 0u : 2u);
+}
 
 #define WFSYNC_JOB_COLUMNS                                                                       \
     "id, tenant, kind, job_id, workflow, version, intent, state, detail, created_at, updated_at"
@@ -670,7 +692,7 @@ public:
     {
         constexpr std::string_view op = "list runs";
         return in_tx(op, false, [&]() -> result<std::vector<run_row>> {
-            auto s = use(op, sql_list_runs);
+            auto s = use(op, sql_list_runs[filter_variant(f)]);
             if (!s) return s.error();
             (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
             std::vector<run_row> out;
@@ -688,7 +710,7 @@ public:
     {
         constexpr std::string_view op = "list events";
         return in_tx(op, false, [&]() -> result<std::vector<event_row>> {
-            auto s = use(op, sql_list_events);
+            auto s = use(op, sql_list_events[filter_variant(f)]);
             if (!s) return s.error();
             (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
             std::vector<event_row> out;

@@ -203,6 +203,35 @@ BOOST_AUTO_TEST_CASE(uncreatable_directory_is_a_clear_io_error)
     BOOST_TEST(s.error().message.find("not a directory") != std::string::npos, s.error().message);
 }
 
+BOOST_AUTO_TEST_CASE(a_directory_as_path_is_a_clear_error)
+{
+    test::temp_dir dir;
+    auto path = (dir.path() / "is-a-dir").string();
+    std::filesystem::create_directory(path);
+    auto s = open_sqlite(path);
+    BOOST_TEST_REQUIRE(s.has_error());
+    BOOST_TEST((s.error().code == errc::store));
+    BOOST_TEST(s.error().message.find(path) != std::string::npos, s.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(reads_do_not_wait_for_another_writer)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    auto s = open_ok(path);
+    (void)s->upsert_workflow("prod", "1", "committed").value();
+    raw_db other(path);
+    other.exec("BEGIN IMMEDIATE");
+    other.exec("INSERT INTO workflows (tenant, remote_id, name) VALUES ('prod', '2', 'uncommitted')");
+    // WAL: the reader sees the last commit at once, not the open transaction.
+    auto start = std::chrono::steady_clock::now();
+    BOOST_TEST(s->find_workflow("prod", "1").value().has_value());
+    BOOST_TEST(!s->find_workflow("prod", "2").value().has_value());
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(2)));
+    other.exec("COMMIT");
+    BOOST_TEST(s->find_workflow("prod", "2").value()->name == "uncommitted");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(workflows)

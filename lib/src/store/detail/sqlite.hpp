@@ -108,30 +108,35 @@ public:
 
     statement& bind(int i, std::string_view v)
     {
-        sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        check(sqlite3_bind_text64(st_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
         return *this;
     }
     statement& bind(int i, std::int64_t v)
     {
-        sqlite3_bind_int64(st_, i, v);
+        check(sqlite3_bind_int64(st_, i, v));
         return *this;
     }
     statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
     statement& bind_blob(int i, std::string_view v)
     {
         // A zero-length blob would bind as NULL with a null pointer; "" keeps it a blob.
-        sqlite3_bind_blob64(st_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT);
+        check(sqlite3_bind_blob64(st_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT));
         return *this;
     }
     statement& bind_null(int i)
     {
-        sqlite3_bind_null(st_, i);
+        check(sqlite3_bind_null(st_, i));
         return *this;
     }
 
     /// true: a row is available; false: done.
     [[nodiscard]] result<bool> step()
     {
+        if (bind_rc_ != SQLITE_OK) {
+            last_rc_ = bind_rc_;
+            return fail(errc::store, fmt::format("{}: cannot bind a parameter: {} (state database {})",
+                                                 op_, sqlite3_errstr(bind_rc_), db_.path()));
+        }
         int rc = sqlite3_step(st_);
         if (rc == SQLITE_ROW) return true;
         if (rc == SQLITE_DONE) return false;
@@ -160,10 +165,17 @@ public:
     bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
 
 private:
+    // SQLITE_RANGE is expected: statements chosen per filter may not use every parameter.
+    void check(int rc) noexcept
+    {
+        if (rc != SQLITE_OK && rc != SQLITE_RANGE && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    }
+
     database& db_;
     sqlite3_stmt* st_;
     std::string_view op_;
     int last_rc_ = SQLITE_OK;
+    int bind_rc_ = SQLITE_OK;
 };
 
 /// BEGIN on construction (IMMEDIATE for writers, so that a writer waits for the lock up
