@@ -74,7 +74,7 @@ constexpr int max_json_depth = 64;
 
 // Work budget for the tie-breaking refinement below, in tasks plus linkage ends visited;
 // beyond it the remaining ties (pathological documents only) are broken by input order.
-constexpr std::size_t refine_budget = 20'000'000;
+constexpr std::size_t refine_budget = 10'000'000;
 
 bool is_tenant_local(std::string_view key)
 {
@@ -188,7 +188,7 @@ std::vector<std::size_t> canonical_order(const std::vector<std::string>& content
         }
     };
 
-    refine();
+    if (classes < n) refine();
     while (classes < n && work <= refine_budget) {
         // The smallest colour held by more than one task.
         std::vector<std::size_t> count(classes, 0);

@@ -321,3 +321,33 @@ BOOST_AUTO_TEST_CASE(hash_covers_files_in_name_order)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(normalize_task_refs)
+
+BOOST_AUTO_TEST_CASE(task_id_members_become_refs_or_go)
+{
+    auto doc = [](int base, bool reversed, int dangling) {
+        json::object parent{{"id", base + 1}, {"name", "Loop"}, {"action_type", "Iterate"}, {"task_id", nullptr}};
+        json::object child{{"id", base + 2}, {"name", "Body"}, {"action_type", "Email"}, {"task_id", base + 1}};
+        json::object other{{"id", base + 3}, {"name", "Other"}, {"action_type", "Email"}, {"task_id", dangling}};
+        json::array tasks = reversed ? json::array{other, child, parent} : json::array{parent, child, other};
+        return json::serialize(json::object{{"workflow", json::object{}}, {"tasks", tasks}, {"linkages", json::array{}}});
+    };
+    auto v = normalized(doc(10, false, 77));
+    BOOST_TEST(canonical_json(v) == canonical_json(normalized(doc(5000, true, 123456))));
+    for (const auto& t : v.at("tasks").as_array()) {
+        if (t.at("name") == "Body") {
+            // The child names its parent by ref.
+            auto parent_ref = t.at("task_id").as_string();
+            bool found = false;
+            for (const auto& p : v.at("tasks").as_array())
+                if (p.at("ref").as_string() == parent_ref) found = p.at("name") == "Loop";
+            BOOST_TEST(found);
+        } else {
+            // null, or an id of no task in the document: tenant-local, gone.
+            BOOST_TEST(!t.as_object().contains("task_id"), t.at("name").as_string());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
