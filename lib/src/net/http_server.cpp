@@ -428,8 +428,11 @@ awaitable<void> http_server::impl::serve(Stream& stream, connection& conn, const
                     co_return;
                 }
             }
-            expire(lowest);
-            std::tie(hec, hn) = co_await http::async_read(stream, buffer, parser, use_tuple);
+            // Piece by piece, so that the idle timeout bounds silence rather than a whole slow upload.
+            while (!hec && !parser.is_done()) {
+                expire(lowest);
+                std::tie(hec, hn) = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+            }
         }
         if (hec) {
             unsigned version = parser.is_header_done() ? parser.get().version() : 11;
@@ -553,10 +556,16 @@ awaitable<void> http_server::impl::serve(Stream& stream, connection& conn, const
         }
         if (sres.gzip) {
             res.set(http::field::vary, "Accept-Encoding");
-            if (client_gzip) {
+            if (client_gzip && !sres.body.empty()) {
                 sres.body = gzip_compress(sres.body);
                 res.set(http::field::content_encoding, "gzip");
             }
+        }
+        if (sres.status < 200 || sres.status == 204 || sres.status == 304) {
+            // These statuses cannot carry a body (Beast refuses to frame one).
+            sres.body.clear();
+            res.erase(http::field::content_type);
+            res.erase(http::field::content_encoding);
         }
         res.body() = std::move(sres.body);
         keep_alive = keep_alive && !handler_closes && !stopped_;

@@ -292,6 +292,47 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_two_requests_on_one_connection)
     BOOST_TEST(f.requests()[2].connection_id != seen[0].connection_id);
 }
 
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order)
+{
+    server_fixture f;
+    BOOST_REQUIRE(f.start(local(), f.recording([](const server_request& r) { return text(r.path + ":" + r.body); })));
+    client c(f.server->port());
+    BOOST_REQUIRE(!c.send_raw("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
+                              "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto [ec1, r1] = c.read();
+    auto [ec2, r2] = c.read();
+    BOOST_REQUIRE(!ec1);
+    BOOST_REQUIRE(!ec2);
+    BOOST_TEST(r1.body() == "/a:one");
+    BOOST_TEST(r2.body() == "/b:");
+    BOOST_TEST(f.accepted() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bodiless_statuses_and_head_send_no_body)
+{
+    server_fixture f;
+    BOOST_REQUIRE(f.start(local(), f.recording([](const server_request& r) {
+                      return text("ignored body", r.path == "/none" ? 204 : 200);
+                  })));
+    client c(f.server->port());
+    auto res = c.request(make_request(http::verb::delete_, "/none"));
+    BOOST_TEST(res.result_int() == 204);
+    BOOST_TEST(res.body().empty());
+
+    // HEAD: the length of what GET would send, no body; the connection stays usable.
+    auto head = make_request(http::verb::head, "/x");
+    BOOST_REQUIRE(!c.send(head));
+    http::response_parser<http::empty_body> p;
+    p.skip(true);
+    error_code ec;
+    http::async_read(c.stream, c.buffer, p, [&](error_code e, std::size_t) { ec = e; });
+    c.run();
+    BOOST_REQUIRE_MESSAGE(!ec, ec.message());
+    BOOST_TEST(p.get()[http::field::content_length] == "12");
+    BOOST_TEST(c.request(make_request(http::verb::get, "/x")).body() == "ignored body");
+    BOOST_TEST(f.accepted() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(connection_close_is_honoured)
 {
     server_fixture f;
