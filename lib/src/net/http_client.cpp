@@ -58,11 +58,6 @@ std::string lower(std::string_view s)
     return out;
 }
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && lower(a) == lower(b);
-}
-
 milliseconds to_ms(std::chrono::steady_clock::duration d)
 {
     return std::chrono::duration_cast<milliseconds>(d);
