@@ -171,12 +171,13 @@ void diff_zuora(const json::value& from, const json::value& to, std::vector<std:
     // Top-level members other than the three parts.
     {
         std::vector<std::string> changes;
-        json::object a = from.get_object(), b = to.get_object();
-        for (auto k : {"workflow", "tasks", "linkages"}) {
-            a.erase(k);
-            b.erase(k);
-        }
-        json::value va = a, vb = b;
+        auto others = [](const json::value& doc) {
+            json::object o;
+            for (const auto& kv : doc.get_object())
+                if (kv.key() != "workflow" && kv.key() != "tasks" && kv.key() != "linkages") o.emplace(kv.key(), kv.value());
+            return json::value(std::move(o));
+        };
+        json::value va = others(from), vb = others(to);
         diff_values(&va, &vb, "", false, changes);
         for (auto& c : changes) out.push_back("~ " + c);
     }

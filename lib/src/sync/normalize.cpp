@@ -64,7 +64,8 @@ constexpr std::array task_ref_members = {std::string_view{"task_id"}};
 constexpr std::string_view linkage_source = "source_task_id";
 constexpr std::string_view linkage_target = "target_task_id";
 
-// The member each normalized task gets with its stable reference.
+// The member each normalized task gets with its stable reference. Zuora tasks have no
+// member of this name; one there would be replaced.
 constexpr std::string_view ref_member = "ref";
 
 // Bigger exports are refused instead of exhausting memory or time.
@@ -81,11 +82,6 @@ bool is_tenant_local(std::string_view key)
     if (key.starts_with(tenant_local_prefix)) return true;
     return std::find(tenant_local_members.begin(), tenant_local_members.end(), key) !=
            tenant_local_members.end();
-}
-
-bool is_task_ref_member(std::string_view key)
-{
-    return std::find(task_ref_members.begin(), task_ref_members.end(), key) != task_ref_members.end();
 }
 
 // A copy of `obj` without tenant-local members and without the listed `also` members.
