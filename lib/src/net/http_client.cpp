@@ -473,13 +473,14 @@ struct http_client::impl {
             if (settings.verify_tls) {
                 error_code vec;
                 s.set_verify_mode(ssl::verify_peer, vec);
+                int mismatch = is_ip ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH;
                 s.set_verify_callback(
-                    [hv = ssl::host_name_verification(o.host)](bool pre, ssl::verify_context& ctx) mutable {
+                    [hv = ssl::host_name_verification(o.host), mismatch](bool pre, ssl::verify_context& ctx) mutable {
                         if (!pre) return false;
                         bool ok = hv(pre, ctx);
                         // host_name_verification leaves the store error at "ok"; record why,
                         // so the handshake error can say it.
-                        if (!ok) X509_STORE_CTX_set_error(ctx.native_handle(), X509_V_ERR_HOSTNAME_MISMATCH);
+                        if (!ok) X509_STORE_CTX_set_error(ctx.native_handle(), mismatch);
                         return ok;
                     },
                     vec);
@@ -795,10 +796,15 @@ http_client::~http_client()
 
 awaitable<result<http_response>> http_client::send(http_request req, steady_time deadline)
 {
+    std::string what = req.method + " " + req.target;
     try {
         co_return co_await impl_->send(std::move(req), deadline);
+    } catch (const boost::system::system_error& e) {
+        // Asio throws operation_aborted at the next co_await once the caller cancelled us.
+        if (e.code() == asio::error::operation_aborted) co_return fail(errc::cancelled, what + ": cancelled");
+        co_return fail(errc::internal, fmt::format("{}: http client: {}", what, e.what()));
     } catch (const std::exception& e) {
-        co_return fail(errc::internal, std::string("http client: ") + e.what());
+        co_return fail(errc::internal, fmt::format("{}: http client: {}", what, e.what()));
     }
 }
 

@@ -12,6 +12,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -578,6 +579,29 @@ BOOST_FIXTURE_TEST_CASE(concurrency_cap_limits_requests_in_flight, fixture)
     for (int i = 0; i < 6; ++i) BOOST_TEST(seen[i].target == "/p/" + std::to_string(i));
 }
 
+BOOST_FIXTURE_TEST_CASE(cancelled_request_releases_its_slot, fixture)
+{
+    using namespace asio::experimental::awaitable_operators;
+    start();
+    handler_delay = 200ms;
+    auto s = settings();
+    s.concurrency = 1;
+    auto c = client(s);
+    // The first request is cancelled by a 20 ms timer while the server still works on it;
+    // the second, queued behind it, then gets the only slot.
+    auto racer = [&]() -> awaitable<int> {
+        asio::steady_timer t(ioc, 20ms);
+        auto r = co_await (c->send(get("/cancel-me")) || t.async_wait(asio::use_awaitable));
+        co_return static_cast<int>(r.index());
+    };
+    BOOST_TEST(test::run_coro(ioc, racer()) == 1);
+    handler_delay = 0ms;
+    auto res = send(*c, get("/next"));
+    BOOST_TEST_REQUIRE(res.has_value(), (res ? "" : res.error().what()));
+    BOOST_TEST(res->status == 200);
+    BOOST_TEST(c->connections_opened() == 2u);  // the cancelled connection was not reused
+}
+
 BOOST_FIXTURE_TEST_CASE(rate_limit_spaces_requests, fixture)
 {
     start();
@@ -771,6 +795,40 @@ BOOST_FIXTURE_TEST_CASE(without_ca_file_the_test_ca_is_not_trusted, tls_fixture)
     auto res = send(*c, get("/tls"));
     BOOST_TEST_REQUIRE(res.has_error());
     BOOST_TEST(res.error().message.find("certificate verify failed") != std::string::npos, res.error().message);
+}
+
+BOOST_FIXTURE_TEST_CASE(certificate_for_another_address_is_refused, tls_fixture)
+{
+    // The server certificate names 127.0.0.1 and localhost; 127.0.0.2 is loopback too.
+    net::server_settings ss;
+    ss.listen = "127.0.0.2:0";
+    ss.cert_file = certs.cert_file;
+    ss.key_file = certs.key_file;
+    start(ss);
+    auto s = settings();
+    s.ca_file = certs.ca_file;
+    auto c = client(s);
+    auto res = send(*c, get("/tls"));
+    BOOST_TEST_REQUIRE(res.has_error());
+    BOOST_TEST_MESSAGE(res.error().message);
+    BOOST_TEST(res.error().code == errc::transport);
+    BOOST_TEST(res.error().message.find("TLS handshake with 127.0.0.2:") != std::string::npos);
+    BOOST_TEST(res.error().message.find("IP address mismatch") != std::string::npos, res.error().message);
+    BOOST_TEST(attempts.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(host_name_is_verified_with_sni, tls_fixture)
+{
+    start_tls(true);
+    auto s = settings();
+    s.base_url = "https://localhost:" + std::to_string(server->port());
+    s.ca_file = certs.ca_file;
+    auto c = client(s);
+    auto res = send(*c, get("/named"));
+    BOOST_TEST_REQUIRE(res.has_value(), (res ? "" : res.error().what()));
+    BOOST_TEST(res->status == 200);
+    BOOST_TEST_REQUIRE(seen.size() == 1u);
+    BOOST_TEST(*seen[0].headers.find("Host") == "localhost:" + std::to_string(server->port()));
 }
 
 BOOST_FIXTURE_TEST_CASE(verify_tls_false_accepts_an_untrusted_certificate, tls_fixture)
