@@ -7,7 +7,11 @@
 #include "emulator.hpp"
 #include "zuora_model.hpp"
 
+#include <support/process.hpp>
+#include <support/run_coro.hpp>
 #include <support/temp_dir.hpp>
+#include <support/test_certs.hpp>
+#include <wfsync/net/http_client.hpp>
 #include <wfsync/core/zlib.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -21,6 +25,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <future>
 #include <map>
 #include <optional>
@@ -773,4 +778,119 @@ BOOST_FIXTURE_TEST_CASE(gzip_responses_track_id_and_gzip_requests, emulator_fixt
     auto gz = c.send("POST", "/t/t1/workflows/" + id + "/versions/import?version=0.0.2",
                      gzip_compress(json::serialize(doc("Big", "0.0.2", {1, 2}))), {{"Content-Encoding", "gzip"}});
     BOOST_TEST(gz.status == 200, gz.body);
+}
+
+// ---- HTTPS, with the project's own client ----------------------------------------------
+
+BOOST_AUTO_TEST_CASE(serves_https_with_the_given_certificate)
+{
+    test::temp_dir dir;
+    auto certs = test::make_test_certs(dir.path());
+    asio::io_context ioc;
+    emulator::options o;
+    o.cert_file = certs.cert_file;
+    o.key_file = certs.key_file;
+    emulator::emulator emu(ioc.get_executor(), o);
+    BOOST_TEST_REQUIRE(!emu.load_seed(test_seed()).has_error());
+    auto started = emu.start();
+    BOOST_TEST_REQUIRE(!started.has_error(), (started.has_error() ? started.error().message : ""));
+    BOOST_TEST(emu.base_url().rfind("https://127.0.0.1:", 0) == 0u, emu.base_url());
+
+    net::client_settings cs;
+    cs.base_url = emu.tenant_url("t1");
+    cs.ca_file = certs.ca_file;
+    cs.max_attempts = 1;
+    net::http_client http(ioc.get_executor(), cs);
+    auto body = test::run_coro(ioc, [&]() -> awaitable<std::string> {
+        net::http_request login;
+        login.method = "POST";
+        login.target = "/oauth/token";
+        login.body = "client_id=id-1&client_secret=secret-1&grant_type=client_credentials";
+        login.content_type = "application/x-www-form-urlencoded";
+        auto tok = co_await http.send(login);
+        if (!tok || tok->status != 200) co_return std::string("login failed");
+        auto token = json::parse(tok->body).at("access_token").as_string();
+        net::http_request list;
+        list.target = "/workflows?page=1&page_length=2";
+        list.headers.set("Authorization", "Bearer " + std::string(token));
+        auto r = co_await http.send(list);
+        co_return r ? r->body : r.error().what();
+    }());
+    auto v = json::parse(body);
+    BOOST_TEST(v.at("data").as_array().size() == 2u);
+    http.close();
+    emu.stop();
+}
+
+// ---- the binary ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(binary_serves_the_seed_until_sigterm)
+{
+    test::temp_dir dir;
+    auto port_file = dir.file("port");
+    test::process p(WFSYNC_EMULATOR_BINARY,
+                    {"--seed", WFSYNC_EMULATOR_DEMO_SEED, "--listen", "127.0.0.1:0", "--port-file", port_file}, {},
+                    dir.file("out"), dir.file("err"));
+    std::string port;
+    for (int i = 0; i < 500 && port.empty() && p.running(); ++i) {  // bounded poll for the port file
+        port = test::read_file(port_file);
+        if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    BOOST_TEST_REQUIRE(!port.empty(), test::read_file(dir.file("err")));
+    auto out = test::read_file(dir.file("out"));
+    BOOST_TEST(out.rfind("wfsync-emulator listening on http://127.0.0.1:" + port.substr(0, port.size() - 1), 0) == 0u,
+               out);
+
+    client c;
+    c.port = static_cast<std::uint16_t>(std::stoi(port));
+    auto tok = c.send("POST", "/t/sandbox/oauth/token",
+                      "client_id=demo-sandbox-client&client_secret=demo-sandbox-secret&grant_type=client_credentials",
+                      {}, "application/x-www-form-urlencoded");
+    BOOST_TEST_REQUIRE(tok.status == 200, tok.body);
+    c.token = std::string(tok.json().at("access_token").as_string());
+    auto list = c.get("/t/sandbox/workflows");
+    BOOST_TEST_REQUIRE(list.status == 200);
+    BOOST_TEST(list.json().at("data").as_array().size() == 4u);
+
+    // The same workflow has different task ids in the two tenants.
+    auto sandbox_sync = c.get("/t/sandbox/workflows/102/export?version=0.0.1").json();
+    auto ptok = c.send("POST", "/t/prod/oauth/token",
+                       "client_id=demo-prod-client&client_secret=demo-prod-secret&grant_type=client_credentials", {},
+                       "application/x-www-form-urlencoded");
+    c.token = std::string(ptok.json().at("access_token").as_string());
+    auto prod_list = c.get("/t/prod/workflows").json().at("data").as_array();
+    BOOST_TEST_REQUIRE(prod_list.size() == 1u);
+    auto prod_id = std::to_string(prod_list[0].at("id").as_int64());
+    auto prod_sync = c.get("/t/prod/workflows/" + prod_id + "/export").json();
+    BOOST_TEST(prod_sync.at("workflow").at("name") == "Invoice Sync");
+    BOOST_TEST(prod_sync.at("workflow").at("version") == "0.0.1");
+    BOOST_TEST(prod_sync.at("tasks").as_array().size() == sandbox_sync.at("tasks").as_array().size());
+    for (auto id : task_ids(prod_sync)) BOOST_TEST(task_ids(sandbox_sync).count(id) == 0u);
+
+    p.signal(SIGTERM);
+    auto code = p.wait_for(std::chrono::seconds(10));
+    BOOST_TEST_REQUIRE(code.has_value());
+    BOOST_TEST(*code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(binary_reports_usage_and_seed_errors)
+{
+    auto none = test::run_program(WFSYNC_EMULATOR_BINARY, {});
+    BOOST_TEST(none.code == 2);
+    BOOST_TEST(none.err.find("--seed FILE is required") != std::string::npos, none.err);
+    auto unknown = test::run_program(WFSYNC_EMULATOR_BINARY, {"--seed", "x", "--port", "1"});
+    BOOST_TEST(unknown.code == 2);
+    BOOST_TEST(unknown.err.find("unknown argument '--port'") != std::string::npos, unknown.err);
+    auto half = test::run_program(WFSYNC_EMULATOR_BINARY, {"--seed", "x", "--cert", "c.pem"});
+    BOOST_TEST(half.code == 2);
+
+    test::temp_dir dir;
+    auto missing = test::run_program(WFSYNC_EMULATOR_BINARY, {"--seed", dir.file("nope.json")});
+    BOOST_TEST(missing.code == 1);
+    BOOST_TEST(missing.err.find(dir.file("nope.json")) != std::string::npos, missing.err);
+    auto bad = dir.write("bad.json", R"({"tenants": {"x": {"bearer_token": "t", "page_length_max": 0}}})");
+    auto invalid = test::run_program(WFSYNC_EMULATOR_BINARY, {"--seed", bad});
+    BOOST_TEST(invalid.code == 1);
+    BOOST_TEST(invalid.err.find(bad) != std::string::npos, invalid.err);
+    BOOST_TEST(invalid.err.find("tenants.x.page_length_max") != std::string::npos, invalid.err);
 }
