@@ -530,4 +530,41 @@ BOOST_AUTO_TEST_CASE(other_platforms_not_supported_yet)
     BOOST_TEST(make_connector(ioc.get_executor(), no_secret).error().code == errc::config);
 }
 
+BOOST_AUTO_TEST_CASE(token_fetch_retried_on_503_and_429)
+{
+    auto c = make(src());
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "src"},
+                                                  {"path_contains", "/oauth/token"},
+                                                  {"kind", "status"},
+                                                  {"status", 503},
+                                                  {"count", 1}})
+                           .has_value());
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "src"},
+                                                  {"path_contains", "/oauth/token"},
+                                                  {"kind", "status"},
+                                                  {"status", 429},
+                                                  {"count", 1}})
+                           .has_value());
+    auto ok = run(c->check_login());
+    BOOST_TEST_REQUIRE(ok.has_value(), (ok ? "" : ok.error().message));
+    auto tokens = logged("src", "/oauth/token");
+    BOOST_TEST_REQUIRE(tokens.size() == 3u);
+    BOOST_TEST(tokens[2].at("status").as_int64() == 200);
+    BOOST_TEST(tokens[0].at("status").as_int64() + tokens[1].at("status").as_int64() == 503 + 429);
+
+    // Failing every time: after max_attempts (4) the last status is reported.
+    auto d = make(src());
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "src"},
+                                                  {"path_contains", "/oauth/token"},
+                                                  {"kind", "status"},
+                                                  {"status", 503},
+                                                  {"count", 10}})
+                           .has_value());
+    auto bad = run(d->check_login());
+    BOOST_TEST_REQUIRE(bad.has_error());
+    BOOST_TEST(bad.error().http_status == 503);
+    BOOST_TEST(contains(bad.error().message, "tenant src-t: check login: login:"), bad.error().message);
+    BOOST_TEST(logged("src", "/oauth/token").size() == 3u + 4u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -125,7 +125,30 @@ awaitable<result<void>> zuora_connector::fetch_token()
     req.content_type = "application/x-www-form-urlencoded";
     req.body = token_request_body(auth_.client_id, auth_.client_secret.reveal());
 
-    auto r = co_await client_.send(std::move(req));
+    // The client retries a POST only with an idempotency key, and Zuora's token endpoint
+    // is no place for one; asking for a token again is harmless, so retry here: transport
+    // errors, 408/425, 429 (the endpoint is rate-limited per IP [Z-TOKEN]) and 5xx.
+    const auto& cs = client_.settings();
+    result<net::http_response> r = fail(errc::internal, "login: not sent");
+    for (int attempt = 1;; ++attempt) {
+        r = co_await client_.send(req);
+        bool again = r ? (r->status == 408 || r->status == 425 || r->status == 429 || r->status >= 500)
+                       : is_retryable(r.error());
+        if (!again || attempt >= std::max(1, cs.max_attempts)) break;
+        milliseconds delay = std::min(cs.max_backoff, cs.initial_backoff * (1 << std::min(attempt - 1, 16)));
+        if (r) {
+            // Retry-After in seconds, if the server says so [UNKNOWN] whether Zuora does.
+            if (const auto* ra = r->headers.find("Retry-After"); ra && !ra->empty() && ra->size() < 6 &&
+                                                                 std::all_of(ra->begin(), ra->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                delay = std::min(cs.max_backoff, std::max(delay, milliseconds(std::stol(*ra) * 1000)));
+            }
+        }
+        log::info("tenant {}: login: {}, asking again in {} ms", name_,
+                  r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message), delay.count());
+        asio::steady_timer wait(co_await asio::this_coro::executor);
+        wait.expires_after(delay);
+        co_await wait.async_wait(asio::as_tuple(use_awaitable));
+    }
     if (!r) {
         auto e = std::move(r.error());
         e.message = log::redact(e.message);
@@ -390,7 +413,14 @@ awaitable<result<import_result>> zuora_connector::import_package(const import_re
     auto resp = co_await call(std::move(req), what, true);
     if (!resp) co_return resp.error();
     auto out = parse_import_result(resp->body, r.target_workflow, r.version, prefix(what));
-    if (!out) co_return out.error();
+    if (!out) {
+        // The platform said 2xx, so the import has most likely happened; what it created
+        // cannot be read from the answer.
+        auto e = std::move(out.error());
+        e.code = errc::unknown_outcome;
+        e.http_status = resp->status;
+        co_return e;
+    }
     if (const auto* replayed = resp->headers.find("Idempotent-Replayed")) {
         log::info("tenant {}: {}: answer replayed for idempotency key (Idempotent-Replayed: {})",
                   name_, what, *replayed);
