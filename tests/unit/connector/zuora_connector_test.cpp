@@ -10,6 +10,7 @@
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/core/json.hpp>
 #include <wfsync/net/http_client.hpp>
+#include <wfsync/net/http_server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -565,6 +566,235 @@ BOOST_AUTO_TEST_CASE(token_fetch_retried_on_503_and_429)
     BOOST_TEST(bad.error().http_status == 503);
     BOOST_TEST(contains(bad.error().message, "tenant src-t: check login: login:"), bad.error().message);
     BOOST_TEST(logged("src", "/oauth/token").size() == 3u + 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+// Answers the emulator never gives: a scripted server shows how the connector copes with
+// odd or broken platforms.
+
+namespace {
+
+struct scripted {
+    asio::io_context ioc;
+    std::vector<net::server_request> seen;
+    std::function<net::server_response(const net::server_request&)> answer;
+    std::unique_ptr<net::http_server> server;
+
+    static awaitable<net::server_response> handle(scripted* self, net::server_request req)
+    {
+        self->seen.push_back(req);
+        co_return self->answer(req);
+    }
+
+    scripted()
+    {
+        server = std::make_unique<net::http_server>(
+            ioc.get_executor(), net::server_settings{},
+            [this](net::server_request req) { return handle(this, std::move(req)); });
+        auto s = server->start();
+        BOOST_TEST_REQUIRE(s.has_value(), (s ? "" : s.error().message));
+    }
+    ~scripted() { server->stop(); }
+
+    config::tenant tenant()
+    {
+        config::tenant t;
+        t.name = "odd-t";
+        t.base_url = server->base_url() + "/api";
+        t.auth.type = config::auth_type::bearer;
+        t.auth.token = config::secret("odd-static-token");
+        t.net.timeout = 5s;
+        t.net.retry.max_attempts = 2;
+        t.net.retry.initial_backoff = 1ms;
+        t.net.retry.max_backoff = 2ms;
+        t.net.rate.per_second = 0;
+        return t;
+    }
+    std::unique_ptr<connector::connector> make(const config::tenant& t)
+    {
+        auto c = make_connector(ioc.get_executor(), t);
+        BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));
+        return std::move(*c);
+    }
+    template <class T>
+    T run(awaitable<T> aw)
+    {
+        return run_coro(ioc, std::move(aw));
+    }
+};
+
+net::server_response reply(int status, std::string body, std::string type = "application/json")
+{
+    net::server_response r;
+    r.status = status;
+    r.body = std::move(body);
+    r.content_type = std::move(type);
+    return r;
+}
+
+std::string query_value(const std::string& query, const std::string& key)
+{
+    auto pos = ("&" + query).find("&" + key + "=");
+    if (pos == std::string::npos) return {};
+    auto start = pos + key.size() + 1;
+    auto end = query.find('&', start);
+    return query.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(zuora_connector_odd_server, scripted)
+
+BOOST_AUTO_TEST_CASE(http_200_with_success_false_is_an_error)
+{
+    answer = [](const net::server_request&) {
+        return reply(200, R"({"success":false,"reasons":[{"code":50000040,"message":"workflow 7 is gone"}]})");
+    };
+    auto c = make(tenant());
+    auto r = run(c->list_versions("7"));
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::not_found);
+    BOOST_TEST(r.error().message ==
+               "tenant odd-t: list of versions of workflow 7: HTTP 200 with success=false: workflow 7 is gone");
+    BOOST_TEST_REQUIRE(seen.size() == 1u);
+    BOOST_TEST(seen[0].path == "/api/workflows/7/versions");
+    BOOST_TEST(*seen[0].headers.find("Authorization") == "Bearer odd-static-token");
+}
+
+BOOST_AUTO_TEST_CASE(page_repeating_ids_stops_paging_with_error)
+{
+    // A server that ignores `page` and always claims there is more.
+    answer = [](const net::server_request&) {
+        return reply(200, R"({"data":[{"id":1,"name":"a"},{"id":2,"name":"b"}],"pagination":{"next_page":"more"}})");
+    };
+    auto c = make(tenant());
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::bad_response);
+    BOOST_TEST(contains(r.error().message, "tenant odd-t: list of workflows page 2: the page only repeats"),
+               r.error().message);
+    BOOST_TEST(seen.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(bare_pages_end_at_a_short_or_empty_page)
+{
+    // Full bare pages of 50, then 3: two requests, 53 workflows.
+    answer = [](const net::server_request& req) {
+        int page = std::stoi(query_value(req.query, "page"));
+        int n = page == 1 ? 50 : page == 2 ? 3 : 0;
+        json::array a;
+        for (int i = 0; i < n; ++i) a.push_back(json::object{{"id", page * 1000 + i}, {"name", "w"}});
+        return reply(200, json::serialize(a));
+    };
+    auto c = make(tenant());
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    BOOST_TEST(r->size() == 53u);
+    BOOST_TEST(seen.size() == 2u);
+
+    // Exactly 50: the next page is empty and ends it.
+    seen.clear();
+    answer = [](const net::server_request& req) {
+        int page = std::stoi(query_value(req.query, "page"));
+        json::array a;
+        for (int i = 0; page == 1 && i < 50; ++i) a.push_back(json::object{{"id", i + 1}});
+        return reply(200, json::serialize(a));
+    };
+    auto exact = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(exact.has_value());
+    BOOST_TEST(exact->size() == 50u);
+    BOOST_TEST(seen.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_json_names_position)
+{
+    answer = [](const net::server_request&) { return reply(200, R"({"data":[{"id":1},)"); };
+    auto c = make(tenant());
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::bad_response);
+    BOOST_TEST(contains(r.error().message, "tenant odd-t: list of workflows page 1: invalid JSON at byte 18 of 18"),
+               r.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(export_without_tasks_is_bad_response_naming_workflow)
+{
+    answer = [](const net::server_request&) { return reply(200, R"({"workflow":{"id":9,"name":"x"}})"); };
+    auto c = make(tenant());
+    auto r = run(c->start_export(workflow_summary{"9", "x", "", ""}, {}));
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::bad_response);
+    BOOST_TEST(contains(r.error().message, "tenant odd-t: export of workflow 9 version latest: not a workflow "
+                                           "export of workflow 9: \"tasks\" is missing"),
+               r.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(non_json_error_page_quoted_in_part)
+{
+    answer = [](const net::server_request&) {
+        return reply(418, "<html><body>teapot\nproxy</body></html>", "text/html");
+    };
+    auto c = make(tenant());
+    auto r = run(c->list_versions("5"));
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::http_status);
+    BOOST_TEST(r.error().http_status == 418);
+    BOOST_TEST(r.error().message ==
+               "tenant odd-t: list of versions of workflow 5: HTTP 418: <html><body>teapot proxy</body></html>");
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_import_answer_is_unknown_outcome)
+{
+    answer = [](const net::server_request&) { return reply(200, "OK"); };
+    auto c = make(tenant());
+    package p;
+    p.format = "zuora-json";
+    p.files["workflow.json"] = R"({"workflow":{"name":"n"},"tasks":[],"linkages":[]})";
+    import_request req{"44", "", "1.0.0", true, "k-1", &p};
+    auto r = run(c->import_package(req));
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::unknown_outcome);
+    BOOST_TEST_REQUIRE(seen.size() == 1u);
+    BOOST_TEST(seen[0].body == p.files["workflow.json"]);  // bytes sent as exported
+    BOOST_TEST(seen[0].path == "/api/workflows/44/versions/import");
+    BOOST_TEST(seen[0].query == "version=1.0.0&activate=true");
+
+    // A package of another platform is refused before anything is sent.
+    package kore;
+    kore.format = "kore-zip";
+    import_request wrong{"44", "", "1.0.0", true, "k-2", &kore};
+    auto w = run(c->import_package(wrong));
+    BOOST_TEST_REQUIRE(w.has_error());
+    BOOST_TEST(w.error().code == errc::invalid_argument);
+    BOOST_TEST(seen.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(custom_token_url_and_expiry_margin)
+{
+    int tokens = 0;
+    answer = [&](const net::server_request& req) {
+        if (req.path == "/auth/custom-token") {
+            ++tokens;
+            return reply(200, fmt::format(R"({{"access_token":"tok-{}-abcdef","expires_in":3599}})", tokens));
+        }
+        return reply(200, R"({"data":[]})");
+    };
+    auto t = tenant();
+    t.auth.type = config::auth_type::oauth2;
+    t.auth.client_id = "cid";
+    t.auth.client_secret = config::secret("custom-secret-xyz");
+    t.auth.token_url = server->base_url() + "/auth/custom-token";
+    auto c = make(t);
+    BOOST_TEST_REQUIRE(run(c->list_versions("1")).has_value());
+    BOOST_TEST_REQUIRE(run(c->list_versions("2")).has_value());
+    BOOST_TEST(tokens == 1);
+    BOOST_TEST_REQUIRE(seen.size() == 3u);
+    BOOST_TEST(seen[0].path == "/auth/custom-token");
+    BOOST_TEST(seen[0].body == "client_id=cid&client_secret=custom-secret-xyz&grant_type=client_credentials");
+    BOOST_TEST(seen[0].headers.find("Authorization") == nullptr);
+    BOOST_TEST(*seen[2].headers.find("Authorization") == "Bearer tok-1-abcdef");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
