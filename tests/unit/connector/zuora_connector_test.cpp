@@ -797,4 +797,18 @@ BOOST_AUTO_TEST_CASE(custom_token_url_and_expiry_margin)
     BOOST_TEST(*seen[2].headers.find("Authorization") == "Bearer tok-1-abcdef");
 }
 
+BOOST_AUTO_TEST_CASE(unreachable_host_is_transport_error_naming_the_call)
+{
+    auto t = tenant();
+    auto port = server->port();
+    server->stop();  // nothing listens there any more
+    t.base_url = fmt::format("http://127.0.0.1:{}/api", port);
+    auto c = make(t);
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST((r.error().code == errc::transport || r.error().code == errc::timeout), r.error().what());
+    BOOST_TEST(r.error().message.rfind("tenant odd-t: list of workflows page 1: ", 0) == 0u, r.error().message);
+    BOOST_TEST(!contains(r.error().message, "odd-static-token"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
