@@ -517,7 +517,6 @@ struct http_client::impl {
                                        steady_time deadline)
     {
         attempt_outcome out;
-        auto now = std::chrono::steady_clock::now();
         auto fail_with = [&](errc code, std::string msg) {
             out.err = make_error(code, what + ": " + msg);
         };
@@ -526,6 +525,7 @@ struct http_client::impl {
         bool reused = conn != nullptr;
         for (int round = 0;; ++round) {
             if (!conn) {
+                auto now = std::chrono::steady_clock::now();
                 auto connect_until = std::min(now + settings.connect_timeout, deadline);
                 bool final = false;
                 auto opened_conn = co_await open(o, connect_until, to_ms(connect_until - now), final);

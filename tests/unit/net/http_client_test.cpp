@@ -14,6 +14,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -484,6 +486,53 @@ BOOST_FIXTURE_TEST_CASE(post_without_key_on_a_dropped_connection_is_not_replayed
     BOOST_TEST(res.error().message.find("POST") != std::string::npos);
     BOOST_TEST(res.error().message.find("/create") != std::string::npos);
     BOOST_TEST(seen.size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(idle_connection_closed_by_the_server_is_not_reused, fixture)
+{
+    // A bare server that answers each connection once with a keep-alive response and then
+    // closes it, as servers do with idle connections.
+    asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    int accepted = 0;
+    asio::co_spawn(
+        ioc,
+        [&]() -> awaitable<void> {
+            for (;;) {
+                auto sock = co_await acceptor.async_accept(asio::use_awaitable);
+                ++accepted;
+                std::string buf;
+                auto dyn = asio::dynamic_buffer(buf);
+                co_await asio::async_read_until(sock, dyn, "\r\n\r\n", asio::use_awaitable);
+                std::string res = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                co_await asio::async_write(sock, asio::buffer(res), asio::use_awaitable);
+                sock.close();
+            }
+        },
+        [](std::exception_ptr) {});
+    net::client_settings s;
+    s.base_url = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+    s.initial_backoff = 1ms;
+    s.max_backoff = 5ms;
+    s.rate_per_second = 0;
+    auto c = client(s);
+    BOOST_TEST_REQUIRE(send(*c, get("/a")).has_value());
+    // let the server's close run (bounded: it is one ready handler)
+    for (int i = 0; i < 100 && ioc.poll() > 0; ++i) {
+    }
+    // A POST without a key is never replayed, so this succeeds only because the pool
+    // noticed the closed connection before using it.
+    net::http_request r;
+    r.method = "POST";
+    r.target = "/after-close";
+    r.body = "x";
+    r.content_type = "text/plain";
+    auto res = send(*c, r);
+    BOOST_TEST_REQUIRE(res.has_value(), (res ? "" : res.error().what()));
+    BOOST_TEST(res->status == 200);
+    BOOST_TEST(res->attempts == 1);
+    BOOST_TEST(c->connections_opened() == 2u);
+    BOOST_TEST(accepted == 2);
+    acceptor.close();
 }
 
 BOOST_FIXTURE_TEST_CASE(absolute_url_uses_its_own_pool_without_default_headers, fixture)
