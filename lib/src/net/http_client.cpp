@@ -621,6 +621,21 @@ struct http_client::impl {
 
     // ---- the request loop ----------------------------------------------------------
 
+    /// The retry decision, every case in one place:
+    ///  * a response with a status other than 408/425/429/5xx: done, the caller decides;
+    ///  * failures that cannot improve (certificate rejected, body too large, corrupt gzip,
+    ///    malformed response, cancellation): done;
+    ///  * POST/PATCH without an idempotency key: done (a replay could duplicate the write);
+    ///  * the last attempt: done;
+    ///  * otherwise (transport error, timeout, retryable status): retry -- the caller still
+    ///    drops the retry when its wait would pass the overall deadline.
+    static bool should_retry(const attempt_outcome& out, bool may_retry, int n, int max_attempts)
+    {
+        bool transient = out.response ? retryable_status(out.response->status)
+                                      : (!out.final && is_retryable(out.err));
+        return transient && may_retry && n < max_attempts;
+    }
+
     milliseconds backoff_for(int attempt_no)
     {
         // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): spreads
@@ -735,17 +750,7 @@ struct http_client::impl {
                 rec.error = log::redact(out.err.what());
             }
 
-            // should_retry -- every case in one place:
-            //  * a response with a status other than 408/425/429/5xx: done, the caller decides;
-            //  * failures that cannot improve (certificate rejected, body too large, corrupt
-            //    gzip, cancellation): done;
-            //  * POST/PATCH without an idempotency key: done (a replay could duplicate it);
-            //  * the last attempt: done;
-            //  * otherwise (transport error, timeout, retryable status) wait and retry, unless
-            //    the wait would pass the overall deadline.
-            bool retryable_outcome = out.response ? retryable_status(out.response->status)
-                                                  : (!out.final && is_retryable(out.err));
-            bool retry = retryable_outcome && may_retry && n < max_attempts;
+            bool retry = should_retry(out, may_retry, n, max_attempts);
             milliseconds wait{0};
             bool deadline_stop = false;
             if (retry) {
