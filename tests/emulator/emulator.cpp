@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <mutex>
 
 namespace wfsync::emulator {
@@ -186,11 +187,10 @@ struct emulator::impl {
         std::lock_guard lock(mu);
         auto t = tenant(tenant_name);
         if (!t) return fail(errc::not_found, fmt::format("tenant '{}' not found", tenant_name));
-        auto wit = t->workflows.end();
-        try {
-            wit = t->workflows.find(std::stoll(workflow_id));
-        } catch (const std::exception&) {
-        }
+        std::int64_t id = 0;
+        auto [end, ec] = std::from_chars(workflow_id.data(), workflow_id.data() + workflow_id.size(), id);
+        bool numeric = ec == std::errc{} && end == workflow_id.data() + workflow_id.size();
+        auto wit = numeric ? t->workflows.find(id) : t->workflows.end();
         if (wit == t->workflows.end())
             return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, tenant_name));
         auto& wf = wit->second;

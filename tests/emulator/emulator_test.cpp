@@ -894,3 +894,22 @@ BOOST_AUTO_TEST_CASE(binary_reports_usage_and_seed_errors)
     BOOST_TEST(invalid.err.find(bad) != std::string::npos, invalid.err);
     BOOST_TEST(invalid.err.find("tenants.x.page_length_max") != std::string::npos, invalid.err);
 }
+
+BOOST_FIXTURE_TEST_CASE(seed_can_be_replaced_while_running, emulator_fixture)
+{
+    auto seed = R"({"tenants": {"t2": {"bearer_token": "fresh-token", "workflows": [
+        {"id": 77, "name": "Only", "versions": [{"version": "0.0.1", "status": "Active",
+         "tasks": [{"name": "no id given", "action_type": "Email"}]}]}]}}})";
+    auto r = c.send("POST", "/_emulator/seed", seed);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    auto list = c.get("/t/t2/workflows", {{"Authorization", "Bearer fresh-token"}});
+    BOOST_TEST_REQUIRE(list.status == 200, list.body);
+    BOOST_TEST(list.json().at("data").as_array().size() == 1u);  // t2 replaced (and now paged)
+    auto exported = c.get("/t/t2/workflows/77/export", {{"Authorization", "Bearer fresh-token"}}).json();
+    BOOST_TEST(exported.at("tasks").at(0).at("id").as_int64() >= 200000);  // t2's range is kept
+    BOOST_TEST(emu.state("t1").at("workflows").as_array().size() == 5u);   // t1 untouched
+    auto bad = c.send("POST", "/_emulator/seed", R"({"tenants": {"t3": {}}})");
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(bad.message().find("tenants.t3") != std::string::npos, bad.body);
+    BOOST_TEST(emu.add_version("t1", "abc", doc("x", "0.0.1", {1})).error().code == errc::not_found);
+}
