@@ -212,7 +212,9 @@ struct engine::impl {
         if (view.highest_version.empty()) co_return view;
 
         connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
-        auto job = co_await target.start_export(tw, {connector::version_ref::kind::exact, view.highest_version});
+        // Named, not a braced temporary: GCC 12 destroys temporaries in co_await arguments twice.
+        connector::version_ref ref{connector::version_ref::kind::exact, view.highest_version};
+        auto job = co_await target.start_export(tw, ref);
         if (!job) co_return std::move(job.error()).context("reading target version " + view.highest_version);
         if (!job->done || !job->result)
             co_return fail(errc::internal, "asynchronous export of a target is not supported yet");

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: Apache-2.0
+// End to end: the real wfsync binary against the emulator over loopback sockets.
+#define BOOST_TEST_MODULE wfsync replication end to end
+#include "harness.hpp"
+#include "support/test_certs.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <set>
+
+using namespace wfsync::test;
+namespace json = boost::json;
+
+namespace {
+
+const std::string sandbox_secret = "sbx-Secret-4f1c9e2a7b";
+const std::string prod_secret = "prod-Secret-93a7d1c0e5";
+
+json::object task(int id, const char* name, const char* type, json::object params)
+{
+    return json::object{{"id", id}, {"name", name}, {"action_type", type}, {"parameters", std::move(params)}};
+}
+
+json::object link(int from, int to, const char* type = "Success")
+{
+    return json::object{{"source_task_id", from}, {"target_task_id", to}, {"linkage_type", type}};
+}
+
+json::object version(const char* label, const char* status, json::array tasks, json::array links)
+{
+    return json::object{{"version", label}, {"status", status}, {"tasks", std::move(tasks)}, {"linkages", std::move(links)}};
+}
+
+json::array reminder_tasks(int base, const char* subject)
+{
+    return {task(base + 1, "Query overdue invoices", "Query", {{"query", "select Id from Invoice where Balance > 0"}}),
+            task(base + 2, "Send reminder", "Email", {{"to", "{{Data.Invoice.BillToContact}}"}, {"subject", subject}})};
+}
+
+json::array reminder_links(int base)
+{
+    return {link(base + 1, base + 2)};
+}
+
+/// Sandbox: three workflows and a draft; prod: Billing Reminder at its first version, with
+/// ids of its own.
+std::string seed()
+{
+    json::array sandbox{
+        json::object{{"id", 101},
+                     {"name", "Billing Reminder"},
+                     {"versions", json::array{version("0.0.1", "Inactive", reminder_tasks(1000, "Your invoice"), reminder_links(1000)),
+                                              version("0.0.2", "Active", reminder_tasks(1010, "Your invoice is overdue"), reminder_links(1010))}}},
+        json::object{{"id", 102},
+                     {"name", "Invoice Sync"},
+                     {"versions", json::array{version("0.1.0", "Active",
+                                                      {task(1101, "Fetch invoices", "Export", {{"object", "Invoice"}}),
+                                                       task(1102, "Post to ERP", "Callout", {{"url", "https://erp.example/invoices"}})},
+                                                      {link(1101, 1102)})}}},
+        json::object{{"id", 103},
+                     {"name", "Dunning Notice"},
+                     {"versions", json::array{version("0.0.3", "Active",
+                                                      {task(1201, "Check balance", "If", {{"condition", "Balance > 100"}}),
+                                                       task(1202, "Notify", "Email", {{"subject", "Final notice"}})},
+                                                      {link(1201, 1202, "True")})}}},
+        json::object{{"id", 104},
+                     {"name", "Usage Upload (draft)"},
+                     {"versions", json::array{version("0.0.1", "Active", {task(1301, "Upload", "Callout", {{"url", "x"}})}, {})}}}};
+    json::array prod{json::object{
+        {"id", 501},
+        {"name", "Billing Reminder"},
+        {"versions", json::array{version("0.0.1", "Active", reminder_tasks(7000, "Your invoice"), reminder_links(7000))}}}};
+    json::object s{{"tenants",
+                    json::object{{"sandbox", json::object{{"platform", "zuora"},
+                                                         {"client_id", "sbx-client"},
+                                                         {"client_secret", sandbox_secret},
+                                                         {"token_ttl_seconds", 3600},
+                                                         {"page_length_max", 2},
+                                                         {"workflows", std::move(sandbox)}}},
+                                 {"prod", json::object{{"platform", "zuora"},
+                                                      {"client_id", "prod-client"},
+                                                      {"client_secret", prod_secret},
+                                                      {"token_ttl_seconds", 3600},
+                                                      {"workflows", std::move(prod)}}}}}};
+    return json::serialize(s);
+}
+
+struct config_options {
+    std::string on_drift = "skip";
+    std::string ca_file;
+    std::string log_level = "debug";
+    int max_attempts = 5;
+};
+
+/// A wfsync config pointing at the emulator; secrets come from the environment.
+wfsync_env make_env(const std::string& base_url, const config_options& o = {})
+{
+    wfsync_env e;
+    std::string tls = o.ca_file.empty() ? "" : "    tls: {ca_file: " + o.ca_file + "}\n";
+    std::string text =
+        "state: {path: " + e.dir->file("state") + "}\n"
+        "log: {level: " + o.log_level + ", format: text}\n"
+        "defaults:\n"
+        "  timeout: 5s\n"
+        "  retry: {max_attempts: " + std::to_string(o.max_attempts) + ", initial_backoff: 5ms, max_backoff: 50ms}\n"
+        "tenants:\n"
+        "  sandbox:\n"
+        "    platform: zuora\n"
+        "    base_url: " + base_url + "/t/sandbox\n"
+        "    auth: {type: oauth2, client_id: sbx-client, client_secret_env: WFSYNC_TEST_SBX_SECRET}\n" + tls +
+        "  prod:\n"
+        "    platform: zuora\n"
+        "    base_url: " + base_url + "/t/prod\n"
+        "    auth: {type: oauth2, client_id: prod-client, client_secret_env: WFSYNC_TEST_PROD_SECRET}\n" + tls +
+        "rules:\n"
+        "  - name: promote\n"
+        "    source: sandbox\n"
+        "    targets: [prod]\n"
+        "    select: {exclude: [\"* (draft)\"]}\n"
+        "    version: latest\n"
+        "    create_missing: true\n"
+        "    on_drift: " + o.on_drift + "\n";
+    e.config_file = e.dir->write("wfsync.yaml", text);
+    e.env = {{"WFSYNC_TEST_SBX_SECRET", sandbox_secret}, {"WFSYNC_TEST_PROD_SECRET", prod_secret}};
+    return e;
+}
+
+std::size_t imports(emulator_thread& emu)
+{
+    return emu.find("prod", "import", "POST").size();
+}
+
+json::object edited_reminder(const char* subject)
+{
+    return json::object{{"workflow", json::object{{"name", "Billing Reminder"}}},
+                        {"tasks", reminder_tasks(4000, subject)},
+                        {"linkages", reminder_links(4000)}};
+}
+
+std::string describe(const run_output& r)
+{
+    return "exit " + std::to_string(r.code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+/// Every target workflow holds what the first sync should have put there, once.
+void expect_replicated_once(emulator_thread& emu)
+{
+    auto prod = emu.versions("prod");
+    BOOST_TEST(prod.size() == 3u);
+    BOOST_TEST((prod["Billing Reminder"] == std::vector<std::string>{"0.0.1", "0.0.2"}));
+    BOOST_TEST((prod["Invoice Sync"] == std::vector<std::string>{"0.1.0"}));
+    BOOST_TEST((prod["Dunning Notice"] == std::vector<std::string>{"0.0.3"}));
+    BOOST_TEST(prod.count("Usage Upload (draft)") == 0u);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(first_sync_imports_second_imports_nothing_new_version_once)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+
+    auto first = env.run({"sync"});
+    BOOST_TEST_REQUIRE(first.code == 0, describe(first));
+    BOOST_TEST(imports(emu) == 3u);
+    expect_replicated_once(emu);
+    // Exactly one token per tenant for the whole run.
+    BOOST_TEST(emu.find("sandbox", "/oauth/token").size() == 1u);
+    BOOST_TEST(emu.find("prod", "/oauth/token").size() == 1u);
+    // Every import carried an idempotency key and the run's track id.
+    std::set<std::string> keys;
+    for (const auto& r : emu.find("prod", "import", "POST")) {
+        keys.insert(std::string(r.at("idempotency_key").as_string()));
+        const auto& h = r.at("headers").as_object();
+        BOOST_TEST(h.contains("zuora-track-id"));
+    }
+    BOOST_TEST(keys.size() == 3u);
+    BOOST_TEST(first.out.find("3 imported") != std::string::npos, first.out);
+
+    emu->clear_requests();
+    auto second = env.run({"sync"});
+    BOOST_TEST_REQUIRE(second.code == 0, describe(second));
+    BOOST_TEST(imports(emu) == 0u);
+    BOOST_TEST(second.out.find("0 imported, 3 unchanged") != std::string::npos, second.out);
+
+    // A person edits Invoice Sync in the sandbox: exactly one import follows.
+    json::object doc{{"workflow", json::object{{"name", "Invoice Sync"}, {"version", "0.1.1"}}},
+                     {"tasks", json::array{task(1, "Fetch invoices", "Export", {{"object", "Invoice"}}),
+                                           task(2, "Post to ERP", "Callout", {{"url", "https://erp.example/v2/invoices"}})}},
+                     {"linkages", json::array{link(1, 2)}}};
+    BOOST_TEST_REQUIRE(emu->add_version("sandbox", "102", doc).has_value());
+    emu->clear_requests();
+    auto plan = env.run({"plan"});
+    BOOST_TEST(plan.code == 0, describe(plan));
+    BOOST_TEST(plan.out.find("would import") != std::string::npos, plan.out);
+    BOOST_TEST(plan.out.find("erp.example/v2/invoices") != std::string::npos, plan.out);
+    BOOST_TEST(imports(emu) == 0u);
+
+    auto third = env.run({"sync"});
+    BOOST_TEST_REQUIRE(third.code == 0, describe(third));
+    BOOST_TEST(imports(emu) == 1u);
+    BOOST_TEST((emu.versions("prod")["Invoice Sync"] == std::vector<std::string>{"0.1.0", "0.1.1"}));
+
+    // The history names what happened.
+    auto history = env.run({"history", "--json"});
+    BOOST_TEST_REQUIRE(history.code == 0, describe(history));
+    auto h = json::parse(history.out).as_object();
+    BOOST_TEST(h.at("runs").as_array().size() == 3u);
+    int import_events = 0;
+    for (const auto& e : h.at("events").as_array()) {
+        auto kind = e.at("kind").as_string();
+        if (kind == "import" || kind == "create") ++import_events;
+    }
+    BOOST_TEST(import_events == 4);
+
+    // No secret and no token in the output, the logs or the state file.
+    std::set<std::string> secrets{sandbox_secret, prod_secret};
+    for (const auto& tenant : {"sandbox", "prod"})
+        for (const auto& r : emu->requests(tenant)) {
+            const auto& hd = r.at("headers").as_object();
+            if (auto* a = hd.if_contains("authorization")) {
+                std::string v(a->as_string());
+                if (v.rfind("Bearer ", 0) == 0) secrets.insert(v.substr(7));
+            }
+        }
+    BOOST_TEST(secrets.size() >= 4u);
+    std::string everything = first.out + first.err + second.out + second.err + third.out + third.err + plan.out +
+                             plan.err + history.out + history.err + read_file(env.dir->file("state/state.db")) +
+                             read_file(env.dir->file("state/state.db-wal"));
+    for (const auto& s : secrets) BOOST_TEST(everything.find(s) == std::string::npos, "secret leaked: " << s.size() << " chars");
+}
+
+BOOST_AUTO_TEST_CASE(drift_is_reported_and_follows_on_drift)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    BOOST_TEST_REQUIRE(env.run({"sync"}).code == 0);
+
+    // A person edits Billing Reminder in prod by hand.
+    auto added = emu->add_version("prod", "501", edited_reminder("Edited in prod"));
+    BOOST_TEST_REQUIRE(added.has_value());
+    emu->clear_requests();
+    auto skip = env.run({"sync"});
+    BOOST_TEST(skip.code == 0, describe(skip));
+    BOOST_TEST(skip.out.find("drift") != std::string::npos, skip.out);
+    BOOST_TEST(imports(emu) == 0u);
+
+    auto fail_env = make_env(emu->base_url(), {.on_drift = "fail"});
+    // Same state directory semantics: the failing config needs the history of the first.
+    std::filesystem::copy(env.dir->file("state"), fail_env.dir->file("state"), std::filesystem::copy_options::recursive);
+    auto failed = fail_env.run({"sync"});
+    BOOST_TEST(failed.code == 1, describe(failed));
+    BOOST_TEST(imports(emu) == 0u);
+
+    auto over_env = make_env(emu->base_url(), {.on_drift = "overwrite"});
+    std::filesystem::copy(env.dir->file("state"), over_env.dir->file("state"), std::filesystem::copy_options::recursive);
+    auto over = over_env.run({"sync"});
+    BOOST_TEST(over.code == 0, describe(over));
+    BOOST_TEST(imports(emu) == 1u);
+    BOOST_TEST(emu.versions("prod")["Billing Reminder"].size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(faults_converge_without_duplicates)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url(), {.max_attempts = 4});
+    auto fault = [&](json::object f) { BOOST_TEST_REQUIRE(emu->add_fault(f).has_value()); };
+    fault({{"tenant", "prod"}, {"path_contains", "import"}, {"kind", "status"}, {"status", 503}, {"count", 2}});
+    fault({{"tenant", "prod"}, {"path_contains", "import"}, {"kind", "status"}, {"status", 429}, {"retry_after", "0"}, {"count", 1}});
+    fault({{"tenant", "prod"}, {"path_contains", "import"}, {"kind", "reset_before"}, {"count", 1}});
+    fault({{"tenant", "sandbox"}, {"path_contains", "/export"}, {"kind", "truncate"}, {"count", 1}});
+    fault({{"tenant", "sandbox"}, {"path_contains", "/workflows"}, {"kind", "status"}, {"status", 500}, {"count", 1}});
+    fault({{"tenant", "prod"}, {"path_contains", "import"}, {"kind", "reset_after_commit"}, {"count", 1}});
+
+    run_output last;
+    for (int i = 0; i < 4; ++i) {
+        last = env.run({"sync"});
+        if (last.code == 0) break;
+    }
+    BOOST_TEST_REQUIRE(last.code == 0, describe(last));
+    expect_replicated_once(emu);
+    emu->clear_requests();
+    auto again = env.run({"sync"});
+    BOOST_TEST(again.code == 0, describe(again));
+    BOOST_TEST(imports(emu) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(reset_after_commit_is_retried_with_the_same_key)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    BOOST_TEST_REQUIRE(emu->add_fault({{"tenant", "prod"}, {"path_contains", "/versions/import"},
+                                       {"kind", "reset_after_commit"}, {"count", 1}})
+                           .has_value());
+    auto r = env.run({"sync"});
+    BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+    auto sent = emu.find("prod", "/versions/import", "POST");
+    BOOST_TEST_REQUIRE(sent.size() == 2u);
+    BOOST_TEST(sent[0].at("idempotency_key") == sent[1].at("idempotency_key"));
+    BOOST_TEST(sent[1].at("replayed").as_bool());
+    expect_replicated_once(emu);
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_at_random_moments_then_rerun_converges)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    // Latency on every request keeps each run long enough to be cut in the middle.
+    BOOST_TEST_REQUIRE(emu->add_fault({{"kind", "latency"}, {"delay_ms", 15}, {"count", 100000}}).has_value());
+    std::mt19937 rng(std::random_device{}());
+    for (int round = 0; round < 6; ++round) {
+        auto before = emu->requests().size();
+        std::uniform_int_distribution<std::size_t> cut(1, 14);
+        auto at = cut(rng);
+        process p(WFSYNC_BIN, {"--config", env.config_file, "sync"}, env.env, env.dir->file("kill.out"),
+                  env.dir->file("kill.err"));
+        // Kill once the emulator has seen `at` more requests (bounded wait), or when it ends.
+        for (int i = 0; i < 2000 && p.running() && emu->requests().size() < before + at; ++i)
+            p.wait_for(std::chrono::milliseconds(5));
+        p.signal(SIGKILL);
+        p.wait_for(std::chrono::seconds(10));
+    }
+    emu->clear_faults();
+    auto r = env.run({"sync"});
+    BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+    expect_replicated_once(emu);
+    emu->clear_requests();
+    auto again = env.run({"sync"});
+    BOOST_TEST(again.code == 0, describe(again));
+    BOOST_TEST(imports(emu) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(broken_config_exits_78_naming_file_line_column)
+{
+    temp_dir dir;
+    auto file = dir.write("wfsync.yaml", "state: {path: /tmp/x}\n"
+                                         "tenants:\n"
+                                         "  a: {platform: zuora, base_url: http://127.0.0.1:1, colour: red,\n"
+                                         "      auth: {type: bearer, token_env: NOPE_NOT_SET_VAR}}\n");
+    auto r = run_program(WFSYNC_BIN, {"--config", file, "sync"});
+    BOOST_TEST(r.code == 78, describe(r));
+    BOOST_TEST(r.err.find("wfsync.yaml:3:") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("colour") != std::string::npos, r.err);
+
+    auto usage = run_program(WFSYNC_BIN, {"--config", file, "sync", "--frobnicate"});
+    BOOST_TEST(usage.code == 2, describe(usage));
+    BOOST_TEST(usage.err.find("--frobnicate") != std::string::npos, usage.err);
+
+    auto check = run_program(WFSYNC_BIN, {"--config", file, "check", "--offline"});
+    BOOST_TEST(check.code == 78, describe(check));
+}
+
+BOOST_AUTO_TEST_CASE(https_with_test_ca_works_and_untrusted_certificate_is_refused)
+{
+    temp_dir certs_dir;
+    auto certs = make_test_certs(certs_dir.path());
+    {
+        emulator_thread emu(seed(), {.cert_file = certs.cert_file, .key_file = certs.key_file});
+        BOOST_TEST_REQUIRE(emu->base_url().rfind("https://", 0) == 0u);
+        auto env = make_env(emu->base_url(), {.ca_file = certs.ca_file});
+        auto r = env.run({"sync"});
+        BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+        expect_replicated_once(emu);
+    }
+    {
+        // The same server name, but a certificate no configured CA signed.
+        emulator_thread emu(seed(), {.cert_file = certs.untrusted_cert_file, .key_file = certs.untrusted_key_file});
+        auto env = make_env(emu->base_url(), {.ca_file = certs.ca_file, .max_attempts = 2});
+        auto r = env.run({"sync"});
+        BOOST_TEST(r.code == 75, describe(r));
+        BOOST_TEST(r.err.find("certificate verify failed") != std::string::npos, r.err);
+        BOOST_TEST(imports(emu) == 0u);
+        BOOST_TEST(emu->requests().size() == 0u);
+    }
+}

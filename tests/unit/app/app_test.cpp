@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+#define BOOST_TEST_MODULE wfsync app
+#include <wfsync/app/cli.hpp>
+#include <wfsync/sync/engine.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+using namespace wfsync;
+
+namespace {
+
+result<app::command_line> parse(std::vector<std::string> args)
+{
+    return app::parse_command_line(args);
+}
+
+std::string error_of(std::vector<std::string> args)
+{
+    auto r = parse(std::move(args));
+    return r ? std::string("(parsed)") : r.error().message;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(parses_commands_and_options)
+{
+    auto r = parse({"--config", "/x/w.yaml", "sync", "--rule", "a", "--rule=b", "--dry-run"});
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->config_file == "/x/w.yaml");
+    BOOST_TEST(r->command == "sync");
+    BOOST_TEST((r->rules == std::vector<std::string>{"a", "b"}));
+    BOOST_TEST(r->dry_run);
+
+    auto h = parse({"history", "--workflow", "458", "--limit", "7", "--json"});
+    BOOST_TEST_REQUIRE(h.has_value());
+    BOOST_TEST(h->workflow == "458");
+    BOOST_TEST(h->limit == 7);
+    BOOST_TEST(h->json);
+
+    auto c = parse({"check", "--offline"});
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->offline);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_name_the_argument)
+{
+    BOOST_TEST(error_of({}) == "no command given");
+    BOOST_TEST(error_of({"frobnicate"}) == "unknown command 'frobnicate'");
+    BOOST_TEST(error_of({"sync", "--bogus"}) == "unknown option '--bogus'");
+    BOOST_TEST(error_of({"sync", "--rule"}) == "--rule needs a value");
+    BOOST_TEST(error_of({"history", "--limit", "-3"}) == "--limit needs a positive number, not '-3'");
+    BOOST_TEST(error_of({"history", "--limit", "7x"}) == "--limit needs a positive number, not '7x'");
+    BOOST_TEST(error_of({"plan", "--dry-run"}) == "--dry-run is not an option of 'plan'");
+    BOOST_TEST(error_of({"sync", "--offline"}) == "--offline is not an option of 'sync'");
+    BOOST_TEST(error_of({"sync", "extra"}) == "unexpected argument 'extra'");
+    BOOST_TEST(error_of({"--config", "", "sync"}) == "--config needs a file name");
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_key_is_deterministic_and_sensitive_to_every_part)
+{
+    auto base = sync::idempotency_key("r", "prod", "501", "abc", "0.0.2", 0);
+    BOOST_TEST(base == sync::idempotency_key("r", "prod", "501", "abc", "0.0.2", 0));
+    BOOST_TEST(base.size() <= 64u);
+    BOOST_TEST(base.rfind("wfsync-", 0) == 0u);
+    BOOST_TEST(base != sync::idempotency_key("r2", "prod", "501", "abc", "0.0.2", 0));
+    BOOST_TEST(base != sync::idempotency_key("r", "prod2", "501", "abc", "0.0.2", 0));
+    BOOST_TEST(base != sync::idempotency_key("r", "prod", "502", "abc", "0.0.2", 0));
+    BOOST_TEST(base != sync::idempotency_key("r", "prod", "501", "abd", "0.0.2", 0));
+    BOOST_TEST(base != sync::idempotency_key("r", "prod", "501", "abc", "0.0.3", 0));
+    BOOST_TEST(base != sync::idempotency_key("r", "prod", "501", "abc", "0.0.2", 1));
+    // Field boundaries matter: "ab"+"c" is not "a"+"bc".
+    BOOST_TEST(sync::idempotency_key("ab", "c", "", "", "", 0) != sync::idempotency_key("a", "bc", "", "", "", 0));
+}
+
+BOOST_AUTO_TEST_CASE(versions_compare_numerically)
+{
+    BOOST_TEST(sync::compare_versions("0.0.10", "0.0.9") > 0);
+    BOOST_TEST(sync::compare_versions("0.1", "0.0.9") > 0);
+    BOOST_TEST(sync::compare_versions("1.0.0", "1.0") == 0);
+    BOOST_TEST(sync::compare_versions("0.0.1", "0.0.2") < 0);
+    BOOST_TEST(sync::next_patch("0.0.9") == "0.0.10");
+    BOOST_TEST(sync::next_patch("") == "0.0.1");
+    BOOST_TEST(sync::next_patch("2.3") == "2.3.1");
+    BOOST_TEST(sync::next_patch("1.2.3.4") == "1.2.3.5");
+}

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sync engine's decisions against in-memory fake tenants and a real SQLite state.
+#define BOOST_TEST_MODULE wfsync sync engine
+#include "support/run_coro.hpp"
+#include "support/temp_dir.hpp"
+
+#include <wfsync/config/config.hpp>
+#include <wfsync/connector/connector.hpp>
+#include <wfsync/store/store.hpp>
+#include <wfsync/sync/engine.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <deque>
+#include <functional>
+
+using namespace wfsync;
+namespace json = boost::json;
+namespace wc = wfsync::connector;
+
+namespace {
+
+struct fake_version {
+    std::string label;
+    std::string doc;  ///< export document
+};
+
+struct fake_workflow {
+    std::string id;
+    std::string name;
+    std::vector<fake_version> versions;
+};
+
+/// A platform tenant in memory: what the engine sees through the connector interface.
+struct fake_tenant {
+    std::string name;
+    std::vector<fake_workflow> workflows;
+    int next_id = 900;
+    std::vector<wc::import_request> imports;  ///< every import call, in order
+    std::deque<error> import_failures;               ///< next imports fail with these (not committed)
+    std::deque<error> commit_then_fail;              ///< next imports commit, then answer with these
+    std::function<void(const wc::import_request&)> on_import;
+    std::optional<error> list_failure;
+
+    fake_workflow* find(const std::string& id)
+    {
+        for (auto& w : workflows)
+            if (w.id == id) return &w;
+        return nullptr;
+    }
+};
+
+class fake_connector final : public wc::connector {
+public:
+    explicit fake_connector(fake_tenant& t) : t_(t) {}
+    const std::string& tenant() const noexcept override { return t_.name; }
+    awaitable<result<void>> check_login() override { co_return result<void>{}; }
+    awaitable<result<std::vector<wc::workflow_summary>>> list_workflows() override
+    {
+        if (t_.list_failure) co_return *t_.list_failure;
+        std::vector<wc::workflow_summary> out;
+        for (const auto& w : t_.workflows)
+            out.push_back({w.id, w.name, w.versions.empty() ? "" : w.versions.back().label,
+                           w.versions.empty() ? "" : w.versions.back().label});
+        co_return out;
+    }
+    awaitable<result<std::vector<wc::version_summary>>> list_versions(const std::string& id) override
+    {
+        auto* w = t_.find(id);
+        if (!w) co_return fail(errc::not_found, "no workflow " + id);
+        std::vector<wc::version_summary> out;
+        for (const auto& v : w->versions) out.push_back({v.label, v.label, "Inactive", false});
+        co_return out;
+    }
+    awaitable<result<wc::export_job>> start_export(const wc::workflow_summary& wf,
+                                                          const wc::version_ref& v) override
+    {
+        auto* w = t_.find(wf.id);
+        if (!w || w->versions.empty()) co_return fail(errc::not_found, "no workflow " + wf.id);
+        const fake_version* chosen = &w->versions.back();
+        if (v.which == wc::version_ref::kind::exact) {
+            chosen = nullptr;
+            for (const auto& x : w->versions)
+                if (x.label == v.version) chosen = &x;
+            if (!chosen) co_return fail(errc::not_found, "no version " + v.version);
+        }
+        wc::export_job job;
+        job.done = true;
+        job.result = wc::package{"zuora-json", w->id, w->name, chosen->label, {{"workflow.json", chosen->doc}}};
+        co_return job;
+    }
+    awaitable<result<wc::export_job>> poll_export(const wc::workflow_summary&,
+                                                         const wc::export_job& job) override
+    {
+        co_return job;
+    }
+    awaitable<result<wc::import_result>> import_package(const wc::import_request& r) override
+    {
+        t_.imports.push_back(r);
+        if (t_.on_import) t_.on_import(r);
+        if (!t_.import_failures.empty()) {
+            auto e = t_.import_failures.front();
+            t_.import_failures.pop_front();
+            co_return e;
+        }
+        fake_workflow* w = nullptr;
+        if (r.target_workflow.empty()) {
+            t_.workflows.push_back({std::to_string(t_.next_id++), r.target_name, {}});
+            w = &t_.workflows.back();
+        } else {
+            w = t_.find(r.target_workflow);
+        }
+        w->versions.push_back({r.version, r.content->files.at("workflow.json")});
+        if (!t_.commit_then_fail.empty()) {
+            auto e = t_.commit_then_fail.front();
+            t_.commit_then_fail.pop_front();
+            co_return e;
+        }
+        co_return wc::import_result{w->id, r.version, {}, true};
+    }
+    void set_run_id(const std::string&) override {}
+
+private:
+    fake_tenant& t_;
+};
+
+/// An export document whose ids start at `base` (tenants number things differently).
+std::string doc(const std::string& name, int base, const std::string& subject)
+{
+    json::object d{{"workflow", {{"id", base}, {"name", name}}},
+                   {"tasks", json::array{json::object{{"id", base + 1}, {"name", "Query"}, {"action_type", "Query"},
+                                                      {"parameters", {{"q", "select Id from Invoice"}}}},
+                                         json::object{{"id", base + 2}, {"name", "Mail"}, {"action_type", "Email"},
+                                                      {"parameters", {{"subject", subject}}}}}},
+                   {"linkages", json::array{json::object{{"source_task_id", base + 1}, {"target_task_id", base + 2},
+                                                         {"linkage_type", "Success"}}}}};
+    return json::serialize(d);
+}
+
+struct fixture {
+    test::temp_dir dir;
+    boost::asio::io_context ioc;
+    fake_tenant src{"src"};
+    fake_tenant dst{"dst"};
+    std::unique_ptr<store::store> st;
+    std::shared_ptr<config::config> cfg = std::make_shared<config::config>();
+
+    fixture()
+    {
+        auto opened = store::open_sqlite(dir.file("state.db"));
+        BOOST_REQUIRE(opened.has_value());
+        st = std::move(*opened);
+        for (const auto* n : {"src", "dst"}) {
+            config::tenant t;
+            t.name = n;
+            cfg->tenants.emplace(n, t);
+        }
+        config::rule r;
+        r.name = "promote";
+        r.source = "src";
+        r.targets = {"dst"};
+        r.create_missing = true;
+        cfg->rules.push_back(r);
+        src.workflows = {{"101", "Billing", {{"0.0.1", doc("Billing", 100, "a")}, {"0.0.2", doc("Billing", 110, "b")}}},
+                         {"102", "Dunning", {{"0.1.0", doc("Dunning", 120, "c")}}}};
+        dst.workflows = {{"501", "Billing", {{"0.0.1", doc("Billing", 500, "a")}}}};
+    }
+
+    config::rule& rule() { return cfg->rules.front(); }
+
+    sync::run_summary run(bool dry_run = false)
+    {
+        sync::engine eng(ioc.get_executor(), cfg, *st, [this](const config::tenant& t) -> result<std::unique_ptr<wc::connector>> {
+            return std::unique_ptr<wc::connector>(new fake_connector(t.name == "src" ? src : dst));
+        });
+        sync::run_options o;
+        o.dry_run = dry_run;
+        o.with_diff = dry_run;
+        auto s = test::run_coro(ioc, eng.run(rule(), o));
+        BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().what()));
+        return *s;
+    }
+};
+
+std::vector<std::string> labels(const fake_tenant& t, const std::string& name)
+{
+    for (const auto& w : t.workflows)
+        if (w.name == name) {
+            std::vector<std::string> out;
+            for (const auto& v : w.versions) out.push_back(v.label);
+            return out;
+        }
+    return {};
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(first_run_imports_and_creates_second_run_does_nothing, fixture)
+{
+    auto first = run();
+    BOOST_TEST(first.imported == 2);
+    BOOST_TEST(first.errors == 0);
+    BOOST_TEST(dst.imports.size() == 2u);
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.1", "0.0.2"}));
+    BOOST_TEST((labels(dst, "Dunning") == std::vector<std::string>{"0.1.0"}));
+
+    auto second = run();
+    BOOST_TEST(second.imported == 0);
+    BOOST_TEST(second.unchanged == 2);
+    BOOST_TEST(dst.imports.size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(dry_run_changes_nothing_and_records_nothing, fixture)
+{
+    auto plan = run(true);
+    BOOST_TEST(plan.imported == 0);
+    BOOST_TEST(dst.imports.empty());
+    int planned = 0;
+    for (const auto& i : plan.items)
+        if (i.what == sync::action::import || i.what == sync::action::create) ++planned;
+    BOOST_TEST(planned == 2);
+    auto runs = st->list_runs({});
+    BOOST_TEST_REQUIRE(runs.has_value());
+    BOOST_TEST(runs->empty());
+    auto open = st->open_intents();
+    BOOST_TEST(open->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(intent_with_key_is_stored_before_the_request, fixture)
+{
+    int checked = 0;
+    dst.on_import = [&](const wc::import_request& r) {
+        auto open = st->open_intents();
+        BOOST_REQUIRE(open.has_value());
+        bool found = false;
+        for (const auto& i : *open)
+            if (i.idempotency_key == r.idempotency_key && i.state == store::intent_state::pending) found = true;
+        BOOST_TEST(found);
+        ++checked;
+    };
+    run();
+    BOOST_TEST(checked == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(lost_response_is_adopted_not_imported_again, fixture)
+{
+    dst.commit_then_fail.push_back(make_error(errc::transport, "connection reset"));
+    auto first = run();
+    BOOST_TEST(first.errors == 1);
+    auto open = st->open_intents();
+    BOOST_TEST_REQUIRE(open->size() == 1u);
+    BOOST_TEST((open->front().state == store::intent_state::unknown));
+
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(dst.imports.size() == 2u);  // nothing sent again
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.1", "0.0.2"}));
+    bool adopted = false;
+    for (const auto& i : second.items) adopted |= i.what == sync::action::adopt;
+    BOOST_TEST(adopted);
+    BOOST_TEST(st->open_intents()->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(unknown_outcome_not_landed_is_resent_with_the_same_key, fixture)
+{
+    dst.import_failures.push_back(make_error(errc::timeout, "timed out"));
+    run();
+    auto key = dst.imports.front().idempotency_key;
+    run();
+    BOOST_TEST_REQUIRE(dst.imports.size() == 3u);  // 2 in the first run (1 lost), 1 resend
+    // The resent Billing import carries the key of the first attempt.
+    int same = 0;
+    for (const auto& i : dst.imports) same += i.idempotency_key == key;
+    BOOST_TEST(same == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(definitive_failure_raises_the_generation, fixture)
+{
+    dst.import_failures.push_back(make_error(errc::conflict, "HTTP 400: bad", 400));
+    auto first = run();
+    BOOST_TEST(first.errors == 1);
+    BOOST_TEST(first.imported == 1);  // one failing item never stops the others
+    auto failed_key = dst.imports.front().idempotency_key;
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(dst.imports.back().idempotency_key != failed_key);
+}
+
+BOOST_FIXTURE_TEST_CASE(drift_follows_on_drift, fixture)
+{
+    run();
+    // A person edits the target by hand.
+    dst.find("501")->versions.push_back({"0.0.3", doc("Billing", 530, "edited by hand")});
+    auto skipped = run();
+    BOOST_TEST(skipped.drift == 1);
+    BOOST_TEST(dst.imports.size() == 2u);
+
+    rule().on_drift = config::drift_policy::fail;
+    auto failed = run();
+    BOOST_TEST(failed.errors == 1);
+    BOOST_TEST(dst.imports.size() == 2u);
+
+    rule().on_drift = config::drift_policy::overwrite;
+    auto over = run();
+    BOOST_TEST(over.imported == 1);
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.1", "0.0.2", "0.0.3", "0.0.4"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(version_policy_bump_and_keep_source, fixture)
+{
+    dst.find("501")->versions.front().label = "0.0.5";
+    run();
+    // keep_source: source 0.0.2 is not above 0.0.5, so the next patch.
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.5", "0.0.6"}));
+    src.find("101")->versions.push_back({"0.0.9", doc("Billing", 140, "new")});
+    rule().policy = config::version_policy::bump;
+    run();
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.5", "0.0.6", "0.0.7"}));
+    src.find("101")->versions.push_back({"0.1.0", doc("Billing", 150, "newer")});
+    rule().policy = config::version_policy::keep_source;
+    run();
+    BOOST_TEST(labels(dst, "Billing").back() == "0.1.0");
+}
+
+BOOST_FIXTURE_TEST_CASE(missing_target_without_create_missing_is_an_error_item, fixture)
+{
+    rule().create_missing = false;
+    auto s = run();
+    BOOST_TEST(s.errors == 1);
+    BOOST_TEST(s.imported == 1);
+    bool named = false;
+    for (const auto& i : s.items)
+        named |= i.what == sync::action::error && i.reason.find("create_missing is false") != std::string::npos;
+    BOOST_TEST(named);
+}
+
+BOOST_FIXTURE_TEST_CASE(unreachable_target_creates_nothing, fixture)
+{
+    dst.list_failure = make_error(errc::transport, "connection refused");
+    auto s = run();
+    BOOST_TEST(s.errors == 2);
+    BOOST_TEST(dst.imports.empty());
+    BOOST_TEST(s.only_transient_errors());
+}
