@@ -226,7 +226,10 @@ awaitable<result<void>> zuora_connector::check_login()
     // A static token is checked with the smallest real call.
     net::http_request req;
     req.target = "/workflows?page=1&page_length=1";
-    auto r = co_await call(std::move(req), "check login", false);
+    // A named string: GCC 12 destroys temporaries bound to a reference parameter inside a
+    // co_await expression twice (double free; see the connector report).
+    const std::string what = "check login";
+    auto r = co_await call(std::move(req), what, false);
     if (!r) co_return r.error();
     co_return result<void>{};
 }
