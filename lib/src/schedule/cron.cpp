@@ -299,7 +299,9 @@ sys_seconds schedule::next_cron(sys_seconds after) const
     // before `local` resolves to at most `after`; so walk matching local minutes from the
     // next one until one resolves after `after` (more than one step only inside a fold).
     auto lm = date::floor<minutes>(local) + minutes{1};
-    auto limit = date::year_month_day{date::floor<date::days>(lm)}.year() + date::years{10};
+    // Every day parse() accepts recurs within 40 years (Feb 29 on a given weekday, across a
+    // century that is not a leap year); the 400-year Gregorian cycle bounds the search anyway.
+    auto limit = date::year_month_day{date::floor<date::days>(lm)}.year() + date::years{400};
 
     for (;;) {
         // Smallest matching local minute >= lm, skipping whole months, days and hours.

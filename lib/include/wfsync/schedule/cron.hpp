@@ -35,9 +35,8 @@ namespace wfsync::schedule {
 /// Parsed once, immutable, cheap to copy, safe to share between threads.
 class schedule {
 public:
-    /// Returned by next_after when nothing fires in the searched range (about ten years);
-    /// parse() refuses expressions that can never fire, so this is only reached for
-    /// instants near the end of the representable calendar.
+    /// Returned by next_after when nothing fires any more: parse() refuses expressions that
+    /// can never fire, so this is only reached for instants near the end of year 9999.
     static constexpr std::chrono::sys_seconds never = std::chrono::sys_seconds::max();
 
     /// Parses `text` for the IANA zone `timezone` ("" means UTC). Errors (invalid_argument)
