@@ -563,6 +563,46 @@ BOOST_FIXTURE_TEST_CASE(absolute_url_uses_its_own_pool_without_default_headers, 
     second.stop();
 }
 
+BOOST_FIXTURE_TEST_CASE(connect_timeout_names_the_host, fixture)
+{
+    // A listener that never accepts, with its accept queue full: Linux drops further SYNs,
+    // so a connect hangs until the client's connect_timeout.
+    asio::ip::tcp::acceptor acceptor(ioc);
+    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
+    acceptor.open(ep.protocol());
+    acceptor.bind(ep);
+    acceptor.listen(0);
+    ep = acceptor.local_endpoint();
+    std::vector<std::unique_ptr<asio::ip::tcp::socket>> fillers;
+    for (int i = 0; i < 3; ++i) {
+        fillers.push_back(std::make_unique<asio::ip::tcp::socket>(ioc));
+        fillers.back()->async_connect(ep, [](boost::system::error_code) {});
+    }
+    for (int i = 0; i < 20 && ioc.poll() > 0; ++i) {
+    }
+
+    net::client_settings s;
+    s.base_url = "http://127.0.0.1:" + std::to_string(ep.port());
+    s.connect_timeout = 100ms;
+    s.max_attempts = 2;
+    s.initial_backoff = 1ms;
+    s.max_backoff = 2ms;
+    auto c = client(s);
+    auto t0 = std::chrono::steady_clock::now();
+    auto res = send(*c, get("/hang"));
+    auto elapsed = ms_since(t0);
+    BOOST_TEST_REQUIRE(res.has_error());
+    BOOST_TEST_MESSAGE(res.error().message);
+    BOOST_TEST(res.error().code == errc::timeout);
+    BOOST_TEST(res.error().message.find("GET") != std::string::npos);
+    BOOST_TEST(res.error().message.find("/hang") != std::string::npos);
+    BOOST_TEST(res.error().message.find("connect to 127.0.0.1:" + std::to_string(ep.port()) + " timed out") !=
+               std::string::npos);
+    BOOST_TEST(attempts.size() == 2u);
+    BOOST_TEST(elapsed >= 200);
+    BOOST_TEST(elapsed < 2000);
+}
+
 BOOST_FIXTURE_TEST_CASE(request_timeout_names_method_and_target, fixture)
 {
     start();
