@@ -94,7 +94,9 @@ struct parsed_url {
 result<parsed_url> parse_url(std::string_view text, std::string_view what)
 {
     auto u = boost::urls::parse_uri(text);
-    if (!u) return fail(errc::invalid_argument, fmt::format("{} '{}' is not a valid URL: {}", what, text, u.error().message()));
+    if (!u)
+        return fail(errc::invalid_argument,
+                    fmt::format("{} '{}' is not a valid URL: {}", what, text, u.error().message()));
     parsed_url out;
     auto scheme = lower(u->scheme());
     if (scheme == "https")
@@ -443,7 +445,8 @@ struct http_client::impl {
             auto r = co_await (resolver.async_resolve(o.host, std::to_string(o.port), use_tuple) ||
                                timer.async_wait(use_tuple));
             if (r.index() == 1)
-                co_return fail(errc::timeout, fmt::format("resolving {} timed out after {} ms", o.host, budget.count()));
+                co_return fail(errc::timeout,
+                               fmt::format("resolving {} timed out after {} ms", o.host, budget.count()));
             auto& [rec, results] = std::get<0>(r);
             if (rec) co_return fail(errc::transport, fmt::format("cannot resolve {}: {}", o.host, rec.message()));
             for (auto& e : results) eps.push_back(e.endpoint());
@@ -459,7 +462,8 @@ struct http_client::impl {
         low.expires_at(until);
         auto [cec, ep] = co_await low.async_connect(eps, use_tuple);
         if (cec == beast::error::timeout)
-            co_return fail(errc::timeout, fmt::format("connect to {} timed out after {} ms", o.host_port(), budget.count()));
+            co_return fail(errc::timeout,
+                           fmt::format("connect to {} timed out after {} ms", o.host_port(), budget.count()));
         if (cec) co_return fail(errc::transport, fmt::format("connect to {} failed: {}", o.host_port(), cec.message()));
         ++opened;
         error_code nd;
@@ -489,7 +493,8 @@ struct http_client::impl {
             auto [hec] = co_await s.async_handshake(ssl::stream_base::client, use_tuple);
             if (hec == beast::error::timeout)
                 co_return fail(errc::timeout,
-                               fmt::format("TLS handshake with {} timed out after {} ms", o.host_port(), budget.count()));
+                               fmt::format("TLS handshake with {} timed out after {} ms", o.host_port(),
+                                           budget.count()));
             if (hec) {
                 long vr = SSL_get_verify_result(s.native_handle());
                 std::string why = vr != X509_V_OK
@@ -533,7 +538,8 @@ struct http_client::impl {
                     out.err = opened_conn.error();
                     out.final = final;
                     out.err.message = what + ": " + out.err.message;
-                    if (out.err.code == errc::timeout && connect_until == deadline && deadline < now + settings.connect_timeout)
+                    if (out.err.code == errc::timeout && connect_until == deadline &&
+                        deadline < now + settings.connect_timeout)
                         out.err.message += " (overall deadline)";
                     co_return out;
                 }
@@ -563,11 +569,12 @@ struct http_client::impl {
                     if (!inflated) {
                         conn->close();
                         auto e = inflated.error();
-                        fail_with(e.code, fmt::format("{} {} response body: {}", enc,
-                                                      e.code == errc::body_too_large ? "inflated" : "corrupt",
-                                                      e.code == errc::body_too_large
-                                                          ? fmt::format("exceeds max_body ({} bytes)", settings.max_body)
-                                                          : e.message));
+                        if (e.code == errc::body_too_large)
+                            fail_with(e.code, fmt::format("{} response body exceeds max_body ({} bytes) once inflated",
+                                                          enc, settings.max_body));
+                        else
+                            fail_with(errc::bad_response,
+                                      fmt::format("{} response body cannot be inflated: {}", enc, e.message));
                         out.final = true;
                         co_return out;
                     }
@@ -598,10 +605,12 @@ struct http_client::impl {
             }
             if (ec == beast::error::timeout) {
                 bool overall = until == deadline && deadline < start + settings.request_timeout;
-                fail_with(errc::timeout, fmt::format("{} timed out after {} ms{}", ex_res.stage,
-                                                     to_ms(until - start).count(), overall ? " (overall deadline)" : ""));
+                fail_with(errc::timeout,
+                          fmt::format("{} timed out after {} ms{}", ex_res.stage, to_ms(until - start).count(),
+                                      overall ? " (overall deadline)" : ""));
             } else if (ec == http::error::body_limit) {
-                fail_with(errc::body_too_large, fmt::format("response body exceeds max_body ({} bytes)", settings.max_body));
+                fail_with(errc::body_too_large,
+                          fmt::format("response body exceeds max_body ({} bytes)", settings.max_body));
                 out.final = true;
             } else if (ec == asio::error::operation_aborted) {
                 fail_with(errc::cancelled, fmt::format("{} cancelled", ex_res.stage));

@@ -791,6 +791,23 @@ BOOST_FIXTURE_TEST_CASE(deflate_response_is_inflated, fixture)
     BOOST_TEST(res->body == text);
 }
 
+BOOST_FIXTURE_TEST_CASE(corrupt_gzip_is_a_bad_response, fixture)
+{
+    start();
+    script = [](const net::server_request&, int) {
+        auto r = status(200, "this is not gzip at all");
+        r.headers.set("Content-Encoding", "gzip");
+        return r;
+    };
+    auto c = client(settings());
+    auto res = send(*c, get("/garbled"));
+    BOOST_TEST_REQUIRE(res.has_error());
+    BOOST_TEST(res.error().code == errc::bad_response);
+    BOOST_TEST(res.error().message.find("/garbled") != std::string::npos);
+    BOOST_TEST(res.error().message.find("cannot be inflated") != std::string::npos);
+    BOOST_TEST(seen.size() == 1u);
+}
+
 BOOST_FIXTURE_TEST_CASE(truncated_body_is_retried_for_get, fixture)
 {
     start();
