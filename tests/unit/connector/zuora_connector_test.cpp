@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace wfsync;
@@ -495,6 +496,25 @@ BOOST_AUTO_TEST_CASE(status_503_is_retried)
     BOOST_TEST(statuses == (std::vector<int>{503, 503, 200}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_callers_share_a_failed_login)
+{
+    auto c = make(oauth_tenant("src", "wrong-secret-value-42"));
+    int done = 0, auth_errors = 0;
+    for (int i = 1; i <= 3; ++i) {
+        asio::co_spawn(ioc, c->list_versions(std::to_string(100 + i)), [&](std::exception_ptr e, auto r) {
+            ++done;
+            if (!e && r.has_error() && r.error().code == errc::auth &&
+                !contains(r.error().message, "wrong-secret-value-42"))
+                ++auth_errors;
+        });
+    }
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (done < 3 && std::chrono::steady_clock::now() < until) ioc.run_one_until(until);
+    BOOST_TEST_REQUIRE(done == 3);
+    BOOST_TEST(auth_errors == 3);
+    BOOST_TEST(token_requests("src") == 1u);  // the waiters got the one fetch's error
+}
+
 BOOST_AUTO_TEST_CASE(bad_credentials_are_auth_error_without_secret)
 {
     auto c = make(oauth_tenant("src", "wrong-secret-value-42"));
@@ -809,6 +829,34 @@ BOOST_AUTO_TEST_CASE(unreachable_host_is_transport_error_naming_the_call)
     BOOST_TEST((r.error().code == errc::transport || r.error().code == errc::timeout), r.error().what());
     BOOST_TEST(r.error().message.rfind("tenant odd-t: list of workflows page 1: ", 0) == 0u, r.error().message);
     BOOST_TEST(!contains(r.error().message, "odd-static-token"));
+}
+
+BOOST_AUTO_TEST_CASE(token_refreshed_before_it_expires)
+{
+    // expires_in 1 s: used for 900 ms (10 % margin), then a new one is fetched before any
+    // call is refused. Bounded poll: at most 5 s.
+    int tokens = 0;
+    answer = [&](const net::server_request& req) {
+        if (req.path == "/api/oauth/token") {
+            ++tokens;
+            return reply(200, fmt::format(R"({{"access_token":"short-{}-token","expires_in":1}})", tokens));
+        }
+        return reply(200, R"([])");
+    };
+    auto t = tenant();
+    t.auth.type = config::auth_type::oauth2;
+    t.auth.client_id = "cid";
+    t.auth.client_secret = config::secret("short-secret-xyz");
+    auto c = make(t);
+    BOOST_TEST_REQUIRE(run(c->list_versions("1")).has_value());
+    BOOST_TEST(tokens == 1);
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (tokens < 2 && std::chrono::steady_clock::now() < until) {
+        BOOST_TEST_REQUIRE(run(c->list_versions("1")).has_value());
+        if (tokens < 2) std::this_thread::sleep_for(50ms);
+    }
+    BOOST_TEST_REQUIRE(tokens == 2);
+    BOOST_TEST(*seen.back().headers.find("Authorization") == "Bearer short-2-token");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
