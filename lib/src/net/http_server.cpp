@@ -305,7 +305,10 @@ awaitable<void> http_server::impl::accept_loop(std::shared_ptr<impl> self)
         auto slot = conn->cancel.slot();
         asio::co_spawn(ex_, session(self, conn, std::move(socket)),
                        asio::bind_cancellation_slot(slot, [self, id = conn->id](std::exception_ptr e) {
-                           self->connections_.erase(id);
+                           // Asio 1.81's co_spawn forwards a cancellation by posting a call into
+                           // memory owned by our signal when stop() runs outside the loop: keep
+                           // the signal alive until after that call by freeing it later.
+                           asio::post(self->ex_, [self, id] { self->connections_.erase(id); });
                            if (!e) return;
                            try {
                                std::rethrow_exception(e);

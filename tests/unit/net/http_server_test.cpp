@@ -5,6 +5,7 @@
 #include <wfsync/core/zlib.hpp>
 #include <wfsync/net/http_server.hpp>
 
+#include <support/run_coro.hpp>
 #include <support/temp_dir.hpp>
 #include <support/test_certs.hpp>
 
@@ -583,6 +584,55 @@ BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_waiting_handlers)
     error_code ec;
     s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
     BOOST_TEST((ec == asio::error::connection_refused));
+}
+
+BOOST_AUTO_TEST_CASE(single_thread_use_and_destruction_with_open_connections)
+{
+    // The way the daemon and the emulator use it: server and clients on one io_context,
+    // the server destroyed while a connection is still open and a handler is still waiting.
+    asio::io_context ioc;
+    auto server = std::make_unique<net::http_server>(
+        ioc.get_executor(), local(), [](server_request r) -> awaitable<server_response> {
+            if (r.path == "/slow") {
+                asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::hours(1));
+                co_await t.async_wait(asio::use_awaitable);
+            }
+            co_return text("one thread");
+        });
+    BOOST_REQUIRE(server->start());
+    auto port = server->port();
+    auto body = test::run_coro(ioc, [](std::uint16_t port) -> awaitable<std::string> {
+        beast::tcp_stream s(co_await asio::this_coro::executor);
+        co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), asio::use_awaitable);
+        auto req = make_request(http::verb::get, "/");
+        req.prepare_payload();
+        co_await http::async_write(s, req, asio::use_awaitable);
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        co_await http::async_read(s, buf, res, asio::use_awaitable);
+        s.release_socket().release();  // leave the connection open on the server's side
+        co_return res.body();
+    }(port));
+    BOOST_TEST(body == "one thread");
+    BOOST_TEST(server->connections_accepted() == 1u);
+
+    // A second client whose request waits in the handler.
+    auto slow = std::make_shared<tcp::socket>(ioc);
+    slow->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    std::string raw = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(*slow, asio::buffer(raw));
+    for (int i = 0; i < 1000 && server->connections_accepted() < 2; ++i) ioc.run_one_for(10ms);
+    for (int i = 0; i < 20; ++i) ioc.poll();
+    BOOST_REQUIRE(server->connections_accepted() == 2u);
+
+    server.reset();  // stops; sessions end on the next turns of the loop
+    ioc.restart();
+    for (int i = 0; i < 100 && !ioc.stopped(); ++i) ioc.run_one_for(10ms);
+    BOOST_TEST(ioc.stopped(), "sessions still running after the server was destroyed");
+    char c;
+    error_code ec;
+    slow->read_some(asio::buffer(&c, 1), ec);
+    BOOST_TEST(ec.failed());
 }
 
 BOOST_AUTO_TEST_CASE(bind_conflict_names_the_address)
