@@ -130,6 +130,10 @@ constexpr const char* sql_last_version_mapping =
     "target_workflow, target_version, at FROM version_mappings "
     "WHERE target_tenant = ?1 AND target_workflow = ?2 ORDER BY id DESC LIMIT 1";
 
+constexpr const char* sql_has_version_mapping =
+    "SELECT 1 FROM version_mappings WHERE target_tenant = ?1 AND target_workflow = ?2 "
+    "AND content_hash = ?3 LIMIT 1";
+
 #define WFSYNC_INTENT_COLUMNS                                                                    \
     "id, rule, run_uid, source_tenant, source_workflow, source_version, content_hash, "          \
     "target_tenant, target_workflow, target_version, generation, idempotency_key, state, "       \
@@ -491,6 +495,20 @@ public:
                 .bind(8, m.at != 0 ? m.at : now());
             if (auto r = (*s)->step(); !r) return r.error();
             return {};
+        });
+    }
+
+    result<bool> has_version_mapping(const std::string& target_tenant, const std::string& target_workflow,
+                                     const std::string& content_hash) override
+    {
+        constexpr std::string_view op = "find version mapping";
+        return in_tx(op, false, [&]() -> result<bool> {
+            auto s = use(op, sql_has_version_mapping);
+            if (!s) return s.error();
+            (*s)->bind(1, target_tenant).bind(2, target_workflow).bind(3, content_hash);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            return *r;
         });
     }
 

@@ -242,7 +242,8 @@ struct engine::impl {
                                 const run_options& o, const connector::workflow_summary& src,
                                 const connector::package& pkg, const normalized_package& norm,
                                 const std::string& target_name,
-                                const std::vector<connector::workflow_summary>& listing, item it)
+                                const std::vector<connector::workflow_summary>& listing, item it,
+                                bool older_version)
     {
         auto started = now_ms();
         auto finish = [&](item&& done) {
@@ -278,6 +279,19 @@ struct engine::impl {
         auto view = co_await read_target(target, listing, r.source, src);
         if (!view) co_return failed(std::move(view.error()).context("target " + target_name));
         it.target_workflow = view->workflow;
+
+        // With `version: all`, an older source version replicated before stays done even though
+        // the target's latest version has moved on.
+        if (older_version && !view->workflow.empty()) {
+            auto seen = st.has_version_mapping(target_name, view->workflow, norm.hash);
+            if (!seen) co_return failed(seen.error());
+            if (*seen) {
+                it.what = action::unchanged;
+                it.reason = "replicated earlier";
+                it.done = !o.dry_run;
+                co_return finish(std::move(it));
+            }
+        }
 
         // A write-ahead intent left open by a crash or a lost response is settled first.
         auto prior = st.find_intent(r.name, r.source, src.id, target_name, norm.hash);
@@ -391,7 +405,8 @@ struct engine::impl {
         if (!done) {
             // A definitive refusal needs a new key next time; anything else may have landed.
             bool definitive = !is_retryable(done.error()) && done.error().code != errc::timeout &&
-                              done.error().code != errc::transport && done.error().code != errc::cancelled;
+                              done.error().code != errc::transport && done.error().code != errc::cancelled &&
+                              done.error().code != errc::unknown_outcome;
             auto state = definitive ? store::intent_state::failed : store::intent_state::unknown;
             (void)st.set_intent_state(intent->id, state, log::redact(done.error().what()));
             co_return failed(std::move(done.error()).context("import into " + target_name));
@@ -457,7 +472,7 @@ struct engine::impl {
             s.items.push_back(std::move(i));
         };
 
-        connector::version_ref ref;
+        std::vector<connector::version_ref> refs;
         if (r.version == config::version_choice::active) {
             if (src.active_version.empty()) {
                 item i = base;
@@ -465,56 +480,89 @@ struct engine::impl {
                 i.reason = "no active version";
                 co_return report(std::move(i));
             }
-            ref = {connector::version_ref::kind::exact, src.active_version};
-        }
-        auto job = co_await source.start_export(src, ref);
-        if (job && !job->done) {
-            item i = base;
-            i.what = action::error;
-            i.error_kind = errc::internal;
-            i.reason = "asynchronous exports are not supported yet";
-            co_return report(std::move(i));
-        }
-        if (!job || !job->result) {
-            item i = base;
-            i.what = action::error;
-            i.error_kind = job ? errc::bad_response : job.error().code;
-            i.reason = job ? "export returned no package" : "export: " + job.error().what();
-            co_return report(std::move(i));
-        }
-        const auto& pkg = *job->result;
-        auto norm = normalize(pkg);
-        if (!norm) {
-            item i = base;
-            i.what = action::error;
-            i.error_kind = norm.error().code;
-            i.reason = "normalizing export: " + norm.error().what();
-            co_return report(std::move(i));
-        }
-        base.source_version = norm_version(pkg, src);
-        base.content_hash = norm->hash;
-
-        if (!o.dry_run) {
-            auto wf = st.upsert_workflow(r.source, src.id, src.name);
-            if (wf) {
-                std::string raw;
-                for (const auto& [name, bytes] : pkg.files) raw += bytes;
-                auto v = st.put_version(wf->id, base.source_version, norm->hash, pkg.format, raw);
-                if (!v) log::error("run {}: cannot store version: {}", s.run_uid, v.error().what());
-            } else {
-                log::error("run {}: cannot store workflow: {}", s.run_uid, wf.error().what());
+            refs.push_back({connector::version_ref::kind::exact, src.active_version});
+        } else if (r.version == config::version_choice::all) {
+            auto versions = co_await source.list_versions(src.id);
+            if (!versions) {
+                item i = base;
+                i.what = action::error;
+                i.error_kind = versions.error().code;
+                i.reason = "listing versions: " + versions.error().what();
+                co_return report(std::move(i));
             }
+            std::vector<std::string> labels;
+            for (const auto& v : *versions) labels.push_back(v.version);
+            std::sort(labels.begin(), labels.end(),
+                      [](const auto& a, const auto& b) { return compare_versions(a, b) < 0; });
+            labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+            for (const auto& l : labels) refs.push_back({connector::version_ref::kind::exact, l});
+            if (refs.empty()) {
+                item i = base;
+                i.what = action::skip;
+                i.reason = "no versions";
+                co_return report(std::move(i));
+            }
+        } else {
+            refs.emplace_back();  // latest
         }
 
-        for (const auto& target : r.targets) {
-            if (target.rfind("archive:", 0) == 0) continue;  // archives come with the backup issue
-            // A target whose listing failed was reported already; without its listing a
-            // definition could not be found by name and might be created twice.
-            auto found = listings.find(target);
-            if (found == listings.end()) continue;
-            item it = base;
-            it.target_tenant = target;
-            co_await sync_target(r, s, run, o, src, pkg, *norm, target, found->second, std::move(it));
+        for (std::size_t k = 0; k < refs.size(); ++k) {
+            item version_base = base;
+            auto job = co_await source.start_export(src, refs[k]);
+            if (job && !job->done) {
+                item i = version_base;
+                i.what = action::error;
+                i.error_kind = errc::internal;
+                i.reason = "asynchronous exports are not supported yet";
+                report(std::move(i));
+                continue;
+            }
+            if (!job || !job->result) {
+                item i = version_base;
+                i.source_version = refs[k].version;
+                i.what = action::error;
+                i.error_kind = job ? errc::bad_response : job.error().code;
+                i.reason = job ? "export returned no package" : "export: " + job.error().what();
+                report(std::move(i));
+                continue;
+            }
+            const auto& pkg = *job->result;
+            auto norm = normalize(pkg);
+            if (!norm) {
+                item i = version_base;
+                i.source_version = refs[k].version;
+                i.what = action::error;
+                i.error_kind = norm.error().code;
+                i.reason = "normalizing export: " + norm.error().what();
+                report(std::move(i));
+                continue;
+            }
+            version_base.source_version = norm_version(pkg, src);
+            version_base.content_hash = norm->hash;
+
+            if (!o.dry_run) {
+                auto wf = st.upsert_workflow(r.source, src.id, src.name);
+                if (wf) {
+                    std::string raw;
+                    for (const auto& [name, bytes] : pkg.files) raw += bytes;
+                    auto v = st.put_version(wf->id, version_base.source_version, norm->hash, pkg.format, raw);
+                    if (!v) log::error("run {}: cannot store version: {}", s.run_uid, v.error().what());
+                } else {
+                    log::error("run {}: cannot store workflow: {}", s.run_uid, wf.error().what());
+                }
+            }
+
+            bool older = k + 1 < refs.size();
+            for (const auto& target : r.targets) {
+                if (target.rfind("archive:", 0) == 0) continue;  // archives come with the backup issue
+                // A target whose listing failed was reported already; without its listing a
+                // definition could not be found by name and might be created twice.
+                auto found = listings.find(target);
+                if (found == listings.end()) continue;
+                item it = version_base;
+                it.target_tenant = target;
+                co_await sync_target(r, s, run, o, src, pkg, *norm, target, found->second, std::move(it), older);
+            }
         }
     }
 
@@ -545,10 +593,6 @@ struct engine::impl {
             return st.finish_run(row);
         };
 
-        if (r.version == config::version_choice::all) {
-            (void)close("failed");
-            co_return fail(errc::config, "rule " + r.name + ": version: all is not supported yet; use latest or active");
-        }
         auto source = connector_for(r.source);
         if (!source) {
             (void)close("failed");

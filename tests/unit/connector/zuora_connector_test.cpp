@@ -393,6 +393,37 @@ BOOST_AUTO_TEST_CASE(imports_new_version_with_idempotency_key)
     BOOST_TEST(logged("tgt", "/workflows/205/versions/import").at(1).at("replayed").as_bool());
 }
 
+BOOST_AUTO_TEST_CASE(large_import_body_is_sent_gzip_compressed)
+{
+    auto s = make(src());
+    auto t = make(tgt());
+    auto pkg = export_of(*this, *s, "101", {});
+    auto doc = json::parse(pkg.files.at("workflow.json")).as_object();
+    doc["tasks"].as_array().at(0).as_object()["parameters"].as_object()["note"] = std::string(8000, 'x');
+    pkg.files["workflow.json"] = json::serialize(doc);
+    import_request req;
+    req.target_workflow = "205";
+    req.version = "0.0.6";
+    req.idempotency_key = "key-gzip-1";
+    req.content = &pkg;
+    auto r = run(t->import_package(req));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    auto calls = logged("tgt", "/workflows/205/versions/import", "POST");
+    BOOST_TEST_REQUIRE(calls.size() == 1u);
+    BOOST_TEST(header(calls[0], "content-encoding") == "gzip");
+    BOOST_TEST(state_versions(emu.state("tgt"), "205").back() == "0.0.6");
+
+    // A small body goes as it is.
+    auto small = export_of(*this, *s, "101", {});
+    req.version = "0.0.7";
+    req.idempotency_key = "key-gzip-2";
+    req.content = &small;
+    BOOST_TEST_REQUIRE(run(t->import_package(req)).has_value());
+    auto plain = logged("tgt", "/workflows/205/versions/import", "POST");
+    BOOST_TEST_REQUIRE(plain.size() == 2u);
+    BOOST_TEST(header(plain[1], "content-encoding").empty());
+}
+
 BOOST_AUTO_TEST_CASE(import_after_token_expiry_refreshes_and_imports_once)
 {
     auto s = make(src());

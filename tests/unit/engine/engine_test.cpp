@@ -344,3 +344,25 @@ BOOST_FIXTURE_TEST_CASE(unreachable_target_creates_nothing, fixture)
     BOOST_TEST(dst.imports.empty());
     BOOST_TEST(s.only_transient_errors());
 }
+
+BOOST_FIXTURE_TEST_CASE(version_all_replicates_every_version_once, fixture)
+{
+    rule().version = config::version_choice::all;
+    dst.workflows.clear();
+    auto first = run();
+    BOOST_TEST(first.errors == 0);
+    // Billing 0.0.1 creates the definition, 0.0.2 follows; Dunning 0.1.0 creates.
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.1", "0.0.2"}));
+    BOOST_TEST((labels(dst, "Dunning") == std::vector<std::string>{"0.1.0"}));
+    BOOST_TEST(dst.imports.size() == 3u);
+
+    auto second = run();
+    BOOST_TEST(second.imported == 0);
+    BOOST_TEST(second.unchanged == 3);
+    BOOST_TEST(dst.imports.size() == 3u);
+
+    src.find("101")->versions.push_back({"0.0.3", doc("Billing", 160, "third")});
+    auto third = run();
+    BOOST_TEST(third.imported == 1);
+    BOOST_TEST(labels(dst, "Billing").back() == "0.0.3");
+}

@@ -168,6 +168,10 @@ public:
     [[nodiscard]] virtual result<void> put_mapping(const workflow_mapping& m) = 0;
 
     [[nodiscard]] virtual result<void> add_version_mapping(const version_mapping& m) = 0;
+    /// True if wfsync ever put (or found) this content in that target workflow.
+    [[nodiscard]] virtual result<bool> has_version_mapping(const std::string& target_tenant,
+                                                           const std::string& target_workflow,
+                                                           const std::string& content_hash) = 0;
     /// The newest version mapping into a target workflow (what wfsync last put there).
     [[nodiscard]] virtual result<std::optional<version_mapping>> last_version_mapping(
         const std::string& target_tenant, const std::string& target_workflow) = 0;

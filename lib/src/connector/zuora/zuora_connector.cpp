@@ -412,6 +412,9 @@ awaitable<result<import_result>> zuora_connector::import_package(const import_re
     req.body = std::move(*body);
     req.content_type = "application/json";
     req.idempotency_key = r.idempotency_key;
+    // Zuora takes gzip request bodies (Content-Encoding: gzip) [SEED 000/001]; below a
+    // kilobyte the saving is not worth the work.
+    req.gzip_body = req.body.size() > 1024;
 
     auto resp = co_await call(std::move(req), what, true);
     if (!resp) co_return resp.error();
