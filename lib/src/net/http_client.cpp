@@ -695,7 +695,12 @@ struct http_client::impl {
         } else {
             target = join_target(prefix, req.target);
         }
-        const std::string what = fmt::format("{} {}{}", method, o.key(), target);
+        // Absolute URLs are mostly pre-signed downloads whose query is a credential: texts
+        // that leave this function (errors, logs, attempt records) show only its path.
+        std::string shown = target;
+        if (!req.absolute_url.empty())
+            if (auto q = shown.find('?'); q != std::string::npos) shown = shown.substr(0, q) + "?...";
+        const std::string what = fmt::format("{} {}{}", method, o.key(), shown);
 
         http::request<http::string_body> rq;
         auto verb = http::string_to_verb(method);
@@ -749,7 +754,7 @@ struct http_client::impl {
             auto out = co_await attempt(o, rq, what, may_retry, deadline);
             attempt_record rec;
             rec.method = method;
-            rec.target = target;
+            rec.target = shown;
             rec.attempt = n;
             rec.elapsed = to_ms(std::chrono::steady_clock::now() - start);
             if (out.response) {

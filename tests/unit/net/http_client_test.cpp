@@ -603,6 +603,25 @@ BOOST_FIXTURE_TEST_CASE(connect_timeout_names_the_host, fixture)
     BOOST_TEST(elapsed < 2000);
 }
 
+BOOST_FIXTURE_TEST_CASE(absolute_url_query_is_kept_out_of_error_texts, fixture)
+{
+    start();
+    script = [](const net::server_request&, int) { return status(503); };
+    auto s = settings();
+    s.max_attempts = 2;
+    auto c = client(s);
+    net::http_request dl;
+    dl.absolute_url = server->base_url() + "/bucket/file.zip?X-Amz-Signature=deadbeefsig";
+    auto res = send(*c, dl);
+    BOOST_TEST_REQUIRE(res.has_error());
+    BOOST_TEST(res.error().message.find("/bucket/file.zip?...") != std::string::npos, res.error().message);
+    BOOST_TEST(res.error().message.find("deadbeefsig") == std::string::npos);
+    BOOST_TEST_REQUIRE(attempts.size() == 2u);
+    BOOST_TEST(attempts[0].target == "/bucket/file.zip?...");
+    BOOST_TEST_REQUIRE(seen.size() == 2u);
+    BOOST_TEST(seen[0].target == "/bucket/file.zip?X-Amz-Signature=deadbeefsig");
+}
+
 BOOST_FIXTURE_TEST_CASE(request_timeout_names_method_and_target, fixture)
 {
     start();
