@@ -377,3 +377,27 @@ BOOST_AUTO_TEST_CASE(https_with_test_ca_works_and_untrusted_certificate_is_refus
         BOOST_TEST(emu->requests().size() == 0u);
     }
 }
+
+BOOST_AUTO_TEST_CASE(check_logs_in_to_every_tenant_and_names_the_one_that_fails)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    auto ok = env.run({"check"});
+    BOOST_TEST(ok.code == 0, describe(ok));
+    BOOST_TEST(emu.find("sandbox", "/oauth/token").size() == 1u);
+    BOOST_TEST(emu.find("prod", "/oauth/token").size() == 1u);
+
+    const std::string wrong = "wrong-Secret-55aa77";
+    env.env["WFSYNC_TEST_PROD_SECRET"] = wrong;
+    auto bad = env.run({"check"});
+    BOOST_TEST(bad.code == 1, describe(bad));
+    BOOST_TEST(bad.out.find("prod") != std::string::npos, bad.out);
+    BOOST_TEST(bad.out.find("failed") != std::string::npos, bad.out);
+    BOOST_TEST((bad.out + bad.err).find(wrong) == std::string::npos);
+
+    // --offline touches no tenant.
+    emu->clear_requests();
+    auto offline = env.run({"check", "--offline"});
+    BOOST_TEST(offline.code == 0, describe(offline));
+    BOOST_TEST(emu->requests().size() == 0u);
+}

@@ -260,9 +260,15 @@ struct engine::impl {
             }
             if (done.drifted && done.what != action::drift) ++s.drift;
             record(s, run, done, started, o);
-            log::info("run {} rule {}: {} {} '{}' -> {} {}: {}", s.run_uid, r.name, to_string(done.what),
-                      done.source_tenant, done.workflow_name, done.target_tenant,
-                      done.target_version.empty() ? done.target_workflow : done.target_version, done.reason);
+            auto lvl = done.what == action::error ? log::level::error
+                       : done.what == action::drift ? log::level::warn
+                                                    : log::level::info;
+            if (log::enabled(lvl))
+                log::write(lvl, fmt::format("run {} rule {}: {} {} '{}' -> {} {}: {}", s.run_uid, r.name,
+                                            to_string(done.what), done.source_tenant, done.workflow_name,
+                                            done.target_tenant,
+                                            done.target_version.empty() ? done.target_workflow : done.target_version,
+                                            done.reason));
             s.items.push_back(std::move(done));
         };
         auto failed = [&](const error& e) {
@@ -467,8 +473,10 @@ struct engine::impl {
             if (i.what == action::error) ++s.errors;
             if (i.what == action::skip) ++s.skipped;
             record(s, run, i, started, o);
-            log::warn("run {} rule {}: {} {} '{}': {}", s.run_uid, r.name, to_string(i.what), r.source,
-                      i.workflow_name, i.reason);
+            auto lvl = i.what == action::error ? log::level::error : log::level::info;
+            if (log::enabled(lvl))
+                log::write(lvl, fmt::format("run {} rule {}: {} {} '{}': {}", s.run_uid, r.name, to_string(i.what),
+                                   r.source, i.workflow_name, i.reason));
             s.items.push_back(std::move(i));
         };
 
