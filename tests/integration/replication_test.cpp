@@ -352,6 +352,21 @@ BOOST_AUTO_TEST_CASE(broken_config_exits_78_naming_file_line_column)
 
     auto check = run_program(WFSYNC_BIN, {"--config", file, "check", "--offline"});
     BOOST_TEST(check.code == 78, describe(check));
+
+    // A schedule the daemon could not run is a config error at the rule's position.
+    auto cron = dir.write("cron.yaml", "state: {path: " + dir.file("state") + "}\n"
+                                       "tenants:\n"
+                                       "  a: {platform: zuora, base_url: \"http://127.0.0.1:1\", auth: {type: bearer, token_env: HOME}}\n"
+                                       "  b: {platform: zuora, base_url: \"http://127.0.0.1:2\", auth: {type: bearer, token_env: HOME}}\n"
+                                       "rules:\n"
+                                       "  - name: r\n"
+                                       "    source: a\n"
+                                       "    targets: [b]\n"
+                                       "    schedule: \"0 0 30 2 *\"\n");
+    auto bad_cron = run_program(WFSYNC_BIN, {"--config", cron, "check", "--offline"});
+    BOOST_TEST(bad_cron.code == 78, describe(bad_cron));
+    BOOST_TEST(bad_cron.err.find("cron.yaml:6:") != std::string::npos, bad_cron.err);
+    BOOST_TEST(bad_cron.err.find("never fires") != std::string::npos, bad_cron.err);
 }
 
 BOOST_AUTO_TEST_CASE(https_with_test_ca_works_and_untrusted_certificate_is_refused)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/app/cli.hpp>
 
+#include "load_config.hpp"
+
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/core/log.hpp>
@@ -70,11 +72,9 @@ std::string short_hash(const std::string& h)
 /// Loads the config; on failure prints every issue and returns nullptr.
 std::shared_ptr<const config::config> load_config(const std::string& file, std::ostream& err)
 {
-    auto loaded = config::load_file(file);
+    auto loaded = load_checked(file);
     if (auto* issues = std::get_if<std::vector<config::config_issue>>(&loaded)) {
-        err << "wfsync: the configuration has " << issues->size() << (issues->size() == 1 ? " error" : " errors")
-            << ":\n";
-        for (const auto& i : *issues) err << "  " << log::redact(i.str()) << '\n';
+        print_issues(*issues, err);
         return nullptr;
     }
     auto cfg = std::get<std::shared_ptr<const config::config>>(loaded);

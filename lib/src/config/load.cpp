@@ -702,6 +702,7 @@ void loader::parse_admin(const entry& e)
     if (auto p = f->get("token_file")) {
         if (auto body = read_secret_file(*p)) {
             log::add_secret(*body);
+            cfg_->admin.token = secret(*body);
             if (auto name = str(*p)) cfg_->admin.token_file = resolve_secret_path(*name).string();
         }
     }

@@ -167,6 +167,7 @@ struct log_settings {
 struct admin_settings {
     std::string listen = "127.0.0.1:9470";
     std::string token_file;
+    secret token;  ///< read from token_file at load time; empty = no token required
 };
 
 struct config {
