@@ -187,7 +187,9 @@ errc errc_for_status(int status, bool write)
     case 410:
         return errc::not_found;
     case 409:
-        return errc::conflict;
+        // Writes carry an idempotency key, and Zuora answers 409 while the first request
+        // with that key is still running [Z-IDEM]: it may yet land, so the outcome is unknown.
+        return write ? errc::unknown_outcome : errc::conflict;
     case 400:
     case 422:
         // Imports: the platform refused because of the target's state (a version not above
