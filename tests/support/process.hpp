@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,5 +46,8 @@ struct run_output {
 run_output run_program(const std::string& program, const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env = {},
                        std::chrono::milliseconds limit = std::chrono::seconds(120));
+
+/// A loopback TCP port nobody listens on right now (for a child that must be told its port).
+std::uint16_t free_port();
 
 }  // namespace wfsync::test

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/app/cli.hpp>
 
+#include <wfsync/core/duration.hpp>
+
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -24,6 +26,8 @@ std::string usage()
            "  sync [--rule R]... [--dry-run]      run rules once now, then exit\n"
            "  plan [--rule R]...                  what sync would do, with diffs; changes nothing\n"
            "  check [--offline]                   validate the config; without --offline also log in\n"
+           "  serve [--grace 30s]                 the daemon: rules on their schedules, admin endpoint\n"
+           "  status [--json]                     ask the running daemon how it is doing\n"
            "  history [--rule R] [--workflow W] [--limit N] [--json]\n"
            "                                      runs and events recorded in the state\n"
            "\n"
@@ -77,6 +81,12 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
                 return fail(errc::invalid_argument, "--limit needs a positive number, not '" + *v + "'");
             cl.limit = n;
+        } else if (is(a, "--grace")) {
+            auto v = value_of(i, "--grace");
+            if (!v) return v.error();
+            auto d = parse_duration(*v);
+            if (!d) return fail(errc::invalid_argument, "--grace needs a duration like 30s, not '" + *v + "'");
+            cl.grace = *v;
         } else if (a == "--dry-run") {
             cl.dry_run = true;
         } else if (a == "--offline") {
@@ -102,6 +112,7 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     const auto& c = cl.command;
     if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore", "--dry-run"); !r) return r.error();
     if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
+    if (auto r = refuse(!cl.grace.empty() && c != "serve", "--grace"); !r) return r.error();
     if (auto r = refuse(!cl.rules.empty() && c != "sync" && c != "plan" && c != "history", "--rule"); !r)
         return r.error();
     if (auto r = refuse(!cl.workflow.empty() && c != "history" && c != "restore", "--workflow"); !r)

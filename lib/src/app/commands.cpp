@@ -2,6 +2,10 @@
 #include <wfsync/app/cli.hpp>
 
 #include "load_config.hpp"
+#include "serve.hpp"
+
+#include <wfsync/app/admin.hpp>
+#include <wfsync/core/duration.hpp>
 
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
@@ -356,6 +360,16 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
         if (cl.command == "plan") return run_sync(cl, true, out, err);
         if (cl.command == "check") return run_check(cl, out, err);
         if (cl.command == "history") return run_history(cl, out, err);
+        if (cl.command == "serve") {
+            serve_options opts;
+            if (!cl.grace.empty()) opts.grace = *parse_duration(cl.grace);  // checked by the parser
+            return run_serve(cl.config_file, opts, err);
+        }
+        if (cl.command == "status") {
+            auto cfg = load_config(cl.config_file, err);
+            if (!cfg) return exit_config;
+            return run_status(*cfg, cl.json, out, err);
+        }
         err << "wfsync: '" << cl.command << "' is not available in this version yet\n";
         return exit_usage;
     } catch (const std::exception& e) {

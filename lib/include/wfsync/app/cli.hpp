@@ -28,6 +28,7 @@ struct command_line {
     bool offline = false;
     bool json = false;
     int limit = 50;
+    std::string grace;        ///< serve --grace DURATION
     std::vector<std::string> positional;
 };
 
