@@ -91,6 +91,7 @@ struct config_options {
     std::string schedule;      ///< the rule's schedule; empty = none
     std::string admin_listen;  ///< admin.listen; empty = the default
     std::string extra_rules;   ///< YAML appended under rules:
+    std::string extra_tenants; ///< YAML appended under tenants:
 };
 
 /// The text of a wfsync config pointing at the emulator; secrets come from the environment.
@@ -113,6 +114,7 @@ inline std::string config_text(const std::string& state_dir, const std::string& 
         "    platform: zuora\n"
         "    base_url: " + base_url + "/t/prod\n"
         "    auth: {type: oauth2, client_id: prod-client, client_secret_env: WFSYNC_TEST_PROD_SECRET}\n" + tls +
+        o.extra_tenants +
         "rules:\n"
         "  - name: promote\n"
         "    source: sandbox\n"

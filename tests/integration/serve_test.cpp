@@ -10,6 +10,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <regex>
+#include <sstream>
 #include <map>
 #include <netinet/in.h>
 #include <poll.h>
@@ -113,7 +115,8 @@ struct daemon_under_test {
     std::unique_ptr<notify_socket> notify;
     std::unique_ptr<process> proc;
 
-    daemon_under_test(const std::string& base_url, config_options o, std::vector<std::string> extra_args = {})
+    daemon_under_test(const std::string& base_url, config_options o, std::vector<std::string> extra_args = {},
+                      std::map<std::string, std::string> extra_env = {})
     {
         auto port = free_port();
         o.admin_listen = "127.0.0.1:" + std::to_string(port);
@@ -122,6 +125,7 @@ struct daemon_under_test {
         admin = "http://127.0.0.1:" + std::to_string(port);
         notify = std::make_unique<notify_socket>(env.dir->file("notify.sock"));
         env.env["NOTIFY_SOCKET"] = notify->path();
+        for (auto& [k, v] : extra_env) env.env[k] = v;
         std::vector<std::string> args{"--config", env.config_file, "serve"};
         args.insert(args.end(), extra_args.begin(), extra_args.end());
         proc = std::make_unique<process>(WFSYNC_BIN, args, env.env, env.dir->file("serve.out"),
@@ -302,4 +306,60 @@ BOOST_AUTO_TEST_CASE(sigterm_past_grace_cancels_and_a_rerun_converges)
     }
     BOOST_TEST(again.code == 0, describe(again));
     expect_replicated_once(emu);
+}
+
+BOOST_AUTO_TEST_CASE(watchdog_status_command_and_a_tenant_down)
+{
+    emulator_thread emu(seed());
+    // A second rule whose source is down: the daemon must keep serving the first.
+    config_options o;
+    o.extra_rules = "  - name: from-nowhere\n"
+                    "    source: down\n"
+                    "    targets: [prod]\n"
+                    "    schedule: \"@every 1s\"\n";
+    o.schedule = "@every 1s";
+    o.max_attempts = 2;
+    o.extra_tenants = "  down:\n"
+                      "    platform: zuora\n"
+                      "    base_url: http://127.0.0.1:" + std::to_string(free_port()) + "\n"
+                      "    auth: {type: oauth2, client_id: x, client_secret_env: WFSYNC_TEST_SBX_SECRET}\n";
+    daemon_under_test d(emu->base_url(), o, {}, {{"WATCHDOG_USEC", "200000"}});
+    BOOST_TEST(d.notify->wait_for("WATCHDOG=1", std::chrono::seconds(10)));
+    d.wait_runs("from-nowhere", 2);
+    d.wait_runs("promote", 2);
+    expect_replicated_once(emu);
+    BOOST_TEST(http(d.admin, "GET", "/healthz").status == 200);
+
+    auto human = d.env.run({"status"});
+    BOOST_TEST(human.code == 0, describe(human));
+    BOOST_TEST(human.out.find("promote") != std::string::npos, human.out);
+    BOOST_TEST(human.out.find("from-nowhere") != std::string::npos, human.out);
+    auto machine = d.env.run({"status", "--json"});
+    BOOST_TEST_REQUIRE(machine.code == 0, describe(machine));
+    auto st = json::parse(machine.out).as_object();
+    for (const auto& r : st.at("rules").as_array()) {
+        const auto& o = r.as_object();
+        auto expected = o.at("name").as_string() == "promote" ? "ok" : "failed";
+        BOOST_TEST(o.at("last_outcome").as_string() == expected);
+    }
+
+    // Every line of /metrics is Prometheus text: a comment or `name{labels} value`.
+    auto text = http(d.admin, "GET", "/metrics").body;
+    std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.eE+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [+-]Inf$)");
+    std::istringstream in(text);
+    std::string line;
+    int samples = 0;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) continue;
+        BOOST_TEST(std::regex_match(line, sample), line);
+        ++samples;
+    }
+    BOOST_TEST(samples > 10);
+    BOOST_TEST(metric_sum(text, "wfsync_runs_total", "rule=\"from-nowhere\"") >= 2.0, text);
+    BOOST_TEST(metric_sum(text, "wfsync_http_requests_total", "tenant=\"down\",status=\"0\"") >= 2.0, text);
+    BOOST_TEST(d.stop() == 0, d.log());
+
+    auto gone = d.env.run({"status"});
+    BOOST_TEST(gone.code == 75, describe(gone));
+    BOOST_TEST(gone.err.find("not running") != std::string::npos, gone.err);
 }
