@@ -37,9 +37,14 @@ private:
     static awaitable<void> sleep(executor ex, time_point when)
     {
         asio::steady_timer timer(ex);
+        auto last = std::chrono::system_clock::now();
         for (;;) {
             auto now = std::chrono::system_clock::now();
             if (now >= when) co_return;
+            // Set back: `when` may now be far off (say the machine booted with a clock in the
+            // future, then NTP fixed it); the caller decides whether it still holds.
+            if (now + std::chrono::seconds(1) < last) co_return;
+            last = now;
             auto left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(when - now);
             timer.expires_after(std::min<std::chrono::steady_clock::duration>(left, max_step));
             // Throws operation_aborted when cancelled, as documented.
@@ -79,6 +84,16 @@ struct manual_clock::state {
     time_point now;
     std::uint64_t seq = 0;
     std::map<waiter_key, std::shared_ptr<waiter>> waiters;
+
+    void wake_all()
+    {
+        auto all = std::move(waiters);
+        waiters.clear();
+        for (auto& [key, w] : all) {
+            w->due = true;
+            w->timer.cancel();
+        }
+    }
 
     void wake_due()
     {
@@ -133,8 +148,12 @@ void manual_clock::advance(std::chrono::milliseconds d)
 
 void manual_clock::set(time_point t)
 {
+    bool back = t < state_->now;
     state_->now = t;
-    state_->wake_due();
+    if (back)
+        state_->wake_all();
+    else
+        state_->wake_due();
 }
 
 std::size_t manual_clock::waiters() const { return state_->waiters.size(); }

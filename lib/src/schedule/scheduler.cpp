@@ -120,6 +120,18 @@ awaitable<void> job_loop(std::shared_ptr<scheduler::impl> self, std::shared_ptr<
         co_await self->clk->sleep_until(fire);
         if (ctl->cancelled || self->stopped) co_return;
         auto now = self->clk->now();
+        if (now < fire) {
+            // Woken early: the wall clock was set back. Without this a clock corrected from
+            // far in the future would stall the job until the old fire time comes round.
+            auto again = sched.next_after(std::chrono::floor<seconds>(now));
+            if (again < nominal) {
+                nominal = again;
+                fire = time_point(nominal) + self->draw_jitter(jitter);
+                rec->st.next_fire = fire;
+                log::warn("rule {}: the clock was set back; next run at {}", rec->spec.name, iso(fire));
+            }
+            continue;
+        }
 
         // The next fire counts from this fire time, not from now nor from the end of a run,
         // so the grid is kept. Fires that already passed (we woke late: clock jump, suspend,
@@ -196,13 +208,19 @@ awaitable<void> until_idle(std::shared_ptr<scheduler::impl> self)
     }
 }
 
+/// Sleeps until the wall clock really reaches `when`, across early wake-ups.
+awaitable<void> sleep_through(std::shared_ptr<clock> clk, time_point when)
+{
+    while (clk->now() < when) co_await clk->sleep_until(when);
+}
+
 awaitable<bool> wait_idle_impl(std::shared_ptr<scheduler::impl> self, time_point deadline)
 {
     using namespace asio::experimental::awaitable_operators;
     if (self->running == 0) co_return true;
     // Named first: GCC 12 mishandles temporaries inside co_await expressions.
     auto idle = until_idle(self);
-    auto timeout = self->clk->sleep_until(deadline);
+    auto timeout = sleep_through(self->clk, deadline);
     co_await (std::move(idle) || std::move(timeout));
     co_return self->running == 0;
 }

@@ -23,6 +23,9 @@ public:
     virtual time_point now() const = 0;
 
     /// Completes once now() >= `when`; at once (without suspending) if that is already so.
+    /// Also completes early when the wall clock is set back (the system clock: by more than
+    /// a second), so that a caller whose `when` came from the old time can plan again:
+    /// callers re-check now() and sleep again if needed.
     /// Honours per-operation cancellation (the awaiting coroutine's cancellation slot, e.g.
     /// a cancellation_signal bound to its co_spawn, or the `||` operator): a cancelled sleep
     /// throws boost::system::system_error(operation_aborted), like any Asio operation.
@@ -32,7 +35,7 @@ public:
 /// The real clock: std::chrono::system_clock, waiting on a steady_timer. A sleep re-reads
 /// the wall clock whenever it wakes and wakes at least every 30 s, so it ends at the right
 /// wall time after the clock was set (NTP step, manual change) or the machine slept:
-/// a backward jump makes it sleep on, a forward jump is noticed within 30 s.
+/// a forward jump is noticed within 30 s, a backward one too and then ends the sleep early.
 std::shared_ptr<clock> make_system_clock(executor ex);
 
 /// A clock for tests: time moves only when advance() or set() is called. Waiters whose
@@ -48,7 +51,8 @@ public:
 
     /// Moves time forward by `d` (negative values are ignored) and wakes the due waiters.
     void advance(std::chrono::milliseconds d);
-    /// Sets the time; may go backwards (then nobody wakes), like a wall clock set by hand.
+    /// Sets the time. Going backwards wakes every waiter early, as the system clock does when
+    /// the wall clock is set back.
     void set(time_point t);
     /// How many sleeps are pending.
     std::size_t waiters() const;
