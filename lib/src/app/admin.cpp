@@ -11,7 +11,11 @@
 
 #include <fmt/format.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/string.hpp>
+
 #include <cctype>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -65,7 +69,71 @@ net::server_response method_not_allowed(std::string allow)
     return r;
 }
 
+/// A request path for a log line: control characters (a decoded %0A) would forge lines.
+std::string printable(std::string_view s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+        else out += c;
+    }
+    return out;
+}
+
+boost::json::value time_or_null(const std::optional<std::chrono::system_clock::time_point>& t)
+{
+    if (!t) return nullptr;
+    return boost::json::string(format_iso_utc(*t));
+}
+
 }  // namespace
+
+std::string format_iso_utc(std::chrono::system_clock::time_point t)
+{
+    auto secs = std::chrono::floor<std::chrono::seconds>(t);
+    std::time_t tt = std::chrono::system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+boost::json::object to_json(const rule_status& r)
+{
+    boost::json::array targets;
+    for (const auto& t : r.targets) targets.emplace_back(t);
+    boost::json::object o;
+    o["name"] = r.name;
+    o["source"] = r.source;
+    o["targets"] = std::move(targets);
+    o["schedule"] = r.schedule;
+    o["timezone"] = r.timezone;
+    o["next_fire"] = time_or_null(r.next_fire);
+    o["running"] = r.running;
+    if (r.last_outcome.empty()) o["last_outcome"] = nullptr;
+    else o["last_outcome"] = r.last_outcome;
+    o["last_run"] = time_or_null(r.last_run);
+    o["last_success"] = time_or_null(r.last_success);
+    o["runs"] = r.runs;
+    o["skipped_overlap"] = r.skipped_overlap;
+    return o;
+}
+
+boost::json::object to_json(const daemon_status& s)
+{
+    boost::json::array rules;
+    for (const auto& r : s.rules) rules.emplace_back(to_json(r));
+    boost::json::object o;
+    o["version"] = s.version;
+    o["started_at"] = format_iso_utc(s.started_at);
+    o["config_file"] = s.config_file;
+    o["ready"] = s.ready;
+    o["rules"] = std::move(rules);
+    o["pending_jobs"] = s.pending_jobs;
+    return o;
+}
 
 bool is_loopback_listen(const std::string& listen)
 {
@@ -113,7 +181,7 @@ struct admin_server::impl {
             std::move(ex), std::move(ss), [this](net::server_request req) -> awaitable<net::server_response> {
                 auto res = handle(req);
                 // Method and path only: headers may hold the token.
-                log::debug("admin {} {} -> {} ({})", req.method, req.path, res.status, req.remote);
+                log::debug("admin {} {} -> {} ({})", printable(req.method), printable(req.path), res.status, req.remote);
                 co_return res;
             });
     }

@@ -273,3 +273,57 @@ BOOST_AUTO_TEST_CASE(settings_from_config_read_the_token_file)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(status_shape)
+
+BOOST_AUTO_TEST_CASE(to_json_gives_the_documented_shape)
+{
+    using namespace std::chrono;
+    app::daemon_status s;
+    s.started_at = system_clock::time_point(seconds(1'763'910'000)) + milliseconds(750);
+    s.config_file = "/etc/wfsync/wfsync.yaml";
+    s.ready = true;
+    s.pending_jobs = 2;
+    app::rule_status a;
+    a.name = "nightly";
+    a.source = "prod";
+    a.targets = {"sbx", "archive:local"};
+    a.schedule = "0 2 * * *";
+    a.timezone = "Europe/Berlin";
+    a.next_fire = system_clock::time_point(seconds(1'763'946'000));
+    a.last_outcome = "partial";
+    a.last_run = system_clock::time_point(seconds(1'763'859'600));
+    a.runs = 4;
+    a.skipped_overlap = 1;
+    app::rule_status b;
+    b.name = "manual";
+    b.source = "prod";
+    b.running = true;
+    s.rules = {a, b};
+    auto text = boost::json::serialize(app::to_json(s));
+    BOOST_TEST(text ==
+               R"({"version":"0.1.0","started_at":"2025-11-23T15:00:00Z","config_file":"/etc/wfsync/wfsync.yaml",)"
+               R"("ready":true,"rules":[{"name":"nightly","source":"prod","targets":["sbx","archive:local"],)"
+               R"("schedule":"0 2 * * *","timezone":"Europe/Berlin","next_fire":"2025-11-24T01:00:00Z",)"
+               R"("running":false,"last_outcome":"partial","last_run":"2025-11-23T01:00:00Z","last_success":null,)"
+               R"("runs":4,"skipped_overlap":1},{"name":"manual","source":"prod","targets":[],"schedule":"",)"
+               R"("timezone":"UTC","next_fire":null,"running":true,"last_outcome":null,"last_run":null,)"
+               R"("last_success":null,"runs":0,"skipped_overlap":0}],"pending_jobs":2})");
+}
+
+BOOST_AUTO_TEST_CASE(control_characters_in_paths_do_not_forge_log_lines)
+{
+    stderr_capture cap;
+    log::init(log::level::debug, log::format::text);
+    {
+        server_fixture f;
+        BOOST_REQUIRE(f.start({"127.0.0.1:0", ""}));
+        BOOST_TEST(http_call(f.port(), "GET", "/x%0Afake%20line").status == 404);
+    }
+    auto logs = cap.finish();
+    log::init(log::level::warn, log::format::text);
+    BOOST_TEST(contains(logs, "admin GET /x\\x0afake line -> 404"), logs);
+    BOOST_TEST(!contains(logs, "\nfake line"), logs);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

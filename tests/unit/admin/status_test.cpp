@@ -145,3 +145,93 @@ BOOST_AUTO_TEST_CASE(wildcard_listen_is_reached_over_loopback)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include <wfsync/net/http_server.hpp>
+
+BOOST_AUTO_TEST_SUITE(status_command_odd_answers)
+
+namespace {
+
+/// A server that is not a wfsync admin endpoint: answers every request with `res`.
+struct odd_server {
+    boost::asio::io_context ioc;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
+        boost::asio::make_work_guard(ioc);
+    std::unique_ptr<net::http_server> server;
+    std::thread thread;
+
+    explicit odd_server(net::server_response res)
+    {
+        server = std::make_unique<net::http_server>(
+            ioc.get_executor(), net::server_settings{},
+            [res](net::server_request) -> awaitable<net::server_response> { co_return res; });
+        BOOST_REQUIRE(server->start());
+        thread = std::thread([this] { ioc.run(); });
+    }
+    ~odd_server()
+    {
+        boost::asio::post(ioc, [this] { server->stop(); });
+        guard.reset();
+        thread.join();
+    }
+};
+
+int status_against(net::server_response res, bool json, std::string& out, std::string& err)
+{
+    odd_server s(std::move(res));
+    std::ostringstream o, e;
+    int rc = app::run_status(config_for(s.server->port()), json, o, e);
+    out = o.str();
+    err = e.str();
+    return rc;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(invalid_json_non_object_and_errors_are_reported)
+{
+    std::string out, err;
+    net::server_response bad;
+    bad.body = "{\"version\": ";
+    BOOST_TEST(status_against(bad, true, out, err) == app::exit_partial);
+    BOOST_TEST(contains(err, "invalid JSON"), err);
+    BOOST_TEST(out == "");
+
+    net::server_response arr;
+    arr.body = "[1,2]";
+    BOOST_TEST(status_against(arr, false, out, err) == app::exit_partial);
+    BOOST_TEST(contains(err, "not an object"), err);
+
+    net::server_response down;
+    down.status = 503;
+    down.body = "not ready";
+    BOOST_TEST(status_against(down, false, out, err) == app::exit_tempfail);
+    BOOST_TEST(contains(err, "answered HTTP 503"), err);
+
+    net::server_response nf;
+    nf.status = 404;
+    nf.body = "nope";
+    BOOST_TEST(status_against(nf, false, out, err) == app::exit_partial);
+    BOOST_TEST(contains(err, "answered HTTP 404"), err);
+}
+
+BOOST_AUTO_TEST_CASE(odd_shapes_print_without_crashing)
+{
+    // Wrong types and missing members show as "-" rather than failing.
+    std::string out, err;
+    net::server_response odd;
+    odd.body = R"({"version": 7, "rules": [{"name": ["x"], "running": "maybe"}, 3, {"name": "r2"}],
+                   "pending_jobs": "many", "ready": "yes"})";
+    BOOST_TEST(status_against(odd, false, out, err) == app::exit_ok, err);
+    BOOST_TEST(contains(out, "wfsync serve 7 (since -)"), out);
+    BOOST_TEST(contains(out, "ready: no"), out);
+    BOOST_TEST(contains(out, "r2"), out);
+    BOOST_TEST(contains(out, "pending async jobs: many"), out);
+
+    net::server_response empty;
+    empty.body = "{}";
+    BOOST_TEST(status_against(empty, false, out, err) == app::exit_ok, err);
+    BOOST_TEST(contains(out, "(none)"), out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -6,10 +6,13 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace wfsync::config {
 struct config;
@@ -58,6 +61,38 @@ struct admin_provider {
     /// errc::conflict (a run of that rule is in flight) -> 409; any other error -> 503.
     virtual result<std::string> run_rule(const std::string& name) = 0;
 };
+
+/// "2026-11-23T15:04:05Z": the time format of /status (UTC, whole seconds).
+std::string format_iso_utc(std::chrono::system_clock::time_point t);
+
+/// One rule in /status; to_json() gives the documented shape.
+struct rule_status {
+    std::string name;
+    std::string source;
+    std::vector<std::string> targets;
+    std::string schedule;  ///< "" = only by hand
+    std::string timezone = "UTC";
+    std::optional<std::chrono::system_clock::time_point> next_fire;
+    bool running = false;
+    std::string last_outcome;  ///< "" = never ran (null)
+    std::optional<std::chrono::system_clock::time_point> last_run;
+    std::optional<std::chrono::system_clock::time_point> last_success;
+    std::int64_t runs = 0;
+    std::int64_t skipped_overlap = 0;
+};
+
+/// The whole /status body; the provider may fill this and return to_json(it).
+struct daemon_status {
+    std::string version = "0.1.0";
+    std::chrono::system_clock::time_point started_at{};
+    std::string config_file;
+    bool ready = false;
+    std::vector<rule_status> rules;
+    std::int64_t pending_jobs = 0;
+};
+
+boost::json::object to_json(const rule_status& r);
+boost::json::object to_json(const daemon_status& s);
 
 /// Settings of the admin endpoint.
 struct admin_server_settings {
