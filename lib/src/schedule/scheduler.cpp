@@ -18,7 +18,6 @@
 #include <exception>
 #include <map>
 #include <random>
-#include <set>
 #include <utility>
 
 namespace asio = boost::asio;
@@ -179,7 +178,8 @@ awaitable<void> job_loop(std::shared_ptr<scheduler::impl> self, std::shared_ptr<
     }
 }
 
-awaitable<void> run_job(std::shared_ptr<scheduler::impl> self, std::shared_ptr<job_rec> rec)
+awaitable<void> run_job(std::shared_ptr<scheduler::impl> self, std::shared_ptr<job_rec> rec,
+                        std::shared_ptr<task_ctl> ctl)
 {
     std::string name = rec->spec.name;  // named: the runner takes a reference
     bool failed = false;
@@ -190,7 +190,10 @@ awaitable<void> run_job(std::shared_ptr<scheduler::impl> self, std::shared_ptr<j
         co_await self->runner(name);
     } catch (const std::exception& e) {
         failed = true;
-        log::error("rule {}: run failed: {}", name, e.what());
+        if (ctl->cancelled)  // cancel_runs(): expected at shutdown, not an error of the rule
+            log::warn("rule {}: run cancelled: {}", name, e.what());
+        else
+            log::error("rule {}: run failed: {}", name, e.what());
     } catch (...) {
         failed = true;
         log::error("rule {}: run failed: unknown exception", name);
@@ -285,7 +288,7 @@ bool scheduler::impl::start_run(const std::shared_ptr<job_rec>& rec, const char*
     rec->run = ctl;
     log::debug("rule {}: {} run starts", rec->spec.name, why);
     auto slot = ctl->signal.slot();
-    asio::co_spawn(ex, run_job(shared_from_this(), rec),
+    asio::co_spawn(ex, run_job(shared_from_this(), rec, ctl),
                    asio::bind_cancellation_slot(slot, [ex = ex, ctl, name = rec->spec.name](std::exception_ptr e) {
                        release_later(ex, ctl);
                        if (!e) return;
