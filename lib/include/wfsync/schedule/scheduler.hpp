@@ -68,7 +68,10 @@ using job_runner = std::function<awaitable<void>(const std::string& name)>;
 /// runner, whose captures belong to the caller. Destroy the scheduler while runs are in
 /// flight only after stop() and wait_idle() returned true (or after cancel_runs() and a
 /// second wait_idle()), or once the io_context is stopped for good. The destructor calls
-/// stop().
+/// stop(). Destroy it before its io_context (it owns a timer).
+///
+/// start(), set_jobs() and trigger() only spawn coroutines: firing and runs happen when the
+/// io_context runs. status() is up to date at once (next_fire is computed synchronously).
 class scheduler {
 public:
     using time_point = std::chrono::system_clock::time_point;
