@@ -48,7 +48,15 @@ public:
                                                                     const export_job& job) = 0;
 
     /// Imports a package as a new version of a definition, or as a new definition.
+    /// Asynchronous platforms return `done == false` with the job id to record and poll.
     [[nodiscard]] virtual awaitable<result<import_result>> import_package(const import_request& r) = 0;
+
+    /// Polls an import job once; returns it done (with the target workflow) or still running.
+    /// A job the platform reports FAILED is an error. Synchronous platforms never return a job.
+    [[nodiscard]] virtual awaitable<result<import_result>> poll_import(const import_result& job)
+    {
+        co_return job;
+    }
 
     /// Sets the value the platform's trace header carries for this run (Zuora-Track-Id).
     virtual void set_run_id(const std::string& run_id) = 0;
