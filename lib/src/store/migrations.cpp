@@ -143,9 +143,16 @@ CREATE INDEX async_jobs_open ON async_jobs (id) WHERE state IN ('running', 'unkn
 CREATE INDEX async_jobs_intent ON async_jobs (intent);
 )sql";
 
-constexpr std::array<migration, 2> all{{
+// What a connector needs to pick a job up again after a restart (e.g. Kore.ai's download URL,
+// which the dock status does not repeat).
+constexpr const char* m0003_job_resume = R"sql(
+ALTER TABLE async_jobs ADD COLUMN resume TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<migration, 3> all{{
     {1, "0001_init", m0001_init},
     {2, "0002_async_jobs", m0002_async_jobs},
+    {3, "0003_job_resume", m0003_job_resume},
 }};
 
 result<int> pragma_int(database& db, std::string_view op, const char* sql)

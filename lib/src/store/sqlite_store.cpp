@@ -206,10 +206,10 @@ std::size_t filter_variant(const history_filter& f) noexcept
 }
 
 #define WFSYNC_JOB_COLUMNS                                                                       \
-    "id, tenant, kind, job_id, workflow, version, intent, state, detail, created_at, updated_at"
+    "id, tenant, kind, job_id, workflow, version, intent, state, detail, created_at, updated_at, resume"
 constexpr const char* sql_add_job =
     "INSERT INTO async_jobs (tenant, kind, job_id, workflow, version, intent, state, detail, "
-    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+    "created_at, updated_at, resume) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
 constexpr const char* sql_get_job = "SELECT " WFSYNC_JOB_COLUMNS " FROM async_jobs WHERE id = ?1";
 constexpr const char* sql_open_jobs =
     "SELECT " WFSYNC_JOB_COLUMNS " FROM async_jobs WHERE state IN ('running', 'unknown') "
@@ -311,6 +311,7 @@ result<async_job> read_job(const statement& s)
     j.detail = s.text(8);
     j.created_at = s.int64(9);
     j.updated_at = s.int64(10);
+    j.resume = s.text(11);
     return j;
 }
 
@@ -760,7 +761,8 @@ public:
                     .bind(5, j.version)
                     .bind(7, to_string(j.state))
                     .bind(8, j.detail)
-                    .bind(9, j.created_at != 0 ? j.created_at : now());
+                    .bind(9, j.created_at != 0 ? j.created_at : now())
+                    .bind(10, j.resume);
                 if (j.intent != 0)
                     (*s)->bind(6, j.intent);
                 else

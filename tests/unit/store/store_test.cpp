@@ -88,10 +88,10 @@ BOOST_AUTO_TEST_CASE(fresh_file_gets_every_migration)
     test::temp_dir dir;
     auto path = dir.file("state.db");
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 2);
+    BOOST_TEST(s->schema_version() == 3);
 
     raw_db raw(path);
-    BOOST_TEST(raw.integer("PRAGMA user_version") == 2);
+    BOOST_TEST(raw.integer("PRAGMA user_version") == 3);
     for (auto table : {"tenants", "workflows", "versions", "workflow_mappings", "version_mappings",
                        "import_intents", "runs", "events", "async_jobs"})
         BOOST_TEST(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='") +
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(reopen_keeps_data_and_does_not_migrate_again)
         id = s->upsert_workflow("prod", "458", "Invoice sync").value().id;
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 2);
+    BOOST_TEST(s->schema_version() == 3);
     auto w = s->find_workflow("prod", "458").value();
     BOOST_TEST_REQUIRE(w.has_value());
     BOOST_TEST(w->id == id);
@@ -772,8 +772,11 @@ BOOST_AUTO_TEST_CASE(jobs_are_recorded_listed_while_open_and_closed)
         j.job_id = "ex-1";
         j.workflow = "bot-1";
         j.version = "3";
+        j.resume = "https://files.example/ex-1.zip";
         auto a = s->add_job(j).value();
         exp = a.id;
+        BOOST_TEST(a.resume == "https://files.example/ex-1.zip");
+        j.resume.clear();
         BOOST_TEST(a.intent == 0);
         BOOST_TEST((a.state == job_state::running));
         BOOST_TEST(a.created_at > 0);
@@ -796,6 +799,8 @@ BOOST_AUTO_TEST_CASE(jobs_are_recorded_listed_while_open_and_closed)
     BOOST_TEST_REQUIRE(all.size() == 3u);
     BOOST_TEST(all[0].id == exp);
     BOOST_TEST(all[0].kind == "export");
+    BOOST_TEST(all[0].resume == "https://files.example/ex-1.zip");  // survives a reopen
+    BOOST_TEST(all[1].resume.empty());
     BOOST_TEST(all[1].id == imp);
     auto dev = s->open_jobs("kore-dev").value();
     BOOST_TEST(dev.size() == 2u);

@@ -136,6 +136,9 @@ struct async_job {
     std::string detail;    ///< outcome text (never secrets)
     unix_time created_at = 0;
     unix_time updated_at = 0;
+    /// What the connector needs to pick the job up after a restart (a download URL). It may
+    /// be short-lived and credential-like, so it is never shown in history or status.
+    std::string resume;
 };
 
 /// The daemon's persistent state. Every method is one short transaction; nothing is cached
