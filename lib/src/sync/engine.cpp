@@ -9,6 +9,11 @@
 #include <wfsync/sync/diff.hpp>
 #include <wfsync/sync/normalize.hpp>
 
+#include <wfsync/core/duration.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -180,6 +185,136 @@ struct engine::impl {
         if (auto r = st.add_event(e); !r) log::error("run {}: cannot record event: {}", s.run_uid, r.error().what());
     }
 
+    /// Poll settings of a tenant (the defaults if it is unknown).
+    config::poll_settings poll_of(const std::string& tenant) const
+    {
+        const auto* t = cfg->find_tenant(tenant);
+        return t ? t->net.poll : cfg->defaults.poll;
+    }
+
+    /// Waits `d` on the engine's executor.
+    awaitable<void> pause(milliseconds d)
+    {
+        boost::asio::steady_timer timer(ex, d);
+        co_await timer.async_wait(boost::asio::use_awaitable_t<executor>{});
+    }
+
+    static std::string version_label(const connector::version_ref& ref)
+    {
+        switch (ref.which) {
+        case connector::version_ref::kind::latest: return "latest";
+        case connector::version_ref::kind::active: return "active";
+        case connector::version_ref::kind::exact: return ref.version;
+        }
+        return {};
+    }
+
+    /// Exports one version and waits for it. An asynchronous export is a job: recorded in the
+    /// store before it is polled, polled with backoff from poll.interval to poll.max_interval,
+    /// and left "unknown" at poll.timeout, so that the next run resumes the same job instead
+    /// of starting another export.
+    awaitable<result<connector::package>> fetch_package(connector::connector& c, const connector::workflow_summary& wf,
+                                                        const connector::version_ref& ref)
+    {
+        auto label = version_label(ref);
+        connector::export_job job;
+        std::optional<store::async_job> recorded;
+        auto open = st.open_jobs(c.tenant());
+        if (!open) co_return open.error();
+        for (const auto& j : *open) {
+            if (j.kind == "export" && j.workflow == wf.id && j.version == label) {
+                recorded = j;
+                job.job_id = j.job_id;
+                job.download_url = j.resume;
+                log::info("tenant {}: resuming export job {} of workflow {}", c.tenant(), j.job_id, wf.id);
+                break;
+            }
+        }
+        if (!recorded) {
+            auto started = co_await c.start_export(wf, ref);
+            if (!started) co_return std::move(started.error()).context("export");
+            if (started->done) {
+                if (!started->result) co_return fail(errc::bad_response, "export returned no package");
+                co_return std::move(*started->result);
+            }
+            job = std::move(*started);
+            store::async_job row;
+            row.tenant = c.tenant();
+            row.kind = "export";
+            row.job_id = job.job_id;
+            row.workflow = wf.id;
+            row.version = label;
+            row.resume = job.download_url;
+            auto added = st.add_job(row);
+            if (!added) co_return added.error();
+            recorded = std::move(*added);
+        }
+
+        auto poll = poll_of(c.tenant());
+        auto deadline = std::chrono::steady_clock::now() + poll.timeout;
+        auto interval = poll.interval;
+        for (;;) {
+            co_await pause(interval);
+            auto polled = co_await c.poll_export(wf, job);
+            if (!polled) {
+                if (is_retryable(polled.error())) {
+                    // The job lives on at the platform; a transient failure to ask is not its end.
+                    log::warn("tenant {}: polling export job {}: {}", c.tenant(), job.job_id, polled.error().what());
+                } else {
+                    (void)st.set_job_state(recorded->id, store::job_state::failed, log::redact(polled.error().what()));
+                    co_return std::move(polled.error()).context("export job " + job.job_id);
+                }
+            } else if (polled->done) {
+                if (!polled->result) {
+                    (void)st.set_job_state(recorded->id, store::job_state::failed, "finished without a package");
+                    co_return fail(errc::bad_response, "export job " + job.job_id + " finished without a package");
+                }
+                (void)st.set_job_state(recorded->id, store::job_state::succeeded, "downloaded");
+                co_return std::move(*polled->result);
+            } else {
+                job = std::move(*polled);
+            }
+            if (std::chrono::steady_clock::now() >= deadline) {
+                (void)st.set_job_state(recorded->id, store::job_state::unknown, "poll timeout");
+                co_return fail(errc::unknown_outcome, "export job " + job.job_id + " still running after " +
+                                                          format_duration(poll.timeout) + "; the next run resumes it");
+            }
+            interval = std::min(interval * 2, poll.max_interval);
+        }
+    }
+
+    /// Waits for an asynchronous import (already recorded as `job_row`) to end.
+    awaitable<result<connector::import_result>> wait_import(connector::connector& c, connector::import_result job,
+                                                            store::row_id job_row)
+    {
+        auto poll = poll_of(c.tenant());
+        auto deadline = std::chrono::steady_clock::now() + poll.timeout;
+        auto interval = poll.interval;
+        for (;;) {
+            co_await pause(interval);
+            auto polled = co_await c.poll_import(job);
+            if (!polled) {
+                if (!is_retryable(polled.error())) {
+                    (void)st.set_job_state(job_row, store::job_state::failed, log::redact(polled.error().what()));
+                    co_return std::move(polled.error()).context("import job " + job.job_id);
+                }
+                log::warn("tenant {}: polling import job {}: {}", c.tenant(), job.job_id, polled.error().what());
+            } else if (polled->done) {
+                (void)st.set_job_state(job_row, store::job_state::succeeded, "imported");
+                if (polled->target_workflow.empty()) polled->target_workflow = job.target_workflow;
+                co_return std::move(*polled);
+            } else {
+                job = std::move(*polled);
+            }
+            if (std::chrono::steady_clock::now() >= deadline) {
+                (void)st.set_job_state(job_row, store::job_state::unknown, "poll timeout");
+                co_return fail(errc::unknown_outcome, "import job " + job.job_id + " still running after " +
+                                                          format_duration(poll.timeout) + "; the next run checks it");
+            }
+            interval = std::min(interval * 2, poll.max_interval);
+        }
+    }
+
     awaitable<result<target_view>> read_target(connector::connector& target,
                                                 const std::vector<connector::workflow_summary>& listing,
                                                 const std::string& source_tenant,
@@ -214,11 +349,9 @@ struct engine::impl {
         connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
         // Named, not a braced temporary: GCC 12 destroys temporaries in co_await arguments twice.
         connector::version_ref ref{connector::version_ref::kind::exact, view.highest_version};
-        auto job = co_await target.start_export(tw, ref);
-        if (!job) co_return std::move(job.error()).context("reading target version " + view.highest_version);
-        if (!job->done || !job->result)
-            co_return fail(errc::internal, "asynchronous export of a target is not supported yet");
-        auto norm = normalize(*job->result);
+        auto pkg = co_await fetch_package(target, tw, ref);
+        if (!pkg) co_return std::move(pkg.error()).context("reading target version " + view.highest_version);
+        auto norm = normalize(*pkg);
         if (!norm) co_return std::move(norm.error()).context("target version " + view.highest_version);
         view.latest_hash = norm->hash;
         view.latest = std::move(*norm);
@@ -400,14 +533,42 @@ struct engine::impl {
             intent = std::move(*created);
         }
 
-        connector::import_request req;
-        req.target_workflow = view->workflow;
-        req.target_name = src.name;
-        req.version = it.target_version;
-        req.activate = r.activate;
-        req.idempotency_key = intent->idempotency_key;
-        req.content = &pkg;
-        auto done = co_await target.import_package(req);
+        // An import job recorded for this intent by an earlier run is followed, not resent.
+        std::optional<store::async_job> recorded_job;
+        if (auto open = st.open_jobs(target_name); open) {
+            for (const auto& j : *open)
+                if (j.kind == "import" && j.intent == intent->id) recorded_job = j;
+        }
+        result<connector::import_result> done = fail(errc::internal, "no import attempted");
+        if (recorded_job) {
+            log::info("tenant {}: following import job {} of an earlier run", target_name, recorded_job->job_id);
+            connector::import_result pending{recorded_job->workflow, recorded_job->version, recorded_job->job_id, false};
+            done = co_await wait_import(target, pending, recorded_job->id);
+        } else {
+            connector::import_request req;
+            req.target_workflow = view->workflow;
+            req.target_name = src.name;
+            req.version = it.target_version;
+            req.activate = r.activate;
+            req.idempotency_key = intent->idempotency_key;
+            req.content = &pkg;
+            done = co_await target.import_package(req);
+            if (done && !done->done) {
+                store::async_job row;
+                row.tenant = target_name;
+                row.kind = "import";
+                row.job_id = done->job_id;
+                row.workflow = done->target_workflow.empty() ? view->workflow : done->target_workflow;
+                row.version = it.target_version;
+                row.intent = intent->id;
+                auto added = st.add_job(row);
+                if (!added) {
+                    (void)st.set_intent_state(intent->id, store::intent_state::unknown, added.error().what());
+                    co_return failed(added.error());
+                }
+                done = co_await wait_import(target, *done, added->id);
+            }
+        }
         if (!done) {
             // A definitive refusal needs a new key next time; anything else may have landed.
             bool definitive = !is_retryable(done.error()) && done.error().code != errc::timeout &&
@@ -516,25 +677,17 @@ struct engine::impl {
 
         for (std::size_t k = 0; k < refs.size(); ++k) {
             item version_base = base;
-            auto job = co_await source.start_export(src, refs[k]);
-            if (job && !job->done) {
-                item i = version_base;
-                i.what = action::error;
-                i.error_kind = errc::internal;
-                i.reason = "asynchronous exports are not supported yet";
-                report(std::move(i));
-                continue;
-            }
-            if (!job || !job->result) {
+            auto fetched = co_await fetch_package(source, src, refs[k]);
+            if (!fetched) {
                 item i = version_base;
                 i.source_version = refs[k].version;
                 i.what = action::error;
-                i.error_kind = job ? errc::bad_response : job.error().code;
-                i.reason = job ? "export returned no package" : "export: " + job.error().what();
+                i.error_kind = fetched.error().code;
+                i.reason = fetched.error().what();
                 report(std::move(i));
                 continue;
             }
-            const auto& pkg = *job->result;
+            const auto& pkg = *fetched;
             auto norm = normalize(pkg);
             if (!norm) {
                 item i = version_base;

@@ -43,6 +43,21 @@ struct fake_tenant {
     std::deque<error> commit_then_fail;              ///< next imports commit, then answer with these
     std::function<void(const wc::import_request&)> on_import;
     std::optional<error> list_failure;
+    // Asynchronous mode (Kore.ai-like): exports and imports are jobs that end after
+    // `polls_to_finish` polls; -1 = never (a poll timeout).
+    bool async = false;
+    int polls_to_finish = 2;
+    bool import_job_fails = false;
+    int export_starts = 0;
+    int export_polls = 0;
+    int import_polls = 0;
+    std::map<std::string, int> job_polls;
+    std::map<std::string, wc::package> pending_exports;
+    struct pending_import {
+        wc::import_request req;
+        wc::package pkg;
+    };
+    std::map<std::string, pending_import> pending_imports;
 
     fake_workflow* find(const std::string& id)
     {
@@ -87,14 +102,40 @@ public:
             if (!chosen) co_return fail(errc::not_found, "no version " + v.version);
         }
         wc::export_job job;
+        wc::package pkg{"zuora-json", w->id, w->name, chosen->label, {{"workflow.json", chosen->doc}}};
+        if (t_.async) {
+            ++t_.export_starts;
+            job.job_id = "ex-" + std::to_string(t_.export_starts) + "-" + t_.name;
+            t_.pending_exports[job.job_id] = std::move(pkg);
+            co_return job;
+        }
         job.done = true;
-        job.result = wc::package{"zuora-json", w->id, w->name, chosen->label, {{"workflow.json", chosen->doc}}};
+        job.result = std::move(pkg);
         co_return job;
+    }
+    bool finished(const std::string& job_id)
+    {
+        int n = ++t_.job_polls[job_id];
+        return t_.polls_to_finish >= 0 && n >= t_.polls_to_finish;
     }
     awaitable<result<wc::export_job>> poll_export(const wc::workflow_summary&,
                                                          const wc::export_job& job) override
     {
-        co_return job;
+        ++t_.export_polls;
+        if (!finished(job.job_id)) co_return job;
+        auto done = job;
+        done.done = true;
+        done.result = t_.pending_exports.at(job.job_id);
+        co_return done;
+    }
+    awaitable<result<wc::import_result>> poll_import(const wc::import_result& job) override
+    {
+        ++t_.import_polls;
+        if (!finished(job.job_id)) co_return job;
+        if (t_.import_job_fails) co_return make_error(errc::conflict, "import job " + job.job_id + " FAILED");
+        auto& p = t_.pending_imports.at(job.job_id);
+        p.req.content = &p.pkg;
+        co_return apply(p.req);
     }
     awaitable<result<wc::import_result>> import_package(const wc::import_request& r) override
     {
@@ -105,6 +146,21 @@ public:
             t_.import_failures.pop_front();
             co_return e;
         }
+        if (t_.async) {
+            std::string id = "im-" + std::to_string(t_.imports.size()) + "-" + t_.name;
+            t_.pending_imports[id] = {r, *r.content};
+            co_return wc::import_result{r.target_workflow, r.version, id, false};
+        }
+        auto landed = apply(r);
+        if (!t_.commit_then_fail.empty()) {
+            auto e = t_.commit_then_fail.front();
+            t_.commit_then_fail.pop_front();
+            co_return e;
+        }
+        co_return landed;
+    }
+    wc::import_result apply(const wc::import_request& r)
+    {
         fake_workflow* w = nullptr;
         if (r.target_workflow.empty()) {
             t_.workflows.push_back({std::to_string(t_.next_id++), r.target_name, {}});
@@ -113,12 +169,7 @@ public:
             w = t_.find(r.target_workflow);
         }
         w->versions.push_back({r.version, r.content->files.at("workflow.json")});
-        if (!t_.commit_then_fail.empty()) {
-            auto e = t_.commit_then_fail.front();
-            t_.commit_then_fail.pop_front();
-            co_return e;
-        }
-        co_return wc::import_result{w->id, r.version, {}, true};
+        return wc::import_result{w->id, r.version, {}, true};
     }
     void set_run_id(const std::string&) override {}
 
@@ -155,6 +206,7 @@ struct fixture {
         for (const auto* n : {"src", "dst"}) {
             config::tenant t;
             t.name = n;
+            t.net.poll = {milliseconds(1), milliseconds(4), milliseconds(60)};
             cfg->tenants.emplace(n, t);
         }
         config::rule r;
@@ -365,4 +417,82 @@ BOOST_FIXTURE_TEST_CASE(version_all_replicates_every_version_once, fixture)
     auto third = run();
     BOOST_TEST(third.imported == 1);
     BOOST_TEST(labels(dst, "Billing").back() == "0.0.3");
+}
+
+BOOST_FIXTURE_TEST_CASE(async_export_and_import_jobs_are_recorded_polled_and_closed, fixture)
+{
+    src.async = dst.async = true;
+    src.polls_to_finish = dst.polls_to_finish = 3;
+    auto s = run();
+    BOOST_TEST(s.errors == 0);
+    BOOST_TEST(s.imported == 2);
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.1", "0.0.2"}));
+    BOOST_TEST(src.export_starts == 2);
+    BOOST_TEST(src.export_polls == 6);
+    BOOST_TEST(dst.import_polls == 6);
+    BOOST_TEST(st->open_jobs()->empty());
+    auto again = run();
+    BOOST_TEST(again.unchanged == 2);
+    BOOST_TEST(dst.imports.size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(export_poll_timeout_is_unknown_and_the_next_run_resumes_the_same_job, fixture)
+{
+    src.async = true;
+    src.polls_to_finish = -1;  // never, this run
+    auto first = run();
+    BOOST_TEST(first.errors == 2);
+    for (const auto& i : first.items) BOOST_TEST((i.error_kind == errc::unknown_outcome));
+    BOOST_TEST(src.export_starts == 2);
+    auto open = st->open_jobs("src");
+    BOOST_TEST_REQUIRE(open->size() == 2u);
+    BOOST_TEST((open->front().state == store::job_state::unknown));
+    BOOST_TEST(dst.imports.empty());
+
+    src.polls_to_finish = 1;
+    src.job_polls.clear();
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(src.export_starts == 2);  // resumed, not started again
+    BOOST_TEST(second.imported == 2);
+    BOOST_TEST(st->open_jobs()->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(import_poll_timeout_is_followed_next_run_without_resending, fixture)
+{
+    dst.async = true;
+    dst.polls_to_finish = -1;
+    dst.workflows.clear();  // both are creates: no target export to wait for
+    auto first = run();
+    BOOST_TEST(first.errors == 2);
+    BOOST_TEST(dst.imports.size() == 2u);
+    BOOST_TEST(st->open_intents()->size() == 2u);
+
+    dst.polls_to_finish = 1;
+    dst.job_polls.clear();
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(second.imported == 2);
+    BOOST_TEST(dst.imports.size() == 2u);  // the recorded jobs were followed, nothing resent
+    BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.2"}));
+    BOOST_TEST(st->open_intents()->empty());
+    BOOST_TEST(st->open_jobs()->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(failed_import_job_is_reported_and_retried_next_run, fixture)
+{
+    dst.async = true;
+    dst.polls_to_finish = 1;
+    dst.import_job_fails = true;
+    auto first = run();
+    BOOST_TEST(first.errors == 2);
+    bool named = false;
+    for (const auto& i : first.items) named |= i.reason.find("FAILED") != std::string::npos;
+    BOOST_TEST(named);
+    dst.import_job_fails = false;
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(second.imported == 2);
+    BOOST_TEST(dst.imports.size() == 4u);
+    BOOST_TEST((labels(dst, "Dunning") == std::vector<std::string>{"0.1.0"}));
 }
