@@ -865,7 +865,7 @@ void loader::parse_auth(const entry& e, tenant& t, std::optional<platform> kind)
 void loader::parse_tenant(const entry& e, tenant& t)
 {
     std::vector<std::string> allowed = {"platform", "base_url", "auth", "tls", "entity_id", "workflows",
-                                        "project_id", "workspace_id"};
+                                        "project_id", "workspace_id", "kore"};
     allowed.insert(allowed.end(), net_keys.begin(), net_keys.end());
     auto f = mapping(e, allowed);
     if (!f) return;
@@ -956,6 +956,39 @@ void loader::parse_tenant(const entry& e, tenant& t)
                     ok = false;
                 }
                 if (ok) t.workflows.push_back(std::move(w));
+            }
+        }
+    }
+    if (auto p = only("kore", platform::kore)) {
+        // API paths: absolute paths without scheme or host (the base URL gives those), and
+        // the paths naming one object must say where its id goes.
+        struct path_key {
+            const char* key;
+            std::string* out;
+            bool needs_id;
+        };
+        const path_key keys[] = {{"export_path", &t.kore.export_path, true},
+                                 {"import_path", &t.kore.import_path, true},
+                                 {"import_new_path", &t.kore.import_new_path, false},
+                                 {"dock_status_path", &t.kore.dock_status_path, true},
+                                 {"files_path", &t.kore.files_path, false}};
+        std::vector<std::string> names;
+        for (const auto& k : keys) names.emplace_back(k.key);
+        if (auto kf = mapping(*p, names)) {
+            for (const auto& k : keys) {
+                auto q = kf->get(k.key);
+                if (!q) continue;
+                auto v = str(*q);
+                if (!v) continue;
+                if (!v->starts_with("/") || v->starts_with("//")) {
+                    add(*q, fmt::format("'{}' must be a path starting with '/' (the base URL gives scheme and host)", *v));
+                } else if (v->find_first_of(" #") != std::string::npos) {
+                    add(*q, fmt::format("'{}' must not contain spaces or '#'", *v));
+                } else if (k.needs_id && v->find("{id}") == std::string::npos) {
+                    add(*q, fmt::format("'{}' must contain {{id}} where the id goes", *v));
+                } else {
+                    *k.out = *v;
+                }
             }
         }
     }

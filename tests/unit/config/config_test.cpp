@@ -719,7 +719,8 @@ BOOST_AUTO_TEST_CASE(example_file_mentions_every_key)
                      "rules", "source", "targets", "select", "include", "exclude", "version", "version_policy",
                      "create_missing", "activate", "on_drift", "schedule", "timezone", "jitter", "catch_up",
                      "retention", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
-                     "keep_yearly", "oauth2", "bearer", "api_key", "iam_password", "zuora", "kore", "secmaster"})
+                     "keep_yearly", "oauth2", "bearer", "api_key", "iam_password", "zuora", "kore", "secmaster",
+                     "export_path", "import_path", "import_new_path", "dock_status_path", "files_path"})
         BOOST_TEST(has_word(key), "example does not mention " << key);
 }
 
@@ -784,6 +785,68 @@ BOOST_AUTO_TEST_CASE(names_and_locations)
     BOOST_TEST(l.str() == "w.yaml:14:7");
     cfg::config_issue i{l, "tenants.x.auth", "bad"};
     BOOST_TEST(i.str() == "w.yaml:14:7: tenants.x.auth: bad");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(kore_paths, env_fixture)
+
+BOOST_AUTO_TEST_CASE(kore_paths_default_and_override)
+{
+    auto c = require_ok(cfg::load_string(R"y(tenants:
+  k1:
+    platform: kore
+    base_url: https://k1.example
+    auth: {type: api_key, key_env: WFT_SECRET}
+  k2:
+    platform: kore
+    base_url: https://k2.example
+    auth: {type: api_key, key_env: WFT_SECRET}
+    kore:
+      export_path: /api/public/workflow/{id}/export
+      dock_status_path: /api/public/dock-status/{id}?v=2
+      files_path: /api/public/v2/files
+)y", "k.yaml"));
+    const auto* k1 = c->find_tenant("k1");
+    BOOST_TEST_REQUIRE(k1);
+    BOOST_TEST(k1->kore.export_path == "/api/public/workflows/{id}/export");
+    BOOST_TEST(k1->kore.import_path == "/api/public/workflows/{id}/import");
+    BOOST_TEST(k1->kore.import_new_path == "/api/public/workflows/import");
+    BOOST_TEST(k1->kore.dock_status_path == "/api/public/dock-status/{id}");
+    BOOST_TEST(k1->kore.files_path == "/api/public/files");
+    const auto* k2 = c->find_tenant("k2");
+    BOOST_TEST_REQUIRE(k2);
+    BOOST_TEST(k2->kore.export_path == "/api/public/workflow/{id}/export");
+    BOOST_TEST(k2->kore.dock_status_path == "/api/public/dock-status/{id}?v=2");
+    BOOST_TEST(k2->kore.files_path == "/api/public/v2/files");
+    BOOST_TEST(k2->kore.import_path == "/api/public/workflows/{id}/import");  // not given: default
+}
+
+BOOST_AUTO_TEST_CASE(bad_kore_paths_are_reported)
+{
+    auto issues = require_issues(cfg::load_string(R"y(tenants:
+  k:
+    platform: kore
+    base_url: https://k.example
+    auth: {type: api_key, key_env: WFT_SECRET}
+    kore:
+      export_path: api/public/workflows/{id}/export
+      import_path: /api/public/workflows/import
+      import_new_path: //evil.example/import
+      exports: /x
+  z:
+    platform: zuora
+    base_url: https://z.example
+    auth: {type: bearer, token_env: WFT_TOKEN_A}
+    kore: {files_path: /f}
+)y", "k.yaml"));
+    BOOST_TEST(issue_at(issues, "tenants.k.kore.export_path").message ==
+               "'api/public/workflows/{id}/export' must be a path starting with '/' (the base URL gives scheme and host)");
+    BOOST_TEST(issue_at(issues, "tenants.k.kore.import_path").message ==
+               "'/api/public/workflows/import' must contain {id} where the id goes");
+    BOOST_TEST(contains(issue_at(issues, "tenants.k.kore.import_new_path").message, "must be a path starting with '/'"));
+    BOOST_TEST(contains(all_text(issues), "exports"));
+    BOOST_TEST(issue_at(issues, "tenants.z.kore").message == "'kore' applies only to kore tenants, not zuora");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -103,6 +103,17 @@ struct named_workflow {
     std::string name;
 };
 
+/// Kore.ai API paths, relative to the base URL. The docs disagree on some of them
+/// (api-reference.md section 2: `workflow` vs `workflows`), so each may be set per tenant.
+/// `{id}` stands for the workflow id (export, import) or the dock status id (dock_status).
+struct kore_paths {
+    std::string export_path = "/api/public/workflows/{id}/export";
+    std::string import_path = "/api/public/workflows/{id}/import";
+    std::string import_new_path = "/api/public/workflows/import";
+    std::string dock_status_path = "/api/public/dock-status/{id}";
+    std::string files_path = "/api/public/files";
+};
+
 struct tenant {
     std::string name;
     platform kind = platform::zuora;
@@ -112,6 +123,7 @@ struct tenant {
     network_settings net;  ///< defaults merged with the tenant's overrides
     std::string entity_id; ///< zuora: Zuora-Entity-Ids header, optional
     std::vector<named_workflow> workflows;  ///< kore
+    kore_paths kore;                        ///< kore: API paths (`kore:` key; defaults as documented)
     std::string project_id;                 ///< secmaster
     std::string workspace_id;               ///< secmaster
     source_location where;
