@@ -27,6 +27,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <ostream>
 
 namespace wfsync::app {
@@ -119,6 +120,7 @@ public:
 
         scheduler_.set_jobs(job_specs(*current_.cfg));
         scheduler_.start();
+        resume_pending_jobs();
         watchdog_.start();
         ready_ = true;
         if (auto r = notifier_.ready(); !r) log::warn("systemd notify: {}", r.error().what());
@@ -220,6 +222,22 @@ private:
             out.push_back(std::move(j));
         }
         return out;
+    }
+
+    /// Jobs a previous daemon left running (a restart, a kill -9) are picked up now rather
+    /// than at the rule's next fire: every rule touching such a tenant runs once.
+    void resume_pending_jobs()
+    {
+        auto open = store_->open_jobs();
+        if (!open || open->empty()) return;
+        std::set<std::string> tenants;
+        for (const auto& j : *open) tenants.insert(j.tenant);
+        for (const auto& r : current_.cfg->rules) {
+            bool touches = tenants.contains(r.source);
+            for (const auto& t : r.targets) touches = touches || tenants.contains(t);
+            if (touches && scheduler_.trigger(r.name))
+                log::info("rule {}: running now to resume {} pending jobs", r.name, open->size());
+        }
     }
 
     awaitable<void> run_scheduled(std::string name)
