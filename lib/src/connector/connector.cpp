@@ -4,6 +4,7 @@
 #include <wfsync/net/http_client.hpp>
 
 #include "connector_detail.hpp"
+#include "kore/kore_connector.hpp"
 #include "zuora/zuora_connector.hpp"
 
 #include <fmt/format.h>
@@ -60,6 +61,7 @@ result<std::unique_ptr<connector>> make_connector(executor ex, const config::ten
     case config::platform::zuora:
         return zuora::make_zuora_connector(std::move(ex), t);
     case config::platform::kore:
+        return kore::make_kore_connector(std::move(ex), t);
     case config::platform::secmaster:
         break;
     }
