@@ -3,6 +3,7 @@
 // control API under /_emulator. The Zuora routes themselves are in zuora.cpp.
 #include "emulator.hpp"
 
+#include "secmaster_model.hpp"
 #include "zuora_model.hpp"
 
 #include <wfsync/core/json.hpp>
@@ -124,6 +125,7 @@ struct emulator::impl {
 
     mutable std::mutex mu;  // guards everything below (tests read from another thread)
     std::map<std::string, std::shared_ptr<detail::tenant_state>> tenants;
+    std::map<std::string, std::shared_ptr<detail::secmaster_tenant>> secmaster_tenants;
     std::map<std::string, std::int64_t> tenant_ranges;  // name -> id range base, stable on reload
     std::vector<std::shared_ptr<json::object>> log;
     std::int64_t next_seq = 1;
@@ -143,18 +145,38 @@ struct emulator::impl {
         if (v->get_object().size() != 1)
             return fail(errc::config, "emulator seed: only the key 'tenants' is allowed at the top level");
         std::map<std::string, std::shared_ptr<detail::tenant_state>> loaded;
+        std::map<std::string, std::shared_ptr<detail::secmaster_tenant>> sm_loaded;
         std::lock_guard lock(mu);
         for (const auto& kv : ts->get_object()) {
             std::string name(kv.key());
             if (name.empty() || name.find_first_of("/?#% ") != std::string::npos)
                 return fail(errc::config, fmt::format("emulator seed: tenant name '{}' must be a plain word", name));
+            if (detail::is_secmaster_seed(kv.value())) {
+                auto s = detail::secmaster_from_seed(name, kv.value());
+                if (!s) return fail(errc::config, "emulator seed: " + s.error().message);
+                sm_loaded[name] = std::make_shared<detail::secmaster_tenant>(std::move(*s));
+                continue;
+            }
             auto range = tenant_ranges.try_emplace(name, (std::int64_t(tenant_ranges.size()) + 1) * 100'000).first;
             auto t = detail::tenant_from_seed(name, kv.value(), range->second);
             if (!t) return fail(errc::config, "emulator seed: " + t.error().message);
             loaded[name] = std::make_shared<detail::tenant_state>(std::move(*t));
         }
-        for (auto& [name, t] : loaded) tenants[name] = std::move(t);  // all or nothing
+        for (auto& [name, t] : loaded) {  // all or nothing
+            secmaster_tenants.erase(name);
+            tenants[name] = std::move(t);
+        }
+        for (auto& [name, t] : sm_loaded) {
+            tenants.erase(name);
+            secmaster_tenants[name] = std::move(t);
+        }
         return {};
+    }
+
+    std::shared_ptr<detail::secmaster_tenant> secmaster_tenant(const std::string& name) const
+    {
+        auto it = secmaster_tenants.find(name);
+        return it == secmaster_tenants.end() ? nullptr : it->second;
     }
 
     std::shared_ptr<detail::tenant_state> tenant(const std::string& name) const
@@ -185,6 +207,7 @@ struct emulator::impl {
                                     const json::object& doc)
     {
         std::lock_guard lock(mu);
+        if (auto sm = secmaster_tenant(tenant_name)) return detail::secmaster_add_version(*sm, workflow_id, doc);
         auto t = tenant(tenant_name);
         if (!t) return fail(errc::not_found, fmt::format("tenant '{}' not found", tenant_name));
         std::int64_t id = 0;
@@ -272,6 +295,7 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
     std::shared_ptr<json::object> entry;
     std::optional<fault_rec> fault;
     std::shared_ptr<detail::tenant_state> tenant;
+    std::shared_ptr<detail::secmaster_tenant> sm;
     {
         std::lock_guard lock(self->mu);
         entry = std::make_shared<json::object>(json::object{{"seq", self->next_seq++},
@@ -288,6 +312,7 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
         self->log.push_back(entry);
         if (!tenant_name.empty()) fault = self->take_fault(tenant_name, req);
         tenant = self->tenant(tenant_name);
+        sm = self->secmaster_tenant(tenant_name);
         if (fault) (*entry)["fault"] = fault->kind;
     }
     auto finish = [&](net::server_response resp, int logged_status) {
@@ -298,8 +323,10 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
 
     // Faults that stop the request before it reaches the tenant.
     if (fault && fault->kind == "status") {
-        auto r = error_reply(fault->status, fault->status == 429 ? 90000030 : 50000000,
-                             fmt::format("injected fault: status {}", fault->status));
+        auto r = sm ? detail::secmaster_error(fault->status, "SecMaster.50000000",
+                                              fmt::format("injected fault: status {}", fault->status))
+                    : error_reply(fault->status, fault->status == 429 ? 90000030 : 50000000,
+                                  fmt::format("injected fault: status {}", fault->status));
         if (!fault->retry_after.empty()) r.headers.set("Retry-After", fault->retry_after);
         if (!fault->rate_limit_reset.empty()) r.headers.set("RateLimit-Reset", fault->rate_limit_reset);
         co_return finish(to_response(r, req), r.status);
@@ -309,6 +336,29 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
         resp.fail = fault->kind == "close" ? net::server_response::fault::close_before_response
                                            : net::server_response::fault::reset;
         co_return finish(std::move(resp), 0);
+    }
+
+    if (sm) {
+        // SecMaster tenants: own auth (X-Auth-Token, IAM) and routes; faults as above.
+        if (fault && fault->kind == "latency" && fault->delay_ms > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            timer.expires_after(std::chrono::milliseconds(fault->delay_ms));
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        detail::zuora_request sr{req.method, sub_path.empty() ? "/" : sub_path, req.query, &req.headers, req.body,
+                                 self->base_url() + "/t/" + tenant_name};
+        reply r;
+        {
+            std::lock_guard lock(self->mu);
+            r = detail::handle_secmaster(*sm, sr);
+        }
+        auto resp = to_response(r, req);
+        if (fault && fault->kind == "reset_after_commit") resp.fail = net::server_response::fault::reset;
+        if (fault && fault->kind == "truncate") {
+            resp.fail = net::server_response::fault::truncate_body;
+            resp.gzip = false;
+        }
+        co_return finish(std::move(resp), r.status);
     }
 
     if (!tenant) {
@@ -448,12 +498,17 @@ reply emulator::impl::control(const net::server_request& req)
         const auto& name = seg[2];
         if (seg.size() == 4 && seg[3] == "state" && req.method == "GET") {
             std::lock_guard lock(mu);
+            if (auto sm = secmaster_tenant(name)) return json_reply(200, detail::secmaster_summary(*sm));
             auto t = tenant(name);
             if (!t) return error_reply(404, detail::code_not_found, fmt::format("tenant '{}' not found", name));
             return json_reply(200, detail::tenant_summary(*t));
         }
         if (seg.size() == 4 && seg[3] == "expire-tokens" && req.method == "POST") {
             std::lock_guard lock(mu);
+            if (auto sm = secmaster_tenant(name)) {
+                detail::secmaster_expire_tokens(*sm);
+                return json_reply(200, json::object{{"success", true}});
+            }
             auto t = tenant(name);
             if (!t) return error_reply(404, detail::code_not_found, fmt::format("tenant '{}' not found", name));
             t->tokens.clear();
@@ -555,6 +610,10 @@ result<std::string> emulator::add_version(const std::string& tenant, const std::
 result<void> emulator::expire_tokens(const std::string& tenant)
 {
     std::lock_guard lock(impl_->mu);
+    if (auto sm = impl_->secmaster_tenant(tenant)) {
+        detail::secmaster_expire_tokens(*sm);
+        return {};
+    }
     auto t = impl_->tenant(tenant);
     if (!t) return fail(errc::not_found, fmt::format("tenant '{}' not found", tenant));
     t->tokens.clear();
@@ -565,6 +624,7 @@ result<void> emulator::expire_tokens(const std::string& tenant)
 json::object emulator::state(const std::string& tenant) const
 {
     std::lock_guard lock(impl_->mu);
+    if (auto sm = impl_->secmaster_tenant(tenant)) return detail::secmaster_summary(*sm);
     auto t = impl_->tenant(tenant);
     return t ? detail::tenant_summary(*t) : json::object{{"workflows", json::array{}}};
 }

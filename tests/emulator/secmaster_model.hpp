@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// Internal to the emulator: the Huawei Cloud SecMaster tenants (with their IAM endpoint) and
+// their routes. The variant served is described in notes/emulator.md, section SecMaster.
+#pragma once
+
+#include "zuora_model.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wfsync::emulator::detail {
+
+struct sm_version {
+    std::string id;      ///< uuid-like
+    std::string label;   ///< "v1", "v2", ... (or as seeded)
+    std::string status;  ///< "activated", "not_activated", ... [H-VERS]
+    boost::json::object document;
+    std::string created_at;
+};
+
+struct sm_workflow {
+    std::string id;  ///< uuid-like
+    std::string name, description;
+    std::vector<sm_version> versions;  ///< oldest first
+    std::string created_at, updated_at;
+
+    const sm_version* active() const;  ///< the activated version, or nullptr
+};
+
+struct secmaster_tenant {
+    std::string name;
+    std::string project_id, workspace_id;
+    std::string iam_user, iam_domain, iam_password, iam_project;  ///< empty user = no IAM
+    std::string bearer_token;  ///< optional static X-Auth-Token
+    bool static_token_expired = false;
+    int token_ttl_seconds = 86400;
+    int limit_max = 100;
+    std::vector<sm_workflow> workflows;          ///< creation order
+    std::map<std::string, steady_time> tokens;   ///< IAM token -> expiry
+};
+
+/// True if a seed tenant says "platform": "secmaster".
+bool is_secmaster_seed(const boost::json::value& seed);
+
+/// Builds a tenant from its seed object (keys checked; errors name the seed path).
+[[nodiscard]] result<secmaster_tenant> secmaster_from_seed(const std::string& name,
+                                                           const boost::json::value& seed);
+
+/// {"code": code, "message": message}
+reply secmaster_error(int status, std::string_view code, std::string_view message);
+
+/// Answers one request under /t/{tenant} (IAM token at /iam/v3/auth/tokens, the SOC workflow
+/// API under /v1/...), checking X-Auth-Token itself.
+reply handle_secmaster(secmaster_tenant& t, const zuora_request& r);
+
+/// Adds a version as if a person edited the workflow (next label, activated); `doc` is the
+/// version's document, or an export file {workflow, version} whose "version" is used.
+[[nodiscard]] result<std::string> secmaster_add_version(secmaster_tenant& t,
+                                                        const std::string& workflow_id,
+                                                        const boost::json::object& doc);
+
+/// {"workflows":[{"id","name","versions":[{"id","version","status"}]}]}
+boost::json::object secmaster_summary(const secmaster_tenant& t);
+
+/// Every IAM token and the static token now answer 401.
+void secmaster_expire_tokens(secmaster_tenant& t);
+
+}  // namespace wfsync::emulator::detail
