@@ -5,6 +5,7 @@
 
 #include "connector_detail.hpp"
 #include "kore/kore_connector.hpp"
+#include "secmaster/secmaster_connector.hpp"
 #include "zuora/zuora_connector.hpp"
 
 #include <fmt/format.h>
@@ -63,7 +64,7 @@ result<std::unique_ptr<connector>> make_connector(executor ex, const config::ten
     case config::platform::kore:
         return kore::make_kore_connector(std::move(ex), t);
     case config::platform::secmaster:
-        break;
+        return secmaster::make_secmaster_connector(std::move(ex), t);
     }
     return fail(errc::config, fmt::format("tenant {}: platform {} is not supported yet", t.name,
                                           platform_name(t.kind)));

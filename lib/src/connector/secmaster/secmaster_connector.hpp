@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private header: the Huawei Cloud SecMaster connector (api-reference.md section 3).
+#pragma once
+
+#include <wfsync/config/config.hpp>
+#include <wfsync/connector/connector.hpp>
+#include <wfsync/net/http_client.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace wfsync::connector::secmaster {
+
+/// SecMaster's SOC workflow API (/v1/{project_id}/workspaces/{workspace_id}/soc/workflows),
+/// with one http_client per tenant.
+///
+/// Auth: an IAM user token from POST {iam_url}/v3/auth/tokens (X-Subject-Token header,
+/// cached until 5 minutes before token.expires_at, one fetch shared by concurrent callers,
+/// one refresh and retry on a 401), or a static token (`bearer`), both sent as X-Auth-Token.
+///
+/// Exports are synchronous: one workflow per request, the answer's bytes kept as the
+/// package's one file. Imports upload that file (multipart field `uploadFile`). The import
+/// answer names nothing ([UNKNOWN] whether it creates a workflow or a version, and which), so
+/// the connector finds the target afterwards by listing and matching the workflow's name; the
+/// file's workflow.name is set to the target's name first when the file is JSON. There is no
+/// idempotency key: the engine's write-ahead intent guards against double imports.
+///
+/// Thread safety: use from the executor's one thread only.
+class secmaster_connector final : public connector {
+public:
+    secmaster_connector(executor ex, const config::tenant& t);
+    ~secmaster_connector() override;
+
+    const std::string& tenant() const noexcept override { return name_; }
+    awaitable<result<void>> check_login() override;
+    awaitable<result<std::vector<workflow_summary>>> list_workflows() override;
+    awaitable<result<std::vector<version_summary>>> list_versions(const std::string& workflow_id) override;
+    awaitable<result<export_job>> start_export(const workflow_summary& wf, const version_ref& v) override;
+    awaitable<result<export_job>> poll_export(const workflow_summary& wf, const export_job& job) override;
+    awaitable<result<import_result>> import_package(const import_request& r) override;
+    void set_run_id(const std::string& run_id) override;
+
+    /// Workflows asked for per page (the documented maximum [H-LIST]).
+    static constexpr int page_limit = 100;
+    /// Upper bound on pages of one listing (offset's documented range is 0-10,000).
+    static constexpr int max_pages = 1000;
+
+    /// IAM tokens fetched so far (tests check that many calls share one).
+    std::uint64_t token_fetches() const noexcept { return fetch_seq_; }
+
+private:
+    awaitable<result<std::string>> auth_token();
+    awaitable<result<void>> fetch_token();
+    void invalidate(const std::string& used);
+
+    /// Sends a SecMaster call with X-Auth-Token; a 401 refreshes an IAM token and retries
+    /// once. Non-2xx answers and "success": false bodies become errors named by `what`.
+    awaitable<result<net::http_response>> call(net::http_request req, const std::string& what,
+                                               bool write);
+
+    /// "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows" + rest.
+    std::string api(std::string_view rest) const;
+    /// "tenant NAME: " + what.
+    std::string prefix(std::string_view what) const;
+
+    std::string name_;
+    config::auth_settings auth_;
+    std::string project_id_;
+    std::string workspace_id_;
+    net::http_client client_;
+
+    // IAM token cache; single-threaded, so plain members suffice.
+    std::string token_;
+    steady_time token_refresh_at_{};
+    bool fetching_ = false;
+    std::uint64_t fetch_seq_ = 0;           ///< counts finished fetches
+    std::optional<error> last_fetch_error_;  ///< of fetch number fetch_seq_
+    boost::asio::steady_timer fetch_done_;   ///< waiters for a fetch in flight wait on it
+};
+
+/// Checks the tenant's SecMaster settings (base URL, project and workspace ids, auth type and
+/// credentials) and builds the connector; problems are errc::config naming the tenant.
+[[nodiscard]] result<std::unique_ptr<connector>> make_secmaster_connector(executor ex,
+                                                                          const config::tenant& t);
+
+}  // namespace wfsync::connector::secmaster
