@@ -3,6 +3,7 @@
 // control API under /_emulator. The Zuora routes themselves are in zuora.cpp.
 #include "emulator.hpp"
 
+#include "kore_model.hpp"
 #include "secmaster_model.hpp"
 #include "zuora_model.hpp"
 
@@ -41,7 +42,7 @@ struct fault_rec {
 };
 
 constexpr std::string_view fault_kinds[] = {"status", "latency", "reset_before", "reset_after_commit",
-                                            "truncate", "close"};
+                                            "truncate", "close", "job_failed"};
 
 /// A JSON string or number as text (retry_after may be given either way).
 std::string text_of(const json::value& v)
@@ -89,7 +90,7 @@ result<fault_rec> parse_fault(const json::object& o)
     if (std::find(std::begin(fault_kinds), std::end(fault_kinds), f.kind) == std::end(fault_kinds))
         return fail(errc::invalid_argument,
                     fmt::format("fault.kind: '{}' is not one of status, latency, reset_before, "
-                                "reset_after_commit, truncate, close",
+                                "reset_after_commit, truncate, close, job_failed",
                                 f.kind));
     if (f.status > 599) return fail(errc::invalid_argument, "fault.status: must be an HTTP status (100-599)");
     return f;
@@ -127,6 +128,9 @@ struct emulator::impl {
     std::map<std::string, std::shared_ptr<detail::tenant_state>> tenants;
     std::map<std::string, std::shared_ptr<detail::secmaster_tenant>> secmaster_tenants;
     std::map<std::string, std::int64_t> tenant_ranges;  // name -> id range base, stable on reload
+    std::map<std::string, std::shared_ptr<detail::kore_tenant>> kore_tenants;
+    /// Kore.ai downloads from "another host": a second listener (same address, own port).
+    std::unique_ptr<net::http_server> foreign_server;
     std::vector<std::shared_ptr<json::object>> log;
     std::int64_t next_seq = 1;
     std::vector<fault_rec> faults;
@@ -146,11 +150,18 @@ struct emulator::impl {
             return fail(errc::config, "emulator seed: only the key 'tenants' is allowed at the top level");
         std::map<std::string, std::shared_ptr<detail::tenant_state>> loaded;
         std::map<std::string, std::shared_ptr<detail::secmaster_tenant>> sm_loaded;
+        std::map<std::string, std::shared_ptr<detail::kore_tenant>> kore_loaded;
         std::lock_guard lock(mu);
         for (const auto& kv : ts->get_object()) {
             std::string name(kv.key());
             if (name.empty() || name.find_first_of("/?#% ") != std::string::npos)
                 return fail(errc::config, fmt::format("emulator seed: tenant name '{}' must be a plain word", name));
+            if (detail::is_kore_seed(kv.value())) {
+                auto k = detail::kore_tenant_from_seed(name, kv.value());
+                if (!k) return fail(errc::config, "emulator seed: " + k.error().message);
+                kore_loaded[name] = std::make_shared<detail::kore_tenant>(std::move(*k));
+                continue;
+            }
             if (detail::is_secmaster_seed(kv.value())) {
                 auto s = detail::secmaster_from_seed(name, kv.value());
                 if (!s) return fail(errc::config, "emulator seed: " + s.error().message);
@@ -162,12 +173,19 @@ struct emulator::impl {
             if (!t) return fail(errc::config, "emulator seed: " + t.error().message);
             loaded[name] = std::make_shared<detail::tenant_state>(std::move(*t));
         }
+        for (auto& [name, t] : loaded) kore_tenants.erase(name);
+        for (auto& [name, t] : kore_loaded) {
+            tenants.erase(name);
+            secmaster_tenants.erase(name);
+            kore_tenants[name] = std::move(t);
+        }
         for (auto& [name, t] : loaded) {  // all or nothing
             secmaster_tenants.erase(name);
             tenants[name] = std::move(t);
         }
         for (auto& [name, t] : sm_loaded) {
             tenants.erase(name);
+            kore_tenants.erase(name);
             secmaster_tenants[name] = std::move(t);
         }
         return {};
@@ -177,6 +195,12 @@ struct emulator::impl {
     {
         auto it = secmaster_tenants.find(name);
         return it == secmaster_tenants.end() ? nullptr : it->second;
+    }
+
+    std::shared_ptr<detail::kore_tenant> kore_tenant(const std::string& name) const
+    {
+        auto it = kore_tenants.find(name);
+        return it == kore_tenants.end() ? nullptr : it->second;
     }
 
     std::shared_ptr<detail::tenant_state> tenant(const std::string& name) const
@@ -279,7 +303,8 @@ json::object headers_object(const net::header_list& h)
     return out;
 }
 
-awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net::server_request req)
+awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net::server_request req,
+                                       bool foreign = false)
 {
     if (req.path == "/_emulator" || req.path.rfind("/_emulator/", 0) == 0)
         co_return to_response(self->control(req), req);
@@ -295,6 +320,7 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
     std::shared_ptr<json::object> entry;
     std::optional<fault_rec> fault;
     std::shared_ptr<detail::tenant_state> tenant;
+    std::shared_ptr<detail::kore_tenant> kt;
     std::shared_ptr<detail::secmaster_tenant> sm;
     {
         std::lock_guard lock(self->mu);
@@ -310,8 +336,10 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
                                                             {"fault", ""},
                                                             {"body", req.body}});
         self->log.push_back(entry);
+        (*entry)["listener"] = foreign ? "foreign" : "main";
         if (!tenant_name.empty()) fault = self->take_fault(tenant_name, req);
         tenant = self->tenant(tenant_name);
+        kt = self->kore_tenant(tenant_name);
         sm = self->secmaster_tenant(tenant_name);
         if (fault) (*entry)["fault"] = fault->kind;
     }
@@ -359,6 +387,35 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
             resp.gzip = false;
         }
         co_return finish(std::move(resp), r.status);
+    }
+
+    if (kt) {
+        // Kore.ai tenants: own auth (x-api-key) and routes (kore.cpp); faults as above.
+        if (fault && fault->kind == "latency" && fault->delay_ms > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            timer.expires_after(std::chrono::milliseconds(fault->delay_ms));
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        reply r;
+        {
+            std::lock_guard lock(self->mu);
+            std::string foreign_base = self->foreign_server ? self->foreign_server->base_url() : std::string{};
+            detail::kore_request kr{req.method, sub_path.empty() ? "/" : sub_path, req.query, &req.headers, req.body,
+                                    self->base_url() + "/t/" + tenant_name, foreign_base + "/t/" + tenant_name,
+                                    foreign, fault && fault->kind == "job_failed"};
+            r = detail::handle_kore(*kt, kr);
+        }
+        auto resp = to_response(r, req);
+        if (fault && fault->kind == "reset_after_commit") resp.fail = net::server_response::fault::reset;
+        if (fault && fault->kind == "truncate") {
+            resp.fail = net::server_response::fault::truncate_body;
+            resp.gzip = false;
+        }
+        co_return finish(std::move(resp), r.status);
+    }
+    if (foreign) {
+        auto r = detail::kore_error(404, "the download listener serves only Kore.ai tenants");
+        co_return finish(to_response(r, req), r.status);
     }
 
     if (!tenant) {
@@ -427,7 +484,8 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
     co_return finish(std::move(resp), r.status);
 }
 
-awaitable<net::server_response> serve(std::weak_ptr<emulator::impl> weak, net::server_request req)
+awaitable<net::server_response> serve(std::weak_ptr<emulator::impl> weak, net::server_request req,
+                                      bool foreign = false)
 {
     auto self = weak.lock();
     if (!self) {
@@ -435,7 +493,7 @@ awaitable<net::server_response> serve(std::weak_ptr<emulator::impl> weak, net::s
         resp.fail = net::server_response::fault::close_before_response;
         co_return resp;
     }
-    co_return co_await handle(std::move(self), std::move(req));
+    co_return co_await handle(std::move(self), std::move(req), foreign);
 }
 
 }  // namespace
@@ -499,6 +557,7 @@ reply emulator::impl::control(const net::server_request& req)
         if (seg.size() == 4 && seg[3] == "state" && req.method == "GET") {
             std::lock_guard lock(mu);
             if (auto sm = secmaster_tenant(name)) return json_reply(200, detail::secmaster_summary(*sm));
+            if (auto kt = kore_tenant(name)) return json_reply(200, detail::kore_summary(*kt));
             auto t = tenant(name);
             if (!t) return error_reply(404, detail::code_not_found, fmt::format("tenant '{}' not found", name));
             return json_reply(200, detail::tenant_summary(*t));
@@ -556,6 +615,21 @@ result<void> emulator::start()
         impl_->server.reset();
         return fail(r.error().code, "emulator: " + r.error().message);
     }
+    // The second listener: same address, its own port, so that a download URL pointing there
+    // is another origin (scheme://host:port) than the tenant's.
+    net::server_settings fs;
+    auto colon = impl_->opts.listen.rfind(':');
+    fs.listen = (colon == std::string::npos ? impl_->opts.listen : impl_->opts.listen.substr(0, colon)) + ":0";
+    fs.cert_file = impl_->opts.cert_file;
+    fs.key_file = impl_->opts.key_file;
+    auto foreign_handler = [weak](net::server_request req) { return serve(weak, std::move(req), true); };
+    impl_->foreign_server = std::make_unique<net::http_server>(impl_->ex, std::move(fs), std::move(foreign_handler));
+    if (auto r = impl_->foreign_server->start(); !r) {
+        impl_->foreign_server.reset();
+        impl_->server->stop();
+        impl_->server.reset();
+        return fail(r.error().code, "emulator (download listener): " + r.error().message);
+    }
     return {};
 }
 
@@ -572,6 +646,7 @@ std::string emulator::tenant_url(const std::string& tenant) const
 void emulator::stop()
 {
     if (impl_->server) impl_->server->stop();
+    if (impl_->foreign_server) impl_->foreign_server->stop();
 }
 
 json::array emulator::requests(const std::string& tenant) const
@@ -625,6 +700,7 @@ json::object emulator::state(const std::string& tenant) const
 {
     std::lock_guard lock(impl_->mu);
     if (auto sm = impl_->secmaster_tenant(tenant)) return detail::secmaster_summary(*sm);
+    if (auto kt = impl_->kore_tenant(tenant)) return detail::kore_summary(*kt);
     auto t = impl_->tenant(tenant);
     return t ? detail::tenant_summary(*t) : json::object{{"workflows", json::array{}}};
 }
