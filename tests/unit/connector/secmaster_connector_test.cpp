@@ -9,6 +9,7 @@
 
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
+#include <wfsync/net/http_server.hpp>
 #include <wfsync/net/multipart.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -572,6 +573,203 @@ BOOST_AUTO_TEST_CASE(config_is_checked)
     t = iam_tenant("sm");
     t.auth.type = config::auth_type::api_key;
     BOOST_TEST(msg(t) == "tenant sm-t: SecMaster supports only iam_password and bearer auth");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+// Answers the emulator never gives: scripted servers (the IAM one on its own port, as IAM is
+// another host than SecMaster in production).
+
+namespace {
+
+struct scripted_sm {
+    asio::io_context ioc;
+    std::vector<net::server_request> api_seen, iam_seen;
+    std::function<net::server_response(const net::server_request&)> api_answer, iam_answer;
+    std::unique_ptr<net::http_server> api, iam;
+
+    static awaitable<net::server_response> on_api(scripted_sm* self, net::server_request req)
+    {
+        self->api_seen.push_back(req);
+        co_return self->api_answer(req);
+    }
+    static awaitable<net::server_response> on_iam(scripted_sm* self, net::server_request req)
+    {
+        self->iam_seen.push_back(req);
+        co_return self->iam_answer(req);
+    }
+
+    scripted_sm()
+    {
+        api = std::make_unique<net::http_server>(ioc.get_executor(), net::server_settings{},
+                                                 [this](net::server_request r) { return on_api(this, std::move(r)); });
+        iam = std::make_unique<net::http_server>(ioc.get_executor(), net::server_settings{},
+                                                 [this](net::server_request r) { return on_iam(this, std::move(r)); });
+        BOOST_TEST_REQUIRE(api->start().has_value());
+        BOOST_TEST_REQUIRE(iam->start().has_value());
+        iam_answer = [](const net::server_request&) {
+            net::server_response r;
+            r.status = 201;
+            r.body = R"({"token":{"methods":["password"]}})";  // no expires_at: 24 h assumed
+            r.headers.set("X-Subject-Token", "scripted-iam-token-777");
+            return r;
+        };
+    }
+    ~scripted_sm()
+    {
+        api->stop();
+        iam->stop();
+    }
+
+    config::tenant tenant()
+    {
+        config::tenant t;
+        t.name = "odd-sm";
+        t.kind = config::platform::secmaster;
+        t.base_url = api->base_url();
+        t.project_id = "p";
+        t.workspace_id = "w";
+        t.auth.type = config::auth_type::iam_password;
+        t.auth.iam_url = iam->base_url() + "/";
+        t.auth.user = "u";
+        t.auth.domain = "d";
+        t.auth.project = "r";
+        t.auth.password = config::secret("odd-Sup3r-pass");
+        t.net.timeout = 5s;
+        t.net.retry.max_attempts = 2;
+        t.net.retry.initial_backoff = 1ms;
+        t.net.retry.max_backoff = 2ms;
+        t.net.rate.per_second = 0;
+        return t;
+    }
+    std::unique_ptr<connector::connector> make()
+    {
+        auto c = make_connector(ioc.get_executor(), tenant());
+        BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));
+        return std::move(*c);
+    }
+    template <class T>
+    T run(awaitable<T> aw)
+    {
+        return run_coro(ioc, std::move(aw));
+    }
+};
+
+net::server_response answer(int status, std::string body)
+{
+    net::server_response r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+}
+
+std::string items(int from, int n)
+{
+    std::string out;
+    for (int i = from; i < from + n; ++i) out += fmt::format("{}{{\"id\":\"id-{}\",\"name\":\"n{}\"}}", i > from ? "," : "", i, i);
+    return out;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(secmaster_connector_odd_server, scripted_sm)
+
+BOOST_AUTO_TEST_CASE(iam_on_another_host_token_without_expiry)
+{
+    api_answer = [](const net::server_request&) { return answer(200, R"({"total":1,"data":[{"id":"a","name":"A"}]})"); };
+    auto c = make();
+    for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(run(c->list_workflows()).has_value());
+    BOOST_TEST_REQUIRE(iam_seen.size() == 1u);
+    BOOST_TEST(iam_seen[0].path == "/v3/auth/tokens");  // trailing slash of iam_url dropped
+    BOOST_TEST(iam_seen[0].headers.find("X-Auth-Token") == nullptr);
+    BOOST_TEST(*iam_seen[0].headers.find("Content-Type") == "application/json;charset=utf8");
+    BOOST_TEST_REQUIRE(api_seen.size() == 3u);
+    BOOST_TEST(*api_seen[0].headers.find("X-Auth-Token") == "scripted-iam-token-777");
+    BOOST_TEST(api_seen[0].path == "/v1/p/workspaces/w/soc/workflows");
+}
+
+BOOST_AUTO_TEST_CASE(iam_answer_without_subject_token_is_bad_response)
+{
+    iam_answer = [](const net::server_request&) { return answer(201, R"({"token":{"expires_at":"2030-01-01T00:00:00Z"}})"); };
+    auto c = make();
+    auto r = run(c->check_login());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::bad_response);
+    BOOST_TEST(r.error().message == "tenant odd-sm: check login: IAM login: the token answer has no X-Subject-Token header");
+}
+
+BOOST_AUTO_TEST_CASE(page_ignoring_offset_stops_with_error)
+{
+    api_answer = [](const net::server_request&) { return answer(200, "{\"total\":500,\"data\":[" + items(0, 100) + "]}"); };
+    auto c = make();
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::bad_response);
+    BOOST_TEST(contains(r.error().message, "tenant odd-sm: list of workflows at offset 100: the page only repeats"),
+               r.error().message);
+    BOOST_TEST(api_seen.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(without_total_a_short_page_is_the_last)
+{
+    api_answer = [](const net::server_request& req) {
+        return req.query == "offset=0&limit=100" ? answer(200, "{\"data\":[" + items(0, 100) + "]}")
+                                                 : answer(200, "{\"data\":[" + items(100, 3) + "]}");
+    };
+    auto c = make();
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->size() == 103u);
+    BOOST_TEST(api_seen.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(success_false_in_a_200_list_is_an_error)
+{
+    api_answer = [](const net::server_request&) {
+        return answer(200, R"({"code":"SecMaster.9","message":"workspace frozen","success":false,"data":[]})");
+    };
+    auto c = make();
+    auto r = run(c->list_workflows());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().message ==
+               "tenant odd-sm: list of workflows at offset 0: HTTP 200 with success=false: SecMaster.9: workspace frozen");
+}
+
+BOOST_AUTO_TEST_CASE(binary_export_without_file_name_and_unreadable_import_answer)
+{
+    const std::string zip("PK\x03\x04\x00\xff\r\n", 8);
+    api_answer = [&](const net::server_request& req) {
+        if (req.path.ends_with("/export")) {
+            net::server_response r = answer(200, zip);
+            r.content_type = "application/zip";
+            return r;
+        }
+        if (req.path.ends_with("/import")) return answer(200, "OK");
+        if (req.path.ends_with("/versions")) return answer(200, R"({"data":[{"version":"v1"}]})");
+        return answer(200, R"({"total":1,"data":[{"id":"z1","name":"Zipped"}]})");
+    };
+    auto c = make();
+    workflow_summary wf{"z1", "Zipped", "", ""};
+    const version_ref exact{version_ref::kind::exact, "v4"};
+    auto job = run(c->start_export(wf, exact));
+    BOOST_TEST_REQUIRE(job.has_value());
+    BOOST_TEST(job->result->files.at("z1.json") == zip);  // bytes kept, default name
+    BOOST_TEST(job->result->version == "v4");
+    import_request r;
+    r.target_workflow = "z1";
+    r.content = &*job->result;
+    auto out = run(c->import_package(r));
+    BOOST_TEST_REQUIRE(out.has_error());
+    BOOST_TEST(out.error().code == errc::unknown_outcome);
+    BOOST_TEST(contains(out.error().message, "tenant odd-sm: import into workflow z1 ('Zipped'): HTTP 200 but the answer is not a JSON object: OK"),
+               out.error().message);
+    auto up = std::find_if(api_seen.begin(), api_seen.end(), [](auto& s) { return s.path.ends_with("/import"); });
+    BOOST_TEST_REQUIRE((up != api_seen.end()));
+    auto parts = net::parse_multipart(*up->headers.find("Content-Type"), up->body);
+    BOOST_TEST_REQUIRE(parts.has_value());
+    BOOST_TEST((*parts)[0].data == zip);  // not JSON: uploaded as it is
+    BOOST_TEST((*parts)[0].content_type == "application/json");  // by its .json name
 }
 
 BOOST_AUTO_TEST_SUITE_END()
