@@ -149,10 +149,44 @@ constexpr const char* m0003_job_resume = R"sql(
 ALTER TABLE async_jobs ADD COLUMN resume TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<migration, 3> all{{
+// The catalogue of local archives (backups): one row per file on disk, and one per archived
+// version; versions with the same content share a file.
+constexpr const char* m0004_archive = R"sql(
+CREATE TABLE archive_files (
+    archive      TEXT    NOT NULL,
+    path         TEXT    NOT NULL,
+    file_sha256  TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (archive, path)
+) STRICT;
+
+CREATE TABLE archive_entries (
+    id             INTEGER PRIMARY KEY,
+    archive        TEXT    NOT NULL,
+    tenant         TEXT    NOT NULL,
+    workflow_id    TEXT    NOT NULL,
+    workflow_name  TEXT    NOT NULL,
+    version        TEXT    NOT NULL,
+    content_hash   TEXT    NOT NULL,
+    format         TEXT    NOT NULL,
+    path           TEXT    NOT NULL,
+    file_sha256    TEXT    NOT NULL,
+    size           INTEGER NOT NULL,
+    stored_at      INTEGER NOT NULL,
+    UNIQUE (archive, tenant, workflow_id, version, content_hash),
+    FOREIGN KEY (archive, path) REFERENCES archive_files (archive, path)
+) STRICT;
+CREATE INDEX archive_entries_list ON archive_entries (archive, tenant, workflow_id, stored_at, id);
+CREATE INDEX archive_entries_hash ON archive_entries (archive, tenant, workflow_id, content_hash, id);
+CREATE INDEX archive_entries_path ON archive_entries (archive, path);
+)sql";
+
+constexpr std::array<migration, 4> all{{
     {1, "0001_init", m0001_init},
     {2, "0002_async_jobs", m0002_async_jobs},
     {3, "0003_job_resume", m0003_job_resume},
+    {4, "0004_archive", m0004_archive},
 }};
 
 result<int> pragma_int(database& db, std::string_view op, const char* sql)

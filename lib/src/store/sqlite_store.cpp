@@ -218,6 +218,50 @@ constexpr const char* sql_set_job_state =
     "UPDATE async_jobs SET state = ?2, detail = ?3, updated_at = ?4 WHERE id = ?1";
 #undef WFSYNC_JOB_COLUMNS
 
+// ---- archive catalogue
+#define WFSYNC_ARCHIVE_ENTRY_COLUMNS                                                             \
+    "id, archive, tenant, workflow_id, workflow_name, version, content_hash, format, path, "     \
+    "file_sha256, size, stored_at"
+constexpr const char* sql_find_archive_file =
+    "SELECT archive, path, file_sha256, size, created_at FROM archive_files "
+    "WHERE archive = ?1 AND path = ?2";
+constexpr const char* sql_list_archive_files =
+    "SELECT archive, path, file_sha256, size, created_at FROM archive_files "
+    "WHERE archive = ?1 ORDER BY path";
+constexpr const char* sql_insert_archive_file =
+    "INSERT INTO archive_files (archive, path, file_sha256, size, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* sql_insert_archive_entry =
+    "INSERT INTO archive_entries (archive, tenant, workflow_id, workflow_name, version, "
+    "content_hash, format, path, file_sha256, size, stored_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+    "ON CONFLICT (archive, tenant, workflow_id, version, content_hash) DO NOTHING";
+constexpr const char* sql_find_archive_entry =
+    "SELECT " WFSYNC_ARCHIVE_ENTRY_COLUMNS " FROM archive_entries WHERE archive = ?1 AND "
+    "tenant = ?2 AND workflow_id = ?3 AND version = ?4 AND content_hash = ?5";
+constexpr const char* sql_get_archive_entry =
+    "SELECT " WFSYNC_ARCHIVE_ENTRY_COLUMNS " FROM archive_entries WHERE id = ?1";
+constexpr const char* sql_find_archive_entry_by_hash =
+    "SELECT " WFSYNC_ARCHIVE_ENTRY_COLUMNS " FROM archive_entries WHERE archive = ?1 AND "
+    "tenant = ?2 AND workflow_id = ?3 AND content_hash = ?4 ORDER BY id DESC LIMIT 1";
+constexpr const char* sql_delete_archive_entry = "DELETE FROM archive_entries WHERE id = ?1";
+constexpr const char* sql_archive_file_refs =
+    "SELECT count(*) FROM archive_entries WHERE archive = ?1 AND path = ?2";
+constexpr const char* sql_delete_archive_file =
+    "DELETE FROM archive_files WHERE archive = ?1 AND path = ?2";
+// One statement per filter combination, as for the history.
+#define WFSYNC_ARCHIVE_LIST "SELECT " WFSYNC_ARCHIVE_ENTRY_COLUMNS " FROM archive_entries WHERE archive = ?1 "
+#define WFSYNC_ARCHIVE_ORDER "ORDER BY stored_at, id"
+constexpr const char* sql_list_archive_entries[4] = {
+    WFSYNC_ARCHIVE_LIST WFSYNC_ARCHIVE_ORDER,
+    WFSYNC_ARCHIVE_LIST "AND tenant = ?2 " WFSYNC_ARCHIVE_ORDER,
+    WFSYNC_ARCHIVE_LIST "AND (workflow_id = ?3 OR workflow_name = ?3) " WFSYNC_ARCHIVE_ORDER,
+    WFSYNC_ARCHIVE_LIST "AND tenant = ?2 AND (workflow_id = ?3 OR workflow_name = ?3) " WFSYNC_ARCHIVE_ORDER,
+};
+#undef WFSYNC_ARCHIVE_LIST
+#undef WFSYNC_ARCHIVE_ORDER
+#undef WFSYNC_ARCHIVE_ENTRY_COLUMNS
+
 constexpr const char* sql_user_version = "PRAGMA user_version";
 
 // ---- row readers --------------------------------------------------------------------------
@@ -313,6 +357,29 @@ result<async_job> read_job(const statement& s)
     j.updated_at = s.int64(10);
     j.resume = s.text(11);
     return j;
+}
+
+archive_entry_row read_archive_entry(const statement& s)
+{
+    archive_entry_row e;
+    e.id = s.int64(0);
+    e.archive = s.text(1);
+    e.tenant = s.text(2);
+    e.workflow_id = s.text(3);
+    e.workflow_name = s.text(4);
+    e.version = s.text(5);
+    e.content_hash = s.text(6);
+    e.format = s.text(7);
+    e.path = s.text(8);
+    e.file_sha256 = s.text(9);
+    e.size = s.int64(10);
+    e.stored_at = s.int64(11);
+    return e;
+}
+
+archive_file_row read_archive_file(const statement& s)
+{
+    return archive_file_row{s.text(0), s.text(1), s.text(2), s.int64(3), s.int64(4)};
 }
 
 // A limit <= 0 means "no limit" (-1 in SQLite).
@@ -824,6 +891,159 @@ public:
         });
     }
 
+    result<archive_entry_row> add_archive_entry(const archive_entry_row& e) override
+    {
+        const std::string op = fmt::format("add archive entry {} of {}/{} version {} in archive {}",
+                                           e.path, e.tenant, e.workflow_id, e.version, e.archive);
+        if (e.archive.empty() || e.path.empty() || e.tenant.empty() || e.workflow_id.empty() ||
+            e.content_hash.empty() || e.file_sha256.empty())
+            return fail(errc::invalid_argument,
+                        fmt::format("{}: archive, tenant, workflow id, content hash, path and file "
+                                    "sha256 must not be empty",
+                                    op));
+        return in_tx(op, true, [&]() -> result<archive_entry_row> {
+            const unix_time at = e.stored_at != 0 ? e.stored_at : now();
+            auto file = find_archive_file_in_tx(op, e.archive, e.path);
+            if (!file) return file.error();
+            if (*file) {
+                if ((*file)->file_sha256 != e.file_sha256 || (*file)->size != e.size)
+                    return fail(errc::conflict,
+                                fmt::format("{}: the catalogue has this file with sha256 {} and {} "
+                                            "bytes, not {} and {}",
+                                            op, (*file)->file_sha256, (*file)->size,
+                                            e.file_sha256, e.size));
+            } else {
+                auto s = use(op, sql_insert_archive_file);
+                if (!s) return s.error();
+                (*s)->bind(1, e.archive).bind(2, e.path).bind(3, e.file_sha256).bind(4, e.size).bind(5, at);
+                if (auto r = (*s)->step(); !r) return r.error();
+            }
+            {
+                auto s = use(op, sql_insert_archive_entry);
+                if (!s) return s.error();
+                (*s)->bind(1, e.archive)
+                    .bind(2, e.tenant)
+                    .bind(3, e.workflow_id)
+                    .bind(4, e.workflow_name)
+                    .bind(5, e.version)
+                    .bind(6, e.content_hash)
+                    .bind(7, e.format)
+                    .bind(8, e.path)
+                    .bind(9, e.file_sha256)
+                    .bind(10, e.size)
+                    .bind(11, at);
+                if (auto r = (*s)->step(); !r) return r.error();
+            }
+            auto s = use(op, sql_find_archive_entry);
+            if (!s) return s.error();
+            (*s)->bind(1, e.archive).bind(2, e.tenant).bind(3, e.workflow_id).bind(4, e.version).bind(5, e.content_hash);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return fail(errc::store, fmt::format("{}: row vanished", op));
+            return read_archive_entry(**s);
+        });
+    }
+
+    result<std::vector<archive_entry_row>> list_archive_entries(const std::string& archive,
+                                                                const std::string& tenant,
+                                                                const std::string& workflow) override
+    {
+        const std::string op = fmt::format("list entries of archive {}", archive);
+        const std::size_t variant = (tenant.empty() ? 0u : 1u) + (workflow.empty() ? 0u : 2u);
+        return in_tx(op, false, [&]() -> result<std::vector<archive_entry_row>> {
+            auto s = use(op, sql_list_archive_entries[variant]);
+            if (!s) return s.error();
+            (*s)->bind(1, archive).bind(2, tenant).bind(3, workflow);
+            std::vector<archive_entry_row> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                out.push_back(read_archive_entry(**s));
+            }
+            return out;
+        });
+    }
+
+    result<std::optional<std::string>> remove_archive_entry(row_id entry) override
+    {
+        const std::string op = fmt::format("remove archive entry {}", entry);
+        return in_tx(op, true, [&]() -> result<std::optional<std::string>> {
+            archive_entry_row e;
+            {
+                auto s = use(op, sql_get_archive_entry);
+                if (!s) return s.error();
+                (*s)->bind(1, entry);
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) return fail(errc::store, fmt::format("{}: no such archive entry", op));
+                e = read_archive_entry(**s);
+            }
+            {
+                auto s = use(op, sql_delete_archive_entry);
+                if (!s) return s.error();
+                (*s)->bind(1, entry);
+                if (auto r = (*s)->step(); !r) return r.error();
+            }
+            std::int64_t refs = 0;
+            {
+                auto s = use(op, sql_archive_file_refs);
+                if (!s) return s.error();
+                (*s)->bind(1, e.archive).bind(2, e.path);
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                refs = *r ? (*s)->int64(0) : 0;
+            }
+            if (refs > 0) return std::nullopt;
+            auto s = use(op, sql_delete_archive_file);
+            if (!s) return s.error();
+            (*s)->bind(1, e.archive).bind(2, e.path);
+            if (auto r = (*s)->step(); !r) return r.error();
+            return std::optional<std::string>(e.path);
+        });
+    }
+
+    result<std::optional<archive_entry_row>> find_archive_entry_by_hash(
+        const std::string& archive, const std::string& tenant, const std::string& workflow_id,
+        const std::string& content_hash) override
+    {
+        constexpr std::string_view op = "find archive entry by content hash";
+        return in_tx(op, false, [&]() -> result<std::optional<archive_entry_row>> {
+            auto s = use(op, sql_find_archive_entry_by_hash);
+            if (!s) return s.error();
+            (*s)->bind(1, archive).bind(2, tenant).bind(3, workflow_id).bind(4, content_hash);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            return read_archive_entry(**s);
+        });
+    }
+
+    result<std::vector<archive_file_row>> list_archive_files(const std::string& archive) override
+    {
+        const std::string op = fmt::format("list files of archive {}", archive);
+        return in_tx(op, false, [&]() -> result<std::vector<archive_file_row>> {
+            auto s = use(op, sql_list_archive_files);
+            if (!s) return s.error();
+            (*s)->bind(1, archive);
+            std::vector<archive_file_row> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) break;
+                out.push_back(read_archive_file(**s));
+            }
+            return out;
+        });
+    }
+
+    result<std::optional<archive_file_row>> find_archive_file(const std::string& archive,
+                                                              const std::string& path) override
+    {
+        constexpr std::string_view op = "find archive file";
+        return in_tx(op, false, [&] { return find_archive_file_in_tx(op, archive, path); });
+    }
+
     int schema_version() override
     {
         auto s = use("read schema version", sql_user_version);
@@ -891,6 +1111,19 @@ private:
         auto i = read_intent(**s);
         if (!i) return std::move(i.error()).context(op);
         return std::optional<import_intent>(std::move(*i));
+    }
+
+    result<std::optional<archive_file_row>> find_archive_file_in_tx(std::string_view op,
+                                                                    const std::string& archive,
+                                                                    const std::string& path)
+    {
+        auto s = use(op, sql_find_archive_file);
+        if (!s) return s.error();
+        (*s)->bind(1, archive).bind(2, path);
+        auto r = (*s)->step();
+        if (!r) return r.error();
+        if (!*r) return std::nullopt;
+        return read_archive_file(**s);
     }
 
     /// The row id of a run given by id, or else by uid.

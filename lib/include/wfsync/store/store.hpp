@@ -141,6 +141,32 @@ struct async_job {
     std::string resume;
 };
 
+/// One archived version in the catalogue of a local archive (see wfsync/archive/archive.hpp).
+/// Several entries (version labels of the same content) may share one file.
+struct archive_entry_row {
+    row_id id = 0;
+    std::string archive;        ///< the archive's name in the config
+    std::string tenant;
+    std::string workflow_id;    ///< the platform's id of the definition
+    std::string workflow_name;
+    std::string version;        ///< the platform's version label
+    std::string content_hash;   ///< sha256 hex of the normalized package
+    std::string format;         ///< package format, e.g. "zuora-json"
+    std::string path;           ///< the file, relative to the archive root, '/'-separated
+    std::string file_sha256;    ///< sha256 hex of the file's bytes on disk
+    std::int64_t size = 0;      ///< the file's size in bytes
+    unix_time stored_at = 0;
+};
+
+/// A file of an archive, referenced by one or more archive entries.
+struct archive_file_row {
+    std::string archive;
+    std::string path;         ///< relative to the archive root
+    std::string file_sha256;
+    std::int64_t size = 0;
+    unix_time created_at = 0;
+};
+
 /// The daemon's persistent state. Every method is one short transaction; nothing is cached
 /// outside the database, so a kill -9 at any point leaves a consistent state behind.
 /// Thread safety: one instance per thread (SQLite connection, no mutex). Several instances
@@ -206,6 +232,30 @@ public:
     [[nodiscard]] virtual result<std::vector<async_job>> open_jobs(const std::string& tenant = {}) = 0;
     [[nodiscard]] virtual result<void> set_job_state(row_id job, job_state s,
                                                      const std::string& detail = {}) = 0;
+
+    /// Adds an archive entry; its file row (archive, path) is created when missing, and when
+    /// present must have the same file_sha256 and size (errc::conflict otherwise). An entry
+    /// with the same (archive, tenant, workflow_id, version, content_hash) already there is
+    /// returned as it is. `stored_at` 0 means now. Returns the entry with its id.
+    [[nodiscard]] virtual result<archive_entry_row> add_archive_entry(const archive_entry_row& e) = 0;
+    /// Entries of an archive, oldest first (stored_at, then id); `tenant` filters when not
+    /// empty, `workflow` matches the workflow id or name when not empty.
+    [[nodiscard]] virtual result<std::vector<archive_entry_row>> list_archive_entries(
+        const std::string& archive, const std::string& tenant = {}, const std::string& workflow = {}) = 0;
+    /// Removes an entry (errc::store "no such archive entry" if absent). When no other entry uses its
+    /// file any more, the file row goes too, in the same transaction, and its path is returned:
+    /// the caller deletes the file afterwards (a crash in between leaves an unknown file, never
+    /// a catalogued file that is missing).
+    [[nodiscard]] virtual result<std::optional<std::string>> remove_archive_entry(row_id entry) = 0;
+    /// The newest entry of that workflow with that content, any version label.
+    [[nodiscard]] virtual result<std::optional<archive_entry_row>> find_archive_entry_by_hash(
+        const std::string& archive, const std::string& tenant, const std::string& workflow_id,
+        const std::string& content_hash) = 0;
+    /// Every file row of an archive, in path order.
+    [[nodiscard]] virtual result<std::vector<archive_file_row>> list_archive_files(
+        const std::string& archive) = 0;
+    [[nodiscard]] virtual result<std::optional<archive_file_row>> find_archive_file(
+        const std::string& archive, const std::string& path) = 0;
 
     /// The schema version (PRAGMA user_version) after migrations.
     virtual int schema_version() = 0;
