@@ -405,6 +405,41 @@ result<json::value> normalize_zuora_export(std::string_view json_text, std::stri
     return json::value(std::move(out));
 }
 
+namespace {
+
+// Members that identify an object within one tenant, or record who touched it when, in the
+// files of Kore.ai and SecMaster packages. Their exact shapes are [UNKNOWN] (api-reference.md
+// sections 2 and 3), so the lists name the usual spellings; removed at any depth.
+constexpr std::array kore_tenant_local = {
+    std::string_view{"_id"}, "workflowId", "toolId", "accountId", "orgId", "streamId", "dockStatusId",
+    "createdBy", "modifiedBy", "createdOn", "modifiedOn", "createdAt", "updatedAt", "lastModifiedOn",
+    "lastModifiedBy"};
+constexpr std::array secmaster_tenant_local = {
+    std::string_view{"id"}, "workflow_id", "version_id", "project_id", "workspace_id", "domain_id",
+    "create_time", "update_time", "creator_id", "creator_name", "modifier_id", "modifier_name", "status",
+    "enabled"};
+
+template <std::size_t N>
+json::value strip_deep(const json::value& v, const std::array<std::string_view, N>& keys)
+{
+    if (v.is_object()) {
+        json::object out;
+        for (const auto& kv : v.get_object()) {
+            if (std::find(keys.begin(), keys.end(), std::string_view(kv.key())) != keys.end()) continue;
+            out.emplace(kv.key(), strip_deep(kv.value(), keys));
+        }
+        return out;
+    }
+    if (v.is_array()) {
+        json::array out;
+        for (const auto& e : v.get_array()) out.push_back(strip_deep(e, keys));
+        return out;
+    }
+    return v;
+}
+
+}  // namespace
+
 result<normalized_package> normalize(const connector::package& p)
 {
     const bool zuora = p.format == "zuora-json";
@@ -426,6 +461,8 @@ result<normalized_package> normalize(const connector::package& p)
         } else if (known && name.ends_with(".json")) {
             auto v = parse_json_at(bytes, what);
             if (!v) return v.error();
+            if (p.format == "kore-zip") *v = strip_deep(*v, kore_tenant_local);
+            if (p.format == "secmaster-file") *v = strip_deep(*v, secmaster_tenant_local);
             f.canonical = canonical_json(*v);
             f.json = true;
         } else {

@@ -292,6 +292,28 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(normalize_package)
 
+BOOST_AUTO_TEST_CASE(kore_and_secmaster_files_drop_tenant_local_members_at_any_depth)
+{
+    connector::package a{.format = "kore-zip",
+                         .files = {{"app_definition.json", R"({"_id":"x1","version":"v2","meta":{"createdBy":"u1","name":"A"}})"},
+                                   {"flow_definition.json", R"({"workflowId":"a-1","nodes":[{"id":"n1","updatedAt":"t1"}]})"}}};
+    connector::package b{.format = "kore-zip",
+                         .files = {{"app_definition.json", R"({"_id":"y9","version":"v2","meta":{"createdBy":"u7","name":"A"}})"},
+                                   {"flow_definition.json", R"({"workflowId":"a-9","nodes":[{"id":"n1","updatedAt":"t2"}]})"}}};
+    BOOST_TEST(normalize(a)->hash == normalize(b)->hash);
+    // Node ids inside a Kore.ai flow are content: they are not tenant-local members.
+    b.files["flow_definition.json"] = R"({"workflowId":"a-9","nodes":[{"id":"n2","updatedAt":"t2"}]})";
+    BOOST_TEST(normalize(a)->hash != normalize(b)->hash);
+
+    connector::package s1{.format = "secmaster-file",
+                          .files = {{"Block IP.json", R"({"workflow":{"name":"Block IP","id":"u-1","project_id":"p1"},"version":{"steps":[1,2],"create_time":5}})"}}};
+    connector::package s2{.format = "secmaster-file",
+                          .files = {{"Block IP.json", R"({"workflow":{"name":"Block IP","id":"u-2","project_id":"p2"},"version":{"steps":[1,2],"create_time":9}})"}}};
+    BOOST_TEST(normalize(s1)->hash == normalize(s2)->hash);
+    s2.files["Block IP.json"] = R"({"workflow":{"name":"Block IP"},"version":{"steps":[2,1]}})";
+    BOOST_TEST(normalize(s1)->hash != normalize(s2)->hash);
+}
+
 BOOST_AUTO_TEST_CASE(hash_covers_files_in_name_order)
 {
     connector::package p{.format = "kore-zip",
