@@ -416,4 +416,33 @@ BOOST_AUTO_TEST_CASE(failed_import_job_and_bad_requests)
                unknown.error().message);
 }
 
+BOOST_AUTO_TEST_CASE(uploads_are_retried_but_the_import_post_is_not)
+{
+    start();
+    auto src = make(tenant("src"));
+    auto pkg = exported(*src, src_wf);
+    // An upload is harmless to repeat (an unused file at worst): a 503 is retried.
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "tgt"}, {"path_contains", "/files"}, {"kind", "status"},
+                                                  {"status", 503}, {"skip", 1}})
+                           .has_value());
+    auto tgt = make(tenant("tgt"));
+    import_request r;
+    r.target_workflow = "a-9";
+    r.content = &pkg;
+    auto done = run_coro(ioc, tgt->import_package(r));
+    BOOST_TEST_REQUIRE(done.has_value(), (done ? "" : done.error().message));
+    BOOST_TEST(logged("tgt", "/api/public/files").size() == 4u);  // 3 files, the second one twice
+    BOOST_TEST(emu.state("tgt").at("workflows").at(0).at("versions").as_array().size() == 2u);
+
+    // The import itself has no idempotency key: a 503 there is reported, not repeated.
+    emu.clear_requests();
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "tgt"}, {"path_contains", "/a-9/import"}, {"kind", "status"},
+                                                  {"status", 503}})
+                           .has_value());
+    auto failed = run_coro(ioc, tgt->import_package(r));
+    BOOST_TEST_REQUIRE(failed.has_error());
+    BOOST_TEST(failed.error().http_status == 503);
+    BOOST_TEST(logged("tgt", "/a-9/import").size() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
