@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
 #include <array>
 #include <cstdint>
 #include <numeric>
@@ -410,17 +411,16 @@ namespace {
 // Members that identify an object within one tenant, or record who touched it when, in the
 // files of Kore.ai and SecMaster packages. Their exact shapes are [UNKNOWN] (api-reference.md
 // sections 2 and 3), so the lists name the usual spellings; removed at any depth.
-constexpr std::array kore_tenant_local = {
-    std::string_view{"_id"}, "workflowId", "toolId", "accountId", "orgId", "streamId", "dockStatusId",
+constexpr std::string_view kore_tenant_local[] = {
+    "_id", "workflowId", "toolId", "accountId", "orgId", "streamId", "dockStatusId",
     "createdBy", "modifiedBy", "createdOn", "modifiedOn", "createdAt", "updatedAt", "lastModifiedOn",
     "lastModifiedBy"};
-constexpr std::array secmaster_tenant_local = {
-    std::string_view{"id"}, "workflow_id", "version_id", "project_id", "workspace_id", "domain_id",
+constexpr std::string_view secmaster_tenant_local[] = {
+    "id", "workflow_id", "version_id", "project_id", "workspace_id", "domain_id",
     "create_time", "update_time", "creator_id", "creator_name", "modifier_id", "modifier_name", "status",
     "enabled"};
 
-template <std::size_t N>
-json::value strip_deep(const json::value& v, const std::array<std::string_view, N>& keys)
+json::value strip_deep(const json::value& v, std::span<const std::string_view> keys)
 {
     if (v.is_object()) {
         json::object out;
