@@ -250,9 +250,14 @@ result<archive> archive::open(std::string name, std::string root, store::store& 
     if (name.empty()) return fail(errc::invalid_argument, "archive name is empty");
     if (root.empty())
         return fail(errc::invalid_argument, fmt::format("archive {}: root directory is empty", name));
-    if (auto r = make_private_dir(fs::path(root)); !r)
+    // "backups/" and "./backups" name the same root as "backups"; relative paths in reports
+    // are computed lexically from it.
+    fs::path normal = fs::path(root).lexically_normal();
+    if (!normal.has_filename() && normal.has_parent_path() && normal != normal.root_path())
+        normal = normal.parent_path();
+    if (auto r = make_private_dir(normal); !r)
         return std::move(r.error()).context(fmt::format("open archive {}", name));
-    return archive(std::move(name), std::move(root), st);
+    return archive(std::move(name), normal.string(), st);
 }
 
 result<std::vector<entry>> archive::list(const std::string& tenant, const std::string& workflow)
@@ -478,7 +483,7 @@ result<verify_report> archive::verify()
         }
         const auto status = it->symlink_status(ec);
         if (fs::is_directory(status)) continue;
-        const std::string rel = fs::relative(it->path(), root, ec).generic_string();
+        const std::string rel = it->path().lexically_relative(root).generic_string();
         if (known.count(rel)) continue;
         std::string detail = "not in the catalogue";
         if (is_temp_name(it->path().filename().string()))
@@ -568,7 +573,7 @@ result<prune_report> archive::prune(const retention_policy& policy, std::string_
             struct stat st {};
             if (::lstat(it->path().c_str(), &st) != 0) continue;
             if (sys_clock::from_time_t(st.st_mtime) > cutoff) continue;
-            const std::string rel = fs::relative(it->path(), root, ec).generic_string();
+            const std::string rel = it->path().lexically_relative(root).generic_string();
             if (!dry_run && ::unlink(it->path().c_str()) != 0) {
                 rep.errors.push_back({rel, fmt::format("cannot delete: {}", os_error(errno))});
                 continue;

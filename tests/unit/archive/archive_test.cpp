@@ -407,6 +407,18 @@ BOOST_FIXTURE_TEST_CASE(catches_flipped_byte_deleted_stray_and_temp_files, fixtu
     BOOST_TEST(a.load(again).value().files.at("workflow.json") == R"({"a":1})");
 }
 
+BOOST_FIXTURE_TEST_CASE(root_given_with_a_trailing_slash, fixture)
+{
+    auto e = a.put("prod", zuora("1", R"({"a":1})"), "h1h1h1h1h1", at(0)).value();
+    auto a2 = archive::archive::open("main", root.string() + "/./", *st).value();
+    BOOST_TEST(a2.root() == root.string());
+    std::ofstream(root / "prod" / "stray.bin") << "x";
+    auto rep = a2.verify().value();
+    BOOST_TEST(rep.verified == std::vector<std::string>{e.path});
+    BOOST_TEST_REQUIRE(rep.unknown.size() == 1u);
+    BOOST_TEST(rep.unknown[0].path == "prod/stray.bin");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(crashes_and_failures)
