@@ -121,3 +121,154 @@ BOOST_AUTO_TEST_CASE(secmaster_to_secmaster_first_no_change_and_one_new_version)
             BOOST_TEST(everything.find(std::string(t->as_string())) == std::string::npos);
     }
 }
+
+namespace {
+
+const std::string kore_key_dev = "kg-dev-6b2f0c1d9e";
+const std::string kore_key_prod = "kg-prod-3a8e7f4b21";
+
+json::object kore_version(const char* app_version, const char* prompt)
+{
+    return json::object{{"flow_definition", {{"nodes", json::array{json::object{{"id", "start"}, {"type", "trigger"}},
+                                                                   json::object{{"id", "ask"}, {"type", "ai"}, {"prompt", prompt}}}}}},
+                        {"app_definition", {{"version", app_version}, {"guardrails", json::array{"pii"}}}},
+                        {"env_variables", {{"REGION", "eu"}}}};
+}
+
+std::string kore_seed(int job_ms, const char* assistant_prompt = "Help with banking")
+{
+    json::object dev{{"platform", "kore"},
+                     {"api_key", kore_key_dev},
+                     {"job_duration_ms", job_ms},
+                     {"download_host", "foreign"},
+                     {"workflows", json::array{json::object{{"id", "a-100"}, {"flow_id", "cf-100"}, {"name", "Banking Assistant"},
+                                                            {"versions", json::array{kore_version("v1", "Help"), kore_version("v2", assistant_prompt)}}},
+                                               json::object{{"id", "a-200"}, {"flow_id", "cf-200"}, {"name", "Claims Triage"},
+                                                            {"versions", json::array{kore_version("v1", "Triage claims")}}}}}};
+    json::object prod{{"platform", "kore"},
+                      {"api_key", kore_key_prod},
+                      {"job_duration_ms", job_ms},
+                      {"workflows", json::array{json::object{{"id", "a-900"}, {"flow_id", "cf-900"}, {"name", "Banking Assistant"},
+                                                             {"versions", json::array{kore_version("v1", "Help")}}}}}};
+    return json::serialize(json::object{{"tenants", {{"kore-dev", dev}, {"kore-prod", prod}}}});
+}
+
+wfsync_env kore_env(const std::string& base_url, const std::string& poll = "{interval: 20ms, max_interval: 100ms, timeout: 20s}",
+                    const std::string& extra = {})
+{
+    wfsync_env e;
+    std::string text = "state: {path: " + e.dir->file("state") + "}\n"
+                       "log: {level: debug}\n" + extra +
+                       "defaults:\n"
+                       "  retry: {max_attempts: 3, initial_backoff: 5ms, max_backoff: 50ms}\n"
+                       "  poll: " + poll + "\n"
+                       "tenants:\n"
+                       "  kore-dev:\n"
+                       "    platform: kore\n"
+                       "    base_url: " + base_url + "/t/kore-dev\n"
+                       "    auth: {type: api_key, key_env: KORE_DEV_KEY}\n"
+                       "    workflows:\n"
+                       "      - {id: a-100, flow_id: cf-100, name: Banking Assistant}\n"
+                       "      - {id: a-200, flow_id: cf-200, name: Claims Triage}\n"
+                       "  kore-prod:\n"
+                       "    platform: kore\n"
+                       "    base_url: " + base_url + "/t/kore-prod\n"
+                       "    auth: {type: api_key, key_env: KORE_PROD_KEY}\n"
+                       "    workflows:\n"
+                       "      - {id: a-900, flow_id: cf-900, name: Banking Assistant}\n"
+                       "rules:\n"
+                       "  - name: assistants\n"
+                       "    source: kore-dev\n"
+                       "    targets: [kore-prod]\n"
+                       "    create_missing: true\n";
+    e.config_file = e.dir->write("wfsync.yaml", text);
+    e.env = {{"KORE_DEV_KEY", kore_key_dev}, {"KORE_PROD_KEY", kore_key_prod}};
+    return e;
+}
+
+std::size_t kore_imports(emulator_thread& emu)
+{
+    std::size_t n = 0;
+    for (const auto& r : emu.find("kore-prod", "/import", "POST")) n += r.at("path").as_string().ends_with("/import");
+    return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(kore_to_kore_first_no_change_one_new_version_and_no_key_abroad)
+{
+    emulator_thread emu(kore_seed(60));
+    auto env = kore_env(emu->base_url());
+    auto first = env.run({"sync"});
+    BOOST_TEST_REQUIRE(first.code == 0, describe(first));
+    BOOST_TEST(kore_imports(emu) == 2u);  // a new version of Banking Assistant, and Claims Triage created
+    auto prod = emu.versions("kore-prod");
+    BOOST_TEST(prod["Banking Assistant"].size() == 2u);
+    BOOST_TEST(prod["Claims Triage"].size() == 1u);
+    // Export jobs were polled, and the key never went to the download host.
+    BOOST_TEST(!emu.find("kore-dev", "/dock-status/").empty());
+    for (const auto& r : emu->requests("kore-dev")) {
+        const auto& h = r.at("headers").as_object();
+        bool foreign = r.at("listener").as_string() == "foreign";
+        BOOST_TEST((h.contains("x-api-key") != foreign), r.at("path").as_string());
+    }
+
+    emu->clear_requests();
+    auto second = env.run({"sync"});
+    BOOST_TEST_REQUIRE(second.code == 0, describe(second));
+    BOOST_TEST(kore_imports(emu) == 0u);
+    BOOST_TEST(emu.find("kore-prod", "/api/public/files", "POST").empty());
+
+    // A new deployed version in the source: exactly one import.
+    BOOST_TEST_REQUIRE(emu->load_seed(json::serialize(json::object{
+                                          {"tenants", {{"kore-dev", json::parse(kore_seed(60, "Help with banking and cards"))
+                                                                        .at("tenants").at("kore-dev")}}}}))
+                           .has_value());
+    emu->clear_requests();
+    auto third = env.run({"sync"});
+    BOOST_TEST_REQUIRE(third.code == 0, describe(third));
+    BOOST_TEST(kore_imports(emu) == 1u);
+    BOOST_TEST(emu.versions("kore-prod")["Banking Assistant"].size() == 3u);
+
+    std::string everything = first.out + first.err + second.out + second.err + third.out + third.err +
+                             read_file(env.dir->file("state/state.db")) + read_file(env.dir->file("state/state.db-wal"));
+    BOOST_TEST(everything.find(kore_key_dev) == std::string::npos);
+    BOOST_TEST(everything.find(kore_key_prod) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(kore_failed_job_is_reported_and_retried_next_run)
+{
+    emulator_thread emu(kore_seed(20));
+    BOOST_TEST_REQUIRE(emu->add_fault({{"tenant", "kore-dev"}, {"path_contains", "/export"}, {"kind", "job_failed"}, {"count", 1}})
+                           .has_value());
+    auto env = kore_env(emu->base_url());
+    auto first = env.run({"sync"});
+    BOOST_TEST(first.code == 1, describe(first));
+    BOOST_TEST(first.err.find("FAILED") != std::string::npos, first.err);
+    auto second = env.run({"sync"});
+    BOOST_TEST_REQUIRE(second.code == 0, describe(second));
+    BOOST_TEST(emu.versions("kore-prod")["Claims Triage"].size() == 1u);
+    BOOST_TEST(emu.versions("kore-prod")["Banking Assistant"].size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(kore_poll_timeout_is_unknown_then_the_same_job_is_resumed)
+{
+    emulator_thread emu(kore_seed(1500));
+    auto impatient = kore_env(emu->base_url(), "{interval: 10ms, max_interval: 20ms, timeout: 100ms}");
+    auto first = impatient.run({"sync"});
+    BOOST_TEST(first.code != 0, describe(first));
+    BOOST_TEST(first.err.find("still running") != std::string::npos, first.err);
+    auto exports_started = emu.find("kore-dev", "/export", "POST").size();
+    BOOST_TEST(exports_started >= 1u);
+
+    // Same state, patient polling: the recorded jobs are polled again, no new export starts.
+    auto patient = kore_env(emu->base_url());
+    std::filesystem::copy(impatient.dir->file("state"), patient.dir->file("state"), std::filesystem::copy_options::recursive);
+    auto second = patient.run({"sync"});
+    BOOST_TEST_REQUIRE(second.code == 0, describe(second));
+    BOOST_TEST(second.err.find("resuming export job") != std::string::npos, second.err);
+    // One export per workflow in all: the resumed ones were not started twice.
+    BOOST_TEST(emu.find("kore-dev", "/export", "POST").size() == 2u);
+    BOOST_TEST(emu.versions("kore-prod")["Banking Assistant"].size() == 2u);
+    BOOST_TEST(emu.versions("kore-prod")["Claims Triage"].size() == 1u);
+}

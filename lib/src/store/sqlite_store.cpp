@@ -214,8 +214,14 @@ constexpr const char* sql_get_job = "SELECT " WFSYNC_JOB_COLUMNS " FROM async_jo
 constexpr const char* sql_open_jobs =
     "SELECT " WFSYNC_JOB_COLUMNS " FROM async_jobs WHERE state IN ('running', 'unknown') "
     "AND (?1 = '' OR tenant = ?1) ORDER BY id";
+// The resume data (a download URL, possibly pre-signed) is dropped once the job has ended.
 constexpr const char* sql_set_job_state =
-    "UPDATE async_jobs SET state = ?2, detail = ?3, updated_at = ?4 WHERE id = ?1";
+    "UPDATE async_jobs SET state = ?2, detail = ?3, updated_at = ?4, "
+    "resume = CASE WHEN ?2 IN ('succeeded', 'failed') THEN '' ELSE resume END WHERE id = ?1";
+// A platform may hand out a job id again (a counter reset, ids recycled after a while): an
+// ended job under that id is history only and gives way.
+constexpr const char* sql_drop_ended_job =
+    "DELETE FROM async_jobs WHERE tenant = ?1 AND job_id = ?2 AND state IN ('succeeded', 'failed')";
 #undef WFSYNC_JOB_COLUMNS
 
 // ---- archive catalogue
@@ -818,6 +824,12 @@ public:
                         fmt::format("{}: kind must be export or import", op));
         return in_tx(op, true, [&]() -> result<async_job> {
             row_id id = 0;
+            {
+                auto d = use(op, sql_drop_ended_job);
+                if (!d) return d.error();
+                (*d)->bind(1, j.tenant).bind(2, j.job_id);
+                if (auto r = (*d)->step(); !r) return r.error();
+            }
             {
                 auto s = use(op, sql_add_job);
                 if (!s) return s.error();

@@ -88,10 +88,10 @@ BOOST_AUTO_TEST_CASE(fresh_file_gets_every_migration)
     test::temp_dir dir;
     auto path = dir.file("state.db");
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 3);
+    BOOST_TEST(s->schema_version() == 4);
 
     raw_db raw(path);
-    BOOST_TEST(raw.integer("PRAGMA user_version") == 3);
+    BOOST_TEST(raw.integer("PRAGMA user_version") == 4);
     for (auto table : {"tenants", "workflows", "versions", "workflow_mappings", "version_mappings",
                        "import_intents", "runs", "events", "async_jobs"})
         BOOST_TEST(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='") +
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(reopen_keeps_data_and_does_not_migrate_again)
         id = s->upsert_workflow("prod", "458", "Invoice sync").value().id;
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 3);
+    BOOST_TEST(s->schema_version() == 4);
     auto w = s->find_workflow("prod", "458").value();
     BOOST_TEST_REQUIRE(w.has_value());
     BOOST_TEST(w->id == id);
@@ -814,6 +814,21 @@ BOOST_AUTO_TEST_CASE(jobs_are_recorded_listed_while_open_and_closed)
     BOOST_TEST(left[0].detail == "poll timed out");
     BOOST_TEST_REQUIRE(s->set_job_state(other, job_state::failed).has_value());
     BOOST_TEST(s->open_jobs("kore-prod").value().empty());
+
+    // An ended job's id handed out again by the platform is a new job; an open one is not.
+    async_job again;
+    again.tenant = "kore-prod";
+    again.kind = "export";
+    again.job_id = "ex-1";
+    again.workflow = "bot-9";
+    again.version = "1";
+    auto reused = s->add_job(again);
+    BOOST_TEST_REQUIRE(reused.has_value());
+    BOOST_TEST(reused->workflow == "bot-9");
+    BOOST_TEST(s->open_jobs("kore-prod").value().size() == 1u);
+    BOOST_TEST((s->add_job(again).error().code == errc::conflict));
+    // The resume data of an ended job is gone.
+    BOOST_TEST_REQUIRE(s->set_job_state(exp, job_state::succeeded, "done").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(job_errors)
