@@ -345,7 +345,10 @@ std::vector<std::string> diff_packages(const normalized_package& from, const nor
                     diff_zuora(*va, *vb, out);
                 } else {
                     std::vector<std::string> changes;
-                    diff_values(&*va, &*vb, "", false, changes);
+                    // Environment variables are where packages carry credentials under
+                    // any name: their values are never shown.
+                    bool all_secret = name == "env_variables.json" || name.ends_with("/env_variables.json");
+                    diff_values(&*va, &*vb, "", all_secret, changes);
                     for (auto& c : changes) out.push_back(fmt::format("~ {}: {}", name, c));
                 }
                 continue;

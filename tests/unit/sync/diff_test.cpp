@@ -239,4 +239,18 @@ BOOST_AUTO_TEST_CASE(other_files_generic_and_by_size)
                 });
 }
 
+BOOST_AUTO_TEST_CASE(env_variables_values_are_never_shown)
+{
+    connector::package a{.format = "kore-zip", .files = {{"env_variables.json", R"({"REGION":"eu","DB_URL":"postgres://u:hunter2@db"})"}}};
+    connector::package b{.format = "kore-zip", .files = {{"env_variables.json", R"({"REGION":"us","DB_URL":"postgres://u:swordfish@db","NEW":"x1"})"}}};
+    auto got = diff_packages(norm(a), norm(b));
+    BOOST_TEST_REQUIRE(!got.empty());
+    for (const auto& line : got) {
+        BOOST_TEST(line.find("hunter2") == std::string::npos, line);
+        BOOST_TEST(line.find("swordfish") == std::string::npos, line);
+        BOOST_TEST(line.find("\"us\"") == std::string::npos, line);
+        BOOST_TEST(line.find("x1") == std::string::npos, line);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
