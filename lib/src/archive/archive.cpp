@@ -245,6 +245,20 @@ std::string sanitize_component(std::string_view s)
     return out;
 }
 
+std::optional<entry> select_entry(const std::vector<entry>& entries, std::string_view version,
+                                  std::optional<sys_clock::time_point> at)
+{
+    const entry* best = nullptr;
+    for (const auto& e : entries) {
+        if (!version.empty() && e.version != version) continue;
+        if (version.empty() && at && e.stored_at > to_unix(*at)) continue;
+        if (!best || e.stored_at > best->stored_at || (e.stored_at == best->stored_at && e.id > best->id))
+            best = &e;
+    }
+    if (!best) return std::nullopt;
+    return *best;
+}
+
 result<archive> archive::open(std::string name, std::string root, store::store& st)
 {
     if (name.empty()) return fail(errc::invalid_argument, "archive name is empty");

@@ -10,6 +10,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <sqlite3.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -189,6 +191,37 @@ BOOST_AUTO_TEST_CASE(add_list_find_remove)
     BOOST_TEST_REQUIRE(!missing.has_value());
     BOOST_TEST(missing.error().message.find("no such archive entry") != std::string::npos);
     BOOST_TEST(st->list_archive_entries("main").value().size() == 1u);
+}
+
+// A state file from before the archive (schema 3) gets the catalogue on open, data kept.
+BOOST_AUTO_TEST_CASE(schema_3_database_is_migrated)
+{
+    test::temp_dir dir;
+    const auto path = dir.file("s.db");
+    {
+        auto st = store::open_sqlite(path).value();
+        st->upsert_workflow("prod", "458", "Invoice sync").value();
+    }
+    {
+        sqlite3* db = nullptr;
+        BOOST_TEST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+        BOOST_TEST_REQUIRE(sqlite3_exec(db, "DROP TABLE archive_entries; DROP TABLE archive_files; "
+                                            "PRAGMA user_version = 3;",
+                                        nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto st = store::open_sqlite(path).value();
+    BOOST_TEST(st->schema_version() == 4);
+    BOOST_TEST(st->find_workflow("prod", "458").value().has_value());
+    store::archive_entry_row e;
+    e.archive = "main";
+    e.tenant = "prod";
+    e.workflow_id = "458";
+    e.version = "1";
+    e.content_hash = "h";
+    e.path = "p";
+    e.file_sha256 = "s";
+    BOOST_TEST(st->add_archive_entry(e).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(empty_key_fields_are_refused)
@@ -647,7 +680,7 @@ BOOST_FIXTURE_TEST_CASE(dry_run_then_real, fixture)
     BOOST_TEST(all.kept.size() == 2u);
 }
 
-BOOST_FIXTURE_TEST_CASE(daily_policy_removes_files_and_empty_directories, fixture)
+BOOST_FIXTURE_TEST_CASE(daily_policy_in_berlin_removes_unreferenced_files, fixture)
 {
     // Two versions a day for three days (Berlin days), one workflow.
     std::vector<archive::entry> es;
@@ -702,6 +735,33 @@ BOOST_FIXTURE_TEST_CASE(old_temporary_files_are_deleted, fixture)
     BOOST_TEST(!fs::exists(old_tmp));
     BOOST_TEST(fs::exists(new_tmp));
     BOOST_TEST(a.list().value().size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(restore)
+
+BOOST_AUTO_TEST_CASE(select_entry_for_restore)
+{
+    auto mk = [](std::int64_t id, const char* version, std::int64_t stored_at) {
+        archive::entry e;
+        e.id = id;
+        e.version = version;
+        e.stored_at = stored_at;
+        return e;
+    };
+    const std::vector<archive::entry> es{mk(1, "1", 100), mk(2, "2", 200), mk(3, "1", 300),
+                                         mk(4, "3", 300)};
+    auto t = [](std::int64_t s) { return sys_clock::time_point{std::chrono::seconds{s}}; };
+    BOOST_TEST(archive::select_entry(es)->id == 4);            // newest: same time, higher id
+    BOOST_TEST(archive::select_entry(es, "1")->id == 3);       // newest with that label
+    BOOST_TEST(archive::select_entry(es, "2")->id == 2);
+    BOOST_TEST(!archive::select_entry(es, "9").has_value());
+    BOOST_TEST(archive::select_entry(es, {}, t(250))->id == 2);  // at or before
+    BOOST_TEST(archive::select_entry(es, {}, t(200))->id == 2);
+    BOOST_TEST(archive::select_entry(es, {}, t(100))->id == 1);
+    BOOST_TEST(!archive::select_entry(es, {}, t(99)).has_value());
+    BOOST_TEST(!archive::select_entry({}).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

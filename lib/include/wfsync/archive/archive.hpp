@@ -9,6 +9,7 @@
 #include <wfsync/store/store.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,12 @@ private:
     std::string root_;
     store::store* store_;
 };
+
+/// The entry a restore means, among `entries` of one workflow (as list() returns them):
+/// with `version` the newest entry with that label; else with `at` the newest entry stored at
+/// or before it; else the newest. "Newest" = latest stored_at, then highest id.
+std::optional<entry> select_entry(const std::vector<entry>& entries, std::string_view version = {},
+                                  std::optional<std::chrono::system_clock::time_point> at = {});
 
 /// A path component made safe and readable (see the class comment); never empty.
 std::string sanitize_component(std::string_view s);
