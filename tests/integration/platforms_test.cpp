@@ -272,3 +272,80 @@ BOOST_AUTO_TEST_CASE(kore_poll_timeout_is_unknown_then_the_same_job_is_resumed)
     BOOST_TEST(emu.versions("kore-prod")["Banking Assistant"].size() == 2u);
     BOOST_TEST(emu.versions("kore-prod")["Claims Triage"].size() == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(kore_broken_packages_fail_their_item_with_a_clear_error)
+{
+    auto seed = json::parse(kore_seed(0)).as_object();
+    auto& workflows = seed["tenants"].as_object()["kore-dev"].as_object()["workflows"].as_array();
+    const std::pair<const char*, const char*> broken[] = {
+        {"bomb", "more than the limit"}, {"dotdot", ".."}, {"missing_env", "env_variables.json"}, {"not_zip", "zip"}};
+    std::string cfg_workflows;
+    int n = 0;
+    for (const auto& [kind, _] : broken) {
+        std::string id = "a-b" + std::to_string(++n);
+        workflows.push_back(json::object{{"id", id}, {"flow_id", "cf-" + id}, {"name", std::string("Broken ") + kind},
+                                         {"package", kind}, {"versions", json::array{kore_version("v1", kind)}}});
+        cfg_workflows += "      - {id: " + id + ", flow_id: cf-" + id + ", name: Broken " + kind + "}\n";
+    }
+    emulator_thread emu(json::serialize(seed));
+    auto env = kore_env(emu->base_url());
+    auto text = read_file(env.config_file);
+    auto at = text.find("      - {id: a-200");
+    at = text.find('\n', at) + 1;
+    text.insert(at, cfg_workflows);
+    env.dir->write("wfsync.yaml", text);
+
+    auto r = env.run({"sync"});
+    BOOST_TEST(r.code == 1, describe(r));
+    // The good workflows went through; each broken one failed on its own, saying why.
+    BOOST_TEST(kore_imports(emu) == 2u);
+    for (const auto& [kind, why] : broken) {
+        auto line_at = r.out.find(std::string("Broken ") + kind);
+        BOOST_TEST_REQUIRE(line_at != std::string::npos, r.out);
+        auto row_start = r.out.rfind('\n', line_at) + 1;
+        auto row = r.out.substr(row_start, r.out.find('\n', line_at) - row_start);
+        BOOST_TEST(row.find("error") != std::string::npos, row);
+        BOOST_TEST(row.find(why) != std::string::npos, kind << ": " << row);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(kore_serve_killed_with_a_pending_export_resumes_the_same_job)
+{
+    emulator_thread emu(kore_seed(2500));
+    auto port = free_port();
+    auto env = kore_env(emu->base_url(), "{interval: 50ms, max_interval: 200ms, timeout: 60s}",
+                        "admin: {listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n");
+    {
+        process daemon(WFSYNC_BIN, {"--config", env.config_file, "serve"}, env.env, env.dir->file("serve1.out"),
+                       env.dir->file("serve1.err"));
+        // Ask for a run over the admin endpoint once it listens, then wait for the export to start.
+        bool started = false;
+        for (int i = 0; i < 400 && !started; ++i) {
+            auto r = run_program("/usr/bin/env", {"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
+                                                              " && printf 'POST /rules/assistants/run HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -c 12 <&3"});
+            started = r.out.find("202") != std::string::npos;
+            if (!started) daemon.wait_for(std::chrono::milliseconds(25));
+        }
+        BOOST_TEST_REQUIRE(started, read_file(env.dir->file("serve1.err")));
+        for (int i = 0; i < 400 && emu.find("kore-dev", "/export", "POST").empty(); ++i)
+            daemon.wait_for(std::chrono::milliseconds(25));
+        BOOST_TEST_REQUIRE(emu.find("kore-dev", "/export", "POST").size() >= 1u);
+        daemon.signal(SIGKILL);
+        daemon.wait_for(std::chrono::seconds(10));
+    }
+    auto first_job = emu.find("kore-dev", "/export", "POST").size();
+
+    // The restarted daemon picks the recorded job up at once (no schedule, no trigger).
+    process daemon(WFSYNC_BIN, {"--config", env.config_file, "serve"}, env.env, env.dir->file("serve2.out"),
+                   env.dir->file("serve2.err"));
+    for (int i = 0; i < 800 && emu.versions("kore-prod")["Claims Triage"].empty(); ++i)
+        daemon.wait_for(std::chrono::milliseconds(25));
+    daemon.signal(SIGTERM);
+    BOOST_TEST(daemon.wait_for(std::chrono::seconds(30)).value_or(-1) == 0);
+    auto log = read_file(env.dir->file("serve2.err"));
+    BOOST_TEST(log.find("resuming export job ds-kore-dev-1") != std::string::npos, log);
+    // Only the workflow whose export had not started yet got a new export job.
+    BOOST_TEST(emu.find("kore-dev", "/export", "POST").size() <= first_job + 1, log);
+    BOOST_TEST(emu.versions("kore-prod")["Banking Assistant"].size() == 2u);
+    BOOST_TEST(emu.versions("kore-prod")["Claims Triage"].size() == 1u);
+}
