@@ -360,7 +360,7 @@ private:
     void parse_rule(const entry& e, rule& r, std::map<std::string, int>& seen_names);
     void parse_targets(const entry& e, rule& r);
     void parse_selector(const entry& e, selector& s);
-    void parse_retention(const entry& e, rule& r);
+    void parse_retention(const entry& e, std::map<std::string, int>& out);
 };
 
 std::optional<fields> loader::mapping(const YAML::Node& node, const YAML::Mark& where,
@@ -1014,7 +1014,7 @@ void loader::parse_archives(const entry& e)
             continue;
         }
         declared_archives_.insert(a.name);
-        auto f = mapping(a, {"path"});
+        auto f = mapping(a, {"path", "retention"});
         if (!f) continue;
         archive ar;
         ar.name = a.name;
@@ -1022,6 +1022,7 @@ void loader::parse_archives(const entry& e)
         ar.path = (fs::path(cfg_->state.path) / "archive" / a.name).string();
         if (auto p = f->get("path"))
             if (auto v = path_value(*p)) ar.path = *v;
+        if (auto p = f->get("retention")) parse_retention(*p, ar.retention);
         cfg_->archives[a.name] = std::move(ar);
     }
 }
@@ -1040,17 +1041,17 @@ void loader::parse_selector(const entry& e, selector& s)
     }
 }
 
-void loader::parse_retention(const entry& e, rule& r)
+void loader::parse_retention(const entry& e, std::map<std::string, int>& out)
 {
     auto before = issues_.size();
     auto f = mapping(e, {"keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"});
     if (!f) return;
     bool bad = issues_.size() != before;
     for (const auto& p : f->list) {
-        if (auto v = integer(p, 0, 1'000'000)) r.retention[p.name] = *v;
+        if (auto v = integer(p, 0, 1'000'000)) out[p.name] = *v;
         else bad = true;
     }
-    if (!bad && std::none_of(r.retention.begin(), r.retention.end(), [](auto& kv) { return kv.second > 0; }))
+    if (!bad && std::none_of(out.begin(), out.end(), [](auto& kv) { return kv.second > 0; }))
         add(e, "retention keeps nothing; give at least one keep_* greater than zero");
 }
 
@@ -1176,7 +1177,7 @@ void loader::parse_rule(const entry& e, rule& r, std::map<std::string, int>& see
     if (auto p = f->get("jitter"))
         if (auto v = duration(*p, true)) r.jitter = *v;
     if (auto p = f->get("retention")) {
-        parse_retention(*p, r);
+        parse_retention(*p, r.retention);
         bool has_archive = std::any_of(r.targets.begin(), r.targets.end(),
                                        [](const std::string& t) { return t.rfind("archive:", 0) == 0; });
         if (!has_archive && f->get("targets") && !r.targets.empty())

@@ -127,7 +127,7 @@ tenants:
     workspace_id: w1
     auth: {type: iam_password, iam_url: "https://iam.example", user: ops, domain: acme, project: eu, password_env: WFT_SECRET}
 archives:
-  local: {path: /tmp/arch}
+  local: {path: /tmp/arch, retention: {keep_last: 7, keep_weekly: 4}}
   other: {}
 rules:
   - name: promote
@@ -221,6 +221,9 @@ rules:
     BOOST_TEST_REQUIRE(c->archives.size() == 2u);
     BOOST_TEST(c->archives.at("local").path == "/tmp/arch");
     BOOST_TEST(c->archives.at("other").path == "/var/lib/wfsync-test/archive/other");
+    BOOST_TEST(c->archives.at("local").retention.at("keep_last") == 7);
+    BOOST_TEST(c->archives.at("local").retention.at("keep_weekly") == 4);
+    BOOST_TEST(c->archives.at("other").retention.empty());
 
     BOOST_TEST_REQUIRE(c->rules.size() == 2u);
     const auto* r = c->find_rule("promote");

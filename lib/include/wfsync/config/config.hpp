@@ -164,6 +164,8 @@ struct rule {
 struct archive {
     std::string name;
     std::string path;
+    /// keep_last, keep_hourly, ... (restic's forget); a rule's own retention wins. Empty = keep all.
+    std::map<std::string, int> retention;
     source_location where;
 };
 
