@@ -4,6 +4,7 @@
 #include <wfsync/core/duration.hpp>
 
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -28,6 +29,10 @@ std::string usage()
            "  check [--offline]                   validate the config; without --offline also log in\n"
            "  serve [--grace 30s]                 the daemon: rules on their schedules, admin endpoint\n"
            "  status [--json]                     ask the running daemon how it is doing\n"
+           "  archive list|verify|prune [--archive A] [--dry-run] [--json]\n"
+           "                                      backups: what is kept, re-hash every file, apply retention\n"
+           "  restore --from archive:A --workflow W [--version V | --at TIME] --to TENANT [--dry-run]\n"
+           "                                      import an archived version (same rules as a sync)\n"
            "  history [--rule R] [--workflow W] [--limit N] [--json]\n"
            "                                      runs and events recorded in the state\n"
            "\n"
@@ -87,6 +92,17 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             auto d = parse_duration(*v);
             if (!d) return fail(errc::invalid_argument, "--grace needs a duration like 30s, not '" + *v + "'");
             cl.grace = *v;
+        } else if (is(a, "--archive") || is(a, "--from") || is(a, "--to") || is(a, "--version") || is(a, "--at")) {
+            auto name = a.substr(0, a.find('='));
+            auto v = value_of(i, name);
+            if (!v) return v.error();
+            if (v->empty()) return fail(errc::invalid_argument, name + " needs a value");
+            auto& slot = name == "--archive" ? cl.archive
+                         : name == "--from"  ? cl.from
+                         : name == "--to"    ? cl.to
+                         : name == "--version" ? cl.version
+                                               : cl.at;
+            slot = *v;
         } else if (a == "--dry-run") {
             cl.dry_run = true;
         } else if (a == "--offline") {
@@ -110,22 +126,44 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         return {};
     };
     const auto& c = cl.command;
-    if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore", "--dry-run"); !r) return r.error();
+    if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore" && c != "archive", "--dry-run"); !r) return r.error();
     if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
     if (auto r = refuse(!cl.grace.empty() && c != "serve", "--grace"); !r) return r.error();
     if (auto r = refuse(!cl.rules.empty() && c != "sync" && c != "plan" && c != "history", "--rule"); !r)
         return r.error();
     if (auto r = refuse(!cl.workflow.empty() && c != "history" && c != "restore", "--workflow"); !r)
         return r.error();
-    if (auto r = refuse(cl.json && c != "history" && c != "status" && c != "plan" && c != "sync", "--json"); !r)
+    if (auto r = refuse(cl.json && c != "history" && c != "status" && c != "plan" && c != "sync" && c != "archive", "--json"); !r)
         return r.error();
     if (!cl.positional.empty() && c != "diff" && c != "archive")
         return fail(errc::invalid_argument, "unexpected argument '" + cl.positional.front() + "'");
+    if (auto r = refuse(!cl.archive.empty() && c != "archive", "--archive"); !r) return r.error();
+    for (auto [set, opt] : {std::pair{!cl.from.empty(), "--from"}, std::pair{!cl.to.empty(), "--to"},
+                            std::pair{!cl.version.empty(), "--version"}, std::pair{!cl.at.empty(), "--at"}})
+        if (auto r = refuse(set && c != "restore", opt); !r) return r.error();
+    if (c == "archive") {
+        if (cl.positional.size() != 1 ||
+            (cl.positional[0] != "list" && cl.positional[0] != "verify" && cl.positional[0] != "prune"))
+            return fail(errc::invalid_argument, "archive needs one of: list, verify, prune");
+        if (cl.dry_run && cl.positional[0] != "prune")
+            return fail(errc::invalid_argument, "--dry-run is an option of 'archive prune' only");
+    }
+    if (c == "restore") {
+        if (cl.from.rfind("archive:", 0) != 0 || cl.from.size() <= 8)
+            return fail(errc::invalid_argument, "restore needs --from archive:NAME");
+        if (cl.workflow.empty()) return fail(errc::invalid_argument, "restore needs --workflow W");
+        if (cl.to.empty()) return fail(errc::invalid_argument, "restore needs --to TENANT");
+        if (!cl.version.empty() && !cl.at.empty())
+            return fail(errc::invalid_argument, "restore takes --version or --at, not both");
+    }
     return cl;
 }
 
 int main(int argc, char** argv)
 {
+    // A file size limit (RLIMIT_FSIZE) must fail the write with EFBIG, reported like a full
+    // disk, rather than kill the process half-way through a backup.
+    std::signal(SIGXFSZ, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
     auto cl = parse_command_line(args);
     if (!cl) {

@@ -2,6 +2,7 @@
 #include <wfsync/app/cli.hpp>
 
 #include "load_config.hpp"
+#include "archive_commands.hpp"
 #include "serve.hpp"
 
 #include <wfsync/app/admin.hpp>
@@ -364,6 +365,17 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             serve_options opts;
             if (!cl.grace.empty()) opts.grace = *parse_duration(cl.grace);  // checked by the parser
             return run_serve(cl.config_file, opts, err);
+        }
+        if (cl.command == "archive" || cl.command == "restore") {
+            auto cfg = load_config(cl.config_file, err);
+            if (!cfg) return exit_config;
+            auto st = open_state(*cfg);
+            if (!st) {
+                err << "wfsync: " << st.error().what() << '\n';
+                return exit_tempfail;
+            }
+            return cl.command == "archive" ? run_archive(*cfg, **st, cl, out, err)
+                                           : run_restore(cfg, **st, cl, out, err);
         }
         if (cl.command == "status") {
             auto cfg = load_config(cl.config_file, err);

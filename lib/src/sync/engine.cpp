@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/sync/engine.hpp>
 
+#include <wfsync/archive/archive.hpp>
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/core/hash.hpp>
@@ -142,6 +143,117 @@ struct engine::impl {
     store::store& st;
     connector_factory make;
     std::map<std::string, std::unique_ptr<connector::connector>> connectors;
+    std::map<std::string, archive::archive> archives;
+
+    result<archive::archive*> archive_for(const std::string& name)
+    {
+        if (auto it = archives.find(name); it != archives.end()) return &it->second;
+        auto a = cfg->archives.find(name);
+        if (a == cfg->archives.end()) return fail(errc::config, "no archive named " + name);
+        auto opened = archive::archive::open(name, a->second.path, st);
+        if (!opened) return opened.error();
+        return &archives.emplace(name, std::move(*opened)).first->second;
+    }
+
+    static archive::retention_policy policy_of(const std::map<std::string, int>& m)
+    {
+        archive::retention_policy p;
+        auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? 0 : it->second; };
+        p.keep_last = get("keep_last");
+        p.keep_hourly = get("keep_hourly");
+        p.keep_daily = get("keep_daily");
+        p.keep_weekly = get("keep_weekly");
+        p.keep_monthly = get("keep_monthly");
+        p.keep_yearly = get("keep_yearly");
+        return p;
+    }
+
+    /// Stores an exported version in an archive unless that content is there already.
+    void backup(const config::rule& r, run_summary& s, store::row_id run, const run_options& o,
+                const connector::workflow_summary& src, const connector::package& pkg,
+                const normalized_package& norm, const std::string& target, item it)
+    {
+        auto started = now_ms();
+        auto name = target.substr(std::string_view("archive:").size());
+        it.target_tenant = target;
+        auto done = [&](item&& i) {
+            if (i.what == action::error) ++s.errors;
+            else if (i.what == action::unchanged) ++s.unchanged;
+            else if (i.done) ++s.imported;
+            record(s, run, i, started, o);
+            auto lvl = i.what == action::error ? log::level::error : log::level::info;
+            if (log::enabled(lvl))
+                log::write(lvl, fmt::format("run {} rule {}: {} {} '{}' -> {}: {}", s.run_uid, r.name,
+                                            to_string(i.what), r.source, i.workflow_name, target, i.reason));
+            s.items.push_back(std::move(i));
+        };
+        auto a = archive_for(name);
+        if (!a) {
+            it.what = action::error;
+            it.error_kind = a.error().code;
+            it.reason = a.error().what();
+            return done(std::move(it));
+        }
+        auto existing = st.find_archive_entry_by_hash(name, r.source, src.id, norm.hash);
+        if (!existing) {
+            it.what = action::error;
+            it.error_kind = existing.error().code;
+            it.reason = existing.error().what();
+            return done(std::move(it));
+        }
+        if (*existing) {
+            it.what = action::unchanged;
+            it.target_workflow = (*existing)->path;
+            it.target_version = (*existing)->version;
+            it.reason = "already in the archive";
+            return done(std::move(it));
+        }
+        it.what = action::import;
+        it.target_version = it.source_version;
+        if (o.dry_run) {
+            it.reason = "new content: would be stored";
+            return done(std::move(it));
+        }
+        auto stored = (*a)->put(r.source, pkg, norm.hash, std::chrono::system_clock::now());
+        if (!stored) {
+            it.what = action::error;
+            it.error_kind = stored.error().code;
+            it.reason = "storing in archive " + name + ": " + stored.error().what();
+            return done(std::move(it));
+        }
+        it.done = true;
+        it.target_workflow = stored->path;
+        it.reason = "stored as " + stored->path;
+        done(std::move(it));
+    }
+
+    /// Applies the rule's (or the archive's) retention to each archive the rule writes to.
+    void apply_retention(const config::rule& r, run_summary& s)
+    {
+        for (const auto& target : r.targets) {
+            if (target.rfind("archive:", 0) != 0) continue;
+            auto name = target.substr(std::string_view("archive:").size());
+            auto conf = cfg->archives.find(name);
+            if (conf == cfg->archives.end()) continue;
+            auto policy = policy_of(r.retention.empty() ? conf->second.retention : r.retention);
+            if (policy.empty()) continue;
+            auto a = archive_for(name);
+            if (!a) {
+                s.prune_errors.push_back(name + ": " + a.error().what());
+                continue;
+            }
+            auto pruned = (*a)->prune(policy, r.timezone, false, std::chrono::system_clock::now());
+            if (!pruned) {
+                s.prune_errors.push_back(name + ": " + pruned.error().what());
+            } else if (!pruned->ok()) {
+                for (const auto& e : pruned->errors) s.prune_errors.push_back(name + ": " + e.path + ": " + e.detail);
+            } else if (!pruned->removed.empty()) {
+                log::info("run {} rule {}: retention removed {} versions from archive {}", s.run_uid, r.name,
+                          pruned->removed.size(), name);
+            }
+        }
+        for (const auto& e : s.prune_errors) log::error("run {} rule {}: retention failed: {}", s.run_uid, r.name, e);
+    }
 
     impl(executor e, std::shared_ptr<const config::config> c, store::store& s, connector_factory m)
         : ex(std::move(e)), cfg(std::move(c)), st(s), make(std::move(m))
@@ -715,7 +827,11 @@ struct engine::impl {
 
             bool older = k + 1 < refs.size();
             for (const auto& target : r.targets) {
-                if (target.rfind("archive:", 0) == 0) continue;  // archives come with the backup issue
+                if (target.rfind("archive:", 0) == 0) {
+                    item it = version_base;
+                    backup(r, s, run, o, src, pkg, *norm, target, std::move(it));
+                    continue;
+                }
                 // A target whose listing failed was reported already; without its listing a
                 // definition could not be found by name and might be created twice.
                 auto found = listings.find(target);
@@ -806,6 +922,8 @@ struct engine::impl {
             co_await sync_workflow(r, s, run_id, o, **source, src, listings);
         }
 
+        if (!o.dry_run) apply_retention(r, s);
+        s.errors += static_cast<int>(s.prune_errors.size());
         std::string outcome = s.errors == 0 ? "ok" : (s.imported + s.unchanged > 0 ? "partial" : "failed");
         if (auto c = close(outcome); !c) co_return c.error();
         co_return s;
@@ -818,6 +936,11 @@ engine::engine(executor ex, std::shared_ptr<const config::config> cfg, store::st
 }
 
 engine::~engine() = default;
+
+void engine::add_connector(const std::string& name, std::unique_ptr<connector::connector> c)
+{
+    impl_->connectors[name] = std::move(c);
+}
 
 awaitable<result<run_summary>> engine::run(const config::rule& r, run_options opts)
 {

@@ -29,6 +29,11 @@ struct command_line {
     bool json = false;
     int limit = 50;
     std::string grace;        ///< serve --grace DURATION
+    std::string archive;      ///< archive --archive NAME
+    std::string from;         ///< restore --from archive:NAME
+    std::string to;           ///< restore --to TENANT
+    std::string version;      ///< restore --version V
+    std::string at;           ///< restore --at TIME (ISO 8601, UTC)
     std::vector<std::string> positional;
 };
 

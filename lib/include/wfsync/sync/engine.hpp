@@ -63,6 +63,8 @@ struct run_summary {
     int drift = 0;
     int skipped = 0;
     int errors = 0;
+    /// Archives whose retention could not be applied after the run, with why.
+    std::vector<std::string> prune_errors;
     /// True when every error is transient (tenant down, timeouts): exit 75 rather than 1.
     bool only_transient_errors() const;
 };
@@ -87,6 +89,9 @@ public:
     ~engine();
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
+
+    /// Makes `c` the connector of the pseudo-tenant `name` (restore reads an archive this way).
+    void add_connector(const std::string& name, std::unique_ptr<connector::connector> c);
 
     /// Runs one rule once. Per-item failures are in the summary; an error result means the
     /// run could not happen at all (source unreachable, store failure).

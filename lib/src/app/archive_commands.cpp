@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: Apache-2.0
+// `wfsync archive list|verify|prune` and `wfsync restore`.
+#include "archive_commands.hpp"
+
+#include <wfsync/archive/archive.hpp>
+#include <wfsync/config/config.hpp>
+#include <wfsync/connector/connector.hpp>
+#include <wfsync/core/log.hpp>
+#include <wfsync/store/store.hpp>
+#include <wfsync/sync/engine.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <ctime>
+#include <iomanip>
+#include <map>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+namespace wfsync::app {
+
+namespace {
+
+namespace wc = wfsync::connector;
+
+std::string iso(std::int64_t t)
+{
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/// Which platform a package format comes from, for restore's same-platform check.
+std::optional<config::platform> platform_of(std::string_view format)
+{
+    if (format == "zuora-json") return config::platform::zuora;
+    if (format == "kore-zip") return config::platform::kore;
+    if (format == "secmaster-file") return config::platform::secmaster;
+    return std::nullopt;
+}
+
+std::vector<std::string> archive_names(const config::config& cfg, const std::string& only, std::ostream& err,
+                                       bool& ok)
+{
+    std::vector<std::string> out;
+    ok = true;
+    if (!only.empty()) {
+        if (!cfg.archives.contains(only)) {
+            err << "wfsync: no archive named '" << only << "' in the config\n";
+            ok = false;
+        } else {
+            out.push_back(only);
+        }
+        return out;
+    }
+    for (const auto& [name, _] : cfg.archives) out.push_back(name);
+    return out;
+}
+
+/// The retention that applies to an archive: the first rule writing to it that has one,
+/// else the archive's own.
+std::pair<archive::retention_policy, std::string> retention_for(const config::config& cfg, const std::string& name)
+{
+    auto to_policy = [](const std::map<std::string, int>& m) {
+        archive::retention_policy p;
+        auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? 0 : it->second; };
+        p.keep_last = get("keep_last");
+        p.keep_hourly = get("keep_hourly");
+        p.keep_daily = get("keep_daily");
+        p.keep_weekly = get("keep_weekly");
+        p.keep_monthly = get("keep_monthly");
+        p.keep_yearly = get("keep_yearly");
+        return p;
+    };
+    for (const auto& r : cfg.rules)
+        for (const auto& t : r.targets)
+            if (t == "archive:" + name && !r.retention.empty()) return {to_policy(r.retention), r.timezone};
+    return {to_policy(cfg.archives.at(name).retention), "UTC"};
+}
+
+/// An archive seen through the connector interface, so that a restore is a sync from it.
+class archive_source final : public wc::connector {
+public:
+    archive_source(std::string name, archive::archive& a, std::vector<archive::entry> entries,
+                   std::string version, std::optional<std::chrono::system_clock::time_point> at)
+        : name_("archive:" + std::move(name)),
+          archive_(a),
+          entries_(std::move(entries)),
+          version_(std::move(version)),
+          at_(at)
+    {
+    }
+    const std::string& tenant() const noexcept override { return name_; }
+    awaitable<result<void>> check_login() override { co_return result<void>{}; }
+    awaitable<result<std::vector<wc::workflow_summary>>> list_workflows() override
+    {
+        std::map<std::string, wc::workflow_summary> out;
+        for (const auto& e : entries_) {
+            auto& w = out[e.workflow_id];
+            w.id = e.workflow_id;
+            w.name = e.workflow_name;
+            w.latest_version = e.version;
+            w.active_version = e.version;
+        }
+        std::vector<wc::workflow_summary> list;
+        for (auto& [_, w] : out) list.push_back(std::move(w));
+        co_return list;
+    }
+    awaitable<result<std::vector<wc::version_summary>>> list_versions(const std::string& id) override
+    {
+        std::vector<wc::version_summary> out;
+        for (const auto& e : entries_)
+            if (e.workflow_id == id) out.push_back({e.version, e.version, "archived", false});
+        co_return out;
+    }
+    awaitable<result<wc::export_job>> start_export(const wc::workflow_summary& wf,
+                                                          const wc::version_ref& v) override
+    {
+        std::vector<archive::entry> mine;
+        for (const auto& e : entries_)
+            if (e.workflow_id == wf.id) mine.push_back(e);
+        std::string version = v.which == wc::version_ref::kind::exact ? v.version : version_;
+        auto chosen = archive::select_entry(mine, version, at_);
+        if (!chosen)
+            co_return fail(errc::not_found, "no archived version of '" + wf.name + "'" +
+                                                (version.empty() ? std::string() : " labelled " + version) +
+                                                (at_ ? " at or before the given time" : std::string()));
+        auto pkg = archive_.load(*chosen);
+        if (!pkg) co_return pkg.error();
+        wc::export_job job;
+        job.done = true;
+        job.result = std::move(*pkg);
+        if (job.result->version.empty()) job.result->version = chosen->version;
+        co_return job;
+    }
+    awaitable<result<wc::export_job>> poll_export(const wc::workflow_summary&,
+                                                         const wc::export_job& job) override
+    {
+        co_return job;
+    }
+    awaitable<result<wc::import_result>> import_package(const wc::import_request&) override
+    {
+        co_return fail(errc::invalid_argument, "an archive is restored from, not into");
+    }
+    void set_run_id(const std::string&) override {}
+
+private:
+    std::string name_;
+    archive::archive& archive_;
+    std::vector<archive::entry> entries_;
+    std::string version_;  ///< --version: the label to restore; empty = by time or newest
+    std::optional<std::chrono::system_clock::time_point> at_;
+};
+
+/// "2026-11-20T10:00:00Z", "2026-11-20T10:00:00" (UTC) or "2026-11-20" (end of that day, UTC).
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text)
+{
+    std::tm tm{};
+    std::istringstream in(text);
+    if (text.size() == 10) {
+        in >> std::get_time(&tm, "%Y-%m-%d");
+        if (in.fail()) return std::nullopt;
+        tm.tm_hour = 23;
+        tm.tm_min = 59;
+        tm.tm_sec = 59;
+    } else {
+        in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+        if (in.fail()) return std::nullopt;
+        std::string rest;
+        in >> rest;
+        if (!rest.empty() && rest != "Z") return std::nullopt;
+    }
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+}  // namespace
+
+int run_archive(const config::config& cfg, store::store& st, const command_line& cl, std::ostream& out,
+                std::ostream& err)
+{
+    bool ok = true;
+    auto names = archive_names(cfg, cl.archive, err, ok);
+    if (!ok) return exit_usage;
+    if (names.empty()) {
+        err << "wfsync: the config names no archives\n";
+        return exit_config;
+    }
+    const auto& sub = cl.positional.at(0);
+    int code = exit_ok;
+    boost::json::array json_out;
+    for (const auto& name : names) {
+        auto a = archive::archive::open(name, cfg.archives.at(name).path, st);
+        if (!a) {
+            err << "wfsync: archive " << name << ": " << a.error().what() << '\n';
+            code = exit_partial;
+            continue;
+        }
+        if (sub == "list") {
+            auto entries = a->list({}, cl.workflow);
+            if (!entries) {
+                err << "wfsync: archive " << name << ": " << entries.error().what() << '\n';
+                code = exit_partial;
+                continue;
+            }
+            if (cl.json) {
+                for (const auto& e : *entries)
+                    json_out.push_back(boost::json::object{{"archive", name},         {"tenant", e.tenant},
+                                                           {"workflow_id", e.workflow_id},
+                                                           {"workflow_name", e.workflow_name},
+                                                           {"version", e.version},     {"stored_at", iso(e.stored_at)},
+                                                           {"size", e.size},          {"content_hash", e.content_hash},
+                                                           {"path", e.path}});
+                continue;
+            }
+            out << "archive " << name << " (" << a->root() << "): " << entries->size() << " versions\n";
+            std::map<std::pair<std::string, std::string>, std::vector<const archive::entry*>> grouped;
+            for (const auto& e : *entries) grouped[{e.tenant, e.workflow_name + " (" + e.workflow_id + ")"}].push_back(&e);
+            for (const auto& [key, list] : grouped) {
+                out << "  " << key.first << " / " << key.second << "\n";
+                for (const auto* e : list)
+                    out << "    " << std::left << std::setw(12) << e->version << "  " << iso(e->stored_at) << "  "
+                        << std::right << std::setw(9) << e->size << " B  " << e->content_hash.substr(0, 12) << "  "
+                        << e->path << "\n";
+            }
+        } else if (sub == "verify") {
+            auto report = a->verify();
+            if (!report) {
+                err << "wfsync: archive " << name << ": " << report.error().what() << '\n';
+                code = exit_partial;
+                continue;
+            }
+            out << "archive " << name << ": " << report->verified.size() << " files verified, "
+                << report->missing.size() << " missing, " << report->corrupt.size() << " corrupt, "
+                << report->unknown.size() << " unknown\n";
+            for (const auto& p : report->missing) out << "  missing  " << p.path << ": " << p.detail << '\n';
+            for (const auto& p : report->corrupt) out << "  corrupt  " << p.path << ": " << p.detail << '\n';
+            for (const auto& p : report->unknown) out << "  unknown  " << p.path << ": " << p.detail << '\n';
+            if (!report->ok()) code = exit_partial;
+        } else {  // prune
+            auto [policy, tz] = retention_for(cfg, name);
+            if (policy.empty()) {
+                out << "archive " << name << ": no retention configured; everything is kept\n";
+                continue;
+            }
+            auto report = a->prune(policy, tz, cl.dry_run, std::chrono::system_clock::now());
+            if (!report) {
+                err << "wfsync: archive " << name << ": prune: " << report.error().what() << '\n';
+                code = exit_partial;
+                continue;
+            }
+            out << "archive " << name << (cl.dry_run ? " (dry run)" : "") << ": keeps " << report->kept.size()
+                << ", " << (cl.dry_run ? "would remove " : "removed ") << report->removed.size() << " versions\n";
+            for (const auto& k : report->kept) {
+                std::string why;
+                for (const auto& r : k.reasons) why += (why.empty() ? "" : ", ") + r;
+                out << "  keep    " << k.e.tenant << " / " << k.e.workflow_name << " " << k.e.version << " ("
+                    << iso(k.e.stored_at) << "): " << why << '\n';
+            }
+            for (const auto& e : report->removed)
+                out << "  remove  " << e.tenant << " / " << e.workflow_name << " " << e.version << " ("
+                    << iso(e.stored_at) << ")\n";
+            for (const auto& e : report->errors) out << "  error   " << e.path << ": " << e.detail << '\n';
+            if (!report->ok()) code = exit_partial;
+        }
+    }
+    if (sub == "list" && cl.json) out << boost::json::serialize(json_out) << '\n';
+    return code;
+}
+
+int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, const command_line& cl,
+                std::ostream& out, std::ostream& err)
+{
+    auto name = cl.from.substr(std::string_view("archive:").size());
+    auto conf = cfg->archives.find(name);
+    if (conf == cfg->archives.end()) {
+        err << "wfsync: no archive named '" << name << "' in the config\n";
+        return exit_usage;
+    }
+    const auto* target = cfg->find_tenant(cl.to);
+    if (!target) {
+        err << "wfsync: no tenant named '" << cl.to << "' in the config\n";
+        return exit_usage;
+    }
+    std::optional<std::chrono::system_clock::time_point> at;
+    if (!cl.at.empty()) {
+        at = parse_time(cl.at);
+        if (!at) {
+            err << "wfsync: --at needs a time like 2026-11-20T10:00:00Z or 2026-11-20, not '" << cl.at << "'\n";
+            return exit_usage;
+        }
+    }
+    auto a = archive::archive::open(name, conf->second.path, st);
+    if (!a) {
+        err << "wfsync: archive " << name << ": " << a.error().what() << '\n';
+        return exit_tempfail;
+    }
+    auto entries = a->list({}, cl.workflow);
+    if (!entries) {
+        err << "wfsync: archive " << name << ": " << entries.error().what() << '\n';
+        return exit_tempfail;
+    }
+    std::set<std::pair<std::string, std::string>> found;
+    for (const auto& e : *entries) found.insert({e.tenant, e.workflow_id});
+    if (found.empty()) {
+        err << "wfsync: archive " << name << " holds no workflow '" << cl.workflow << "'\n";
+        return exit_partial;
+    }
+    if (found.size() > 1) {
+        err << "wfsync: '" << cl.workflow << "' names several archived workflows:";
+        for (const auto& [t, w] : found) err << " " << t << "/" << w;
+        err << "; give the workflow id\n";
+        return exit_usage;
+    }
+    auto platform = platform_of(entries->front().format);
+    if (!platform || *platform != target->kind) {
+        err << "wfsync: '" << cl.workflow << "' was archived from a " << entries->front().format
+            << " platform; tenant " << cl.to << " is " << config::to_string(target->kind) << '\n';
+        return exit_usage;
+    }
+
+    // A restore is a sync from the archive, under the same version, key and drift rules.
+    config::rule r;
+    r.name = "restore-" + name;
+    r.source = cl.from;
+    r.targets = {cl.to};
+    r.select.include = {found.begin()->second};
+    r.create_missing = true;
+    r.on_drift = config::drift_policy::skip;
+
+    boost::asio::io_context ioc;
+    sync::engine eng(ioc.get_executor(), cfg, st);
+    eng.add_connector(cl.from, std::make_unique<archive_source>(name, *a, std::move(*entries), cl.version, at));
+    sync::run_options o;
+    o.command = "restore";
+    o.dry_run = cl.dry_run;
+    o.with_diff = cl.dry_run;
+    std::optional<result<sync::run_summary>> done;
+    std::exception_ptr ex;
+    auto versioned = [&]() -> awaitable<result<sync::run_summary>> { co_return co_await eng.run(r, o); };
+    boost::asio::co_spawn(ioc, versioned(), [&](std::exception_ptr e, result<sync::run_summary> s) {
+        ex = e;
+        if (!e) done.emplace(std::move(s));
+    });
+    ioc.run();
+    if (ex) std::rethrow_exception(ex);
+    auto& s = *done;
+    if (!s) {
+        err << "wfsync: restore: " << log::redact(s.error().what()) << '\n';
+        return is_retryable(s.error()) ? exit_tempfail : exit_partial;
+    }
+    out << (cl.dry_run ? "restore plan (dry run)" : "restore") << " from " << cl.from << " to " << cl.to << ": "
+        << s->imported << " imported, " << s->unchanged << " unchanged, " << s->drift << " drift, " << s->errors
+        << " errors\n";
+    for (const auto& i : s->items) {
+        out << "  " << to_string(i.what) << "  " << i.workflow_name << " " << i.source_version << " -> " << i.target_tenant
+            << (i.target_workflow.empty() ? "" : "/" + i.target_workflow)
+            << (i.target_version.empty() ? "" : " " + i.target_version) << ": " << log::redact(i.reason) << '\n';
+        for (const auto& d : i.diff) out << "      " << log::redact(d) << '\n';
+    }
+    return s->errors == 0 ? exit_ok : (s->only_transient_errors() ? exit_tempfail : exit_partial);
+}
+
+}  // namespace wfsync::app
