@@ -224,6 +224,7 @@ constexpr std::string_view m_http_duration = "wfsync_http_request_duration_secon
 constexpr std::string_view m_pending = "wfsync_pending_async_jobs";
 constexpr std::string_view m_last_success = "wfsync_last_success_timestamp_seconds";
 constexpr std::string_view m_reloads = "wfsync_config_reloads_total";
+constexpr std::string_view m_prune_failures = "wfsync_archive_prune_failures_total";
 }  // namespace
 
 const std::vector<double>& daemon_metrics::http_buckets()
@@ -253,6 +254,8 @@ daemon_metrics::daemon_metrics()
     reg_.declare(std::string(m_last_success), k::gauge, "Unix time of the rule's last run without errors.",
                  {"rule"});
     reg_.declare(std::string(m_reloads), k::counter, "Configuration reloads by result (ok, failed).", {"result"});
+    reg_.declare(std::string(m_prune_failures), k::counter,
+                 "Archive retention runs that failed after a backup (alert on any increase).", {"rule"});
     reg_.set(m_up, {}, 1);
     reg_.set(m_rules, {}, 0);
     reg_.set(m_pending, {}, 0);
@@ -282,6 +285,10 @@ void daemon_metrics::record_run(const sync::run_summary& s, std::chrono::system_
         case sync::action::error: reg_.add(m_errors, {s.rule, std::string(to_string(it.error_kind))}); break;
         }
         if (it.drifted && it.what != sync::action::drift) reg_.add(m_drift, {s.rule});
+    }
+    if (!s.prune_errors.empty()) {
+        reg_.add(m_prune_failures, {s.rule});
+        reg_.add(m_errors, {s.rule, "prune"}, static_cast<double>(s.prune_errors.size()));
     }
     if (outcome == "ok") {
         auto secs = std::chrono::duration<double>(finished.time_since_epoch()).count();

@@ -245,6 +245,15 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     m.record_run(f, t);
     BOOST_TEST(r.value("wfsync_runs_total", {"nightly", "failed"}) == 1);
 
+    // A backup whose retention failed: counted for alerting, and as errors of kind prune.
+    sync::run_summary b;
+    b.rule = "backup";
+    b.prune_errors = {"local: x.zip: permission denied"};
+    b.errors = 1;
+    m.record_run(b, t);
+    BOOST_TEST(r.value("wfsync_archive_prune_failures_total", {"backup"}) == 1);
+    BOOST_TEST(r.value("wfsync_errors_total", {"backup", "prune"}) == 1);
+
     m.record_run_failure("nightly", make_error(errc::transport, "connect refused"));
     m.record_overlap_skip("nightly");
     m.record_overlap_skip("nightly");
