@@ -35,6 +35,7 @@ struct fake_workflow {
 
 /// A platform tenant in memory: what the engine sees through the connector interface.
 struct fake_tenant {
+    explicit fake_tenant(std::string n) : name(std::move(n)) {}
     std::string name;
     std::vector<fake_workflow> workflows;
     int next_id = 900;
