@@ -349,3 +349,53 @@ BOOST_AUTO_TEST_CASE(kore_serve_killed_with_a_pending_export_resumes_the_same_jo
     BOOST_TEST(emu.versions("kore-prod")["Banking Assistant"].size() == 2u);
     BOOST_TEST(emu.versions("kore-prod")["Claims Triage"].size() == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(kore_and_secmaster_versions_are_backed_up_as_zip_and_restored)
+{
+    // Kore.ai packages and SecMaster files go to the archive as .zip, once per content.
+    emulator_thread kore(kore_seed(20));
+    auto env = kore_env(kore->base_url());
+    auto text = read_file(env.config_file);
+    text.replace(text.find("rules:\n"), std::string("rules:\n").size(),
+                 "archives:\n  local: {path: " + env.dir->file("archive") + "}\n"
+                 "rules:\n"
+                 "  - name: kore-backup\n"
+                 "    source: kore-dev\n"
+                 "    targets: [\"archive:local\"]\n");
+    env.dir->write("wfsync.yaml", text);
+    auto first = env.run({"sync", "--rule", "kore-backup"});
+    BOOST_TEST_REQUIRE(first.code == 0, describe(first));
+    auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
+    BOOST_TEST_REQUIRE(list.size() == 2u);
+    for (const auto& e : list) BOOST_TEST(e.at("path").as_string().ends_with(".zip"));
+    auto again = env.run({"sync", "--rule", "kore-backup"});
+    BOOST_TEST(again.out.find("0 imported, 2 unchanged") != std::string::npos, again.out);
+    BOOST_TEST(env.run({"archive", "verify"}).code == 0);
+    // Restore Claims Triage into the Kore.ai target that lacks it, then nothing more.
+    auto restored = env.run({"restore", "--from", "archive:local", "--workflow", "Claims Triage", "--to", "kore-prod"});
+    BOOST_TEST_REQUIRE(restored.code == 0, describe(restored));
+    BOOST_TEST(kore.versions("kore-prod")["Claims Triage"].size() == 1u);
+    auto twice = env.run({"restore", "--from", "archive:local", "--workflow", "Claims Triage", "--to", "kore-prod"});
+    BOOST_TEST(twice.code == 0, describe(twice));
+    BOOST_TEST(twice.out.find("0 imported, 1 unchanged") != std::string::npos, twice.out);
+    // A restore into a tenant the config does not name is a usage error.
+    auto wrong = env.run({"restore", "--from", "archive:local", "--workflow", "Claims Triage", "--to", "kore-dev-missing"});
+    BOOST_TEST(wrong.code == 2, describe(wrong));
+
+    emulator_thread soc(soc_seed());
+    auto senv = soc_env(soc->base_url());
+    auto stext = read_file(senv.config_file);
+    stext.replace(stext.find("rules:\n"), std::string("rules:\n").size(),
+                  "archives:\n  local: {path: " + senv.dir->file("archive") + "}\n"
+                  "rules:\n"
+                  "  - name: soc-backup\n"
+                  "    source: soc-a\n"
+                  "    targets: [\"archive:local\"]\n");
+    senv.dir->write("wfsync.yaml", stext);
+    auto s1 = senv.run({"sync", "--rule", "soc-backup"});
+    BOOST_TEST_REQUIRE(s1.code == 0, describe(s1));
+    auto slist = json::parse(senv.run({"archive", "list", "--json"}).out).as_array();
+    BOOST_TEST(slist.size() == 3u);
+    auto s2 = senv.run({"sync", "--rule", "soc-backup"});
+    BOOST_TEST(s2.out.find("0 imported, 3 unchanged") != std::string::npos, s2.out);
+}
