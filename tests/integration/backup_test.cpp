@@ -258,3 +258,51 @@ BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_backup_clearly_and_loses_nothing_stor
     auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
     BOOST_TEST(list.size() == 3u);
 }
+
+BOOST_AUTO_TEST_CASE(a_scheduled_backup_under_serve_stores_once_and_restore_at_a_time_picks_the_version)
+{
+    emulator_thread emu(backup_seed());
+    auto env = backup_env(emu->base_url());
+    auto text = read_file(env.config_file) + "    schedule: \"@every 1s\"\n";
+    auto port = free_port();
+    text.insert(0, "admin: {listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n");
+    env.dir->write("wfsync.yaml", text);
+    {
+        process daemon(WFSYNC_BIN, {"--config", env.config_file, "serve"}, env.env, env.dir->file("serve.out"),
+                       env.dir->file("serve.err"));
+        // Three runs at least: the first stores, the others find everything there.
+        auto runs = [&] {
+            auto log = read_file(env.dir->file("serve.err"));
+            std::size_t n = 0;
+            for (auto at = log.find("already in the archive"); at != std::string::npos;
+                 at = log.find("already in the archive", at + 1))
+                ++n;
+            return n;
+        };
+        for (int i = 0; i < 400 && runs() < 6; ++i) daemon.wait_for(std::chrono::milliseconds(25));
+        daemon.signal(SIGTERM);
+        BOOST_TEST(daemon.wait_for(std::chrono::seconds(30)).value_or(-1) == 0);
+        BOOST_TEST(runs() >= 6u, read_file(env.dir->file("serve.err")));
+    }
+    BOOST_TEST(files_below(env.dir->file("archive")).size() == 3u);
+
+    // A second version of Invoice Sync, then a restore "as it was" before it existed.
+    auto before_second = std::chrono::system_clock::now();
+    BOOST_TEST_REQUIRE(emu->add_version("sandbox", "102", new_invoice_sync_version()).has_value());
+    // The archive records whole seconds: let the clock pass the second boundary (bounded).
+    while (std::chrono::system_clock::now() < before_second + std::chrono::seconds(1)) emu->requests();
+    BOOST_TEST_REQUIRE(env.run({"sync"}).code == 0);
+    std::time_t t = std::chrono::system_clock::to_time_t(before_second);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char at[32];
+    std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    auto r = env.run({"restore", "--from", "archive:local", "--workflow", "Invoice Sync", "--at", at, "--to", "staging"});
+    BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+    BOOST_TEST((emu.versions("staging")["Invoice Sync"] == std::vector<std::string>{"0.1.0"}));
+    auto none = env.run({"restore", "--from", "archive:local", "--workflow", "Invoice Sync", "--at", "2001-01-01", "--to", "staging"});
+    BOOST_TEST(none.code == 1, describe(none));
+    BOOST_TEST(none.out.find("at or before the given time") != std::string::npos, none.out);
+    auto bad = env.run({"restore", "--from", "archive:local", "--workflow", "Invoice Sync", "--at", "yesterday", "--to", "staging"});
+    BOOST_TEST(bad.code == 2, describe(bad));
+}
