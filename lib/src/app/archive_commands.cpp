@@ -67,21 +67,10 @@ std::vector<std::string> archive_names(const config::config& cfg, const std::str
 /// else the archive's own.
 std::pair<archive::retention_policy, std::string> retention_for(const config::config& cfg, const std::string& name)
 {
-    auto to_policy = [](const std::map<std::string, int>& m) {
-        archive::retention_policy p;
-        auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? 0 : it->second; };
-        p.keep_last = get("keep_last");
-        p.keep_hourly = get("keep_hourly");
-        p.keep_daily = get("keep_daily");
-        p.keep_weekly = get("keep_weekly");
-        p.keep_monthly = get("keep_monthly");
-        p.keep_yearly = get("keep_yearly");
-        return p;
-    };
     for (const auto& r : cfg.rules)
         for (const auto& t : r.targets)
-            if (t == "archive:" + name && !r.retention.empty()) return {to_policy(r.retention), r.timezone};
-    return {to_policy(cfg.archives.at(name).retention), "UTC"};
+            if (t == "archive:" + name && !r.retention.empty()) return {archive::retention_from(r.retention), r.timezone};
+    return {archive::retention_from(cfg.archives.at(name).retention), "UTC"};
 }
 
 /// An archive seen through the connector interface, so that a restore is a sync from it.

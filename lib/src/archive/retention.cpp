@@ -141,4 +141,20 @@ result<std::vector<keep_decision>> apply_retention(const std::vector<clock::time
     return out;
 }
 
+retention_policy retention_from(const std::map<std::string, int>& keys)
+{
+    auto get = [&](const char* k) {
+        auto it = keys.find(k);
+        return it == keys.end() ? 0 : it->second;
+    };
+    retention_policy p;
+    p.keep_last = get("keep_last");
+    p.keep_hourly = get("keep_hourly");
+    p.keep_daily = get("keep_daily");
+    p.keep_weekly = get("keep_weekly");
+    p.keep_monthly = get("keep_monthly");
+    p.keep_yearly = get("keep_yearly");
+    return p;
+}
+
 }  // namespace wfsync::archive

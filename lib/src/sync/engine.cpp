@@ -155,19 +155,6 @@ struct engine::impl {
         return &archives.emplace(name, std::move(*opened)).first->second;
     }
 
-    static archive::retention_policy policy_of(const std::map<std::string, int>& m)
-    {
-        archive::retention_policy p;
-        auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? 0 : it->second; };
-        p.keep_last = get("keep_last");
-        p.keep_hourly = get("keep_hourly");
-        p.keep_daily = get("keep_daily");
-        p.keep_weekly = get("keep_weekly");
-        p.keep_monthly = get("keep_monthly");
-        p.keep_yearly = get("keep_yearly");
-        return p;
-    }
-
     /// Stores an exported version in an archive unless that content is there already.
     void backup(const config::rule& r, run_summary& s, store::row_id run, const run_options& o,
                 const connector::workflow_summary& src, const connector::package& pkg,
@@ -235,7 +222,7 @@ struct engine::impl {
             auto name = target.substr(std::string_view("archive:").size());
             auto conf = cfg->archives.find(name);
             if (conf == cfg->archives.end()) continue;
-            auto policy = policy_of(r.retention.empty() ? conf->second.retention : r.retention);
+            auto policy = archive::retention_from(r.retention.empty() ? conf->second.retention : r.retention);
             if (policy.empty()) continue;
             auto a = archive_for(name);
             if (!a) {

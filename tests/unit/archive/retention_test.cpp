@@ -284,4 +284,16 @@ BOOST_AUTO_TEST_CASE(empty_policy_flag)
     BOOST_TEST(!retention_policy{.keep_last = -1}.empty());
 }
 
+BOOST_AUTO_TEST_CASE(policy_from_config_keys)
+{
+    auto p = wfsync::archive::retention_from({{"keep_last", 10}, {"keep_daily", 14}, {"keep_yearly", 2}});
+    BOOST_TEST(p.keep_last == 10);
+    BOOST_TEST(p.keep_daily == 14);
+    BOOST_TEST(p.keep_yearly == 2);
+    BOOST_TEST(p.keep_hourly == 0);
+    BOOST_TEST(p.keep_weekly == 0);
+    BOOST_TEST(p.keep_monthly == 0);
+    BOOST_TEST(wfsync::archive::retention_from({}).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

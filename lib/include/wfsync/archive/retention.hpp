@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,5 +66,8 @@ struct keep_decision {
 
 /// Checks a policy (counts >= -1); the error names the offending field.
 [[nodiscard]] result<void> validate(const retention_policy& policy);
+
+/// The policy of a config's `retention:` map (keep_last, keep_hourly, ...; absent keys are 0).
+retention_policy retention_from(const std::map<std::string, int>& keys);
 
 }  // namespace wfsync::archive
