@@ -255,7 +255,7 @@ private:
             st.last_outcome = "failed";
             metrics_.record_run_failure(name, s.error());
             log::error("rule {}: run failed: {}", name, s.error().what());
-            notifier_.status(fmt::format("rule {}: failed: {}", name, s.error().what()));
+            notifier_.status(fmt::format("rule {}: failed: {}", name, log::redact(s.error().what())));
             co_return;
         }
         metrics_.record_run(*s);

@@ -1239,12 +1239,11 @@ result<std::unique_ptr<store>> open_sqlite(const std::string& path)
                                                  "(journal mode stays '{}'): {}",
                                                  path, mode, sqlite3_errmsg(db->handle())));
     }
-    // synchronous=NORMAL: in WAL mode a commit only appends to the WAL, and NORMAL syncs the
-    // WAL at every checkpoint, so a crash or power loss can lose the last commits but never
-    // corrupts the database or tears a transaction. A process kill -9 loses nothing (the OS
-    // still has the pages). FULL would add an fsync per commit for durability we do not need:
-    // a lost commit looks like a crash a moment earlier, which the intent log already handles.
-    if (auto r = db->exec("set pragmas", "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r)
+    // synchronous=FULL: an import intent must be on disk before the request it announces is
+    // sent. With NORMAL a power loss could drop a committed intent while a platform without
+    // idempotency keys (Kore.ai, SecMaster) carries the import out, and the next run would
+    // send it again. One fsync per commit is cheap at wfsync's write rate.
+    if (auto r = db->exec("set pragmas", "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !r)
         return r.error();
 
     auto version = detail::migrate(*db);

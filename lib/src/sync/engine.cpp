@@ -11,6 +11,7 @@
 #include <wfsync/sync/normalize.hpp>
 
 #include <wfsync/core/duration.hpp>
+#include <wfsync/core/zip.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -41,7 +42,7 @@ bool run_summary::only_transient_errors() const
     if (errors == 0) return false;
     for (const auto& i : items) {
         if (i.what == action::error) {
-            error e{i.error_kind, {}, 0};
+            error e{i.error_kind, {}, i.http_status};
             if (!is_retryable(e) && i.error_kind != errc::unknown_outcome) return false;
         }
         if (i.done && (i.what == action::import || i.what == action::create)) return false;
@@ -174,11 +175,10 @@ struct engine::impl {
                                             to_string(i.what), r.source, i.workflow_name, target, i.reason));
             s.items.push_back(std::move(i));
         };
-        auto a = archive_for(name);
-        if (!a) {
+        if (!cfg->archives.contains(name)) {
             it.what = action::error;
-            it.error_kind = a.error().code;
-            it.reason = a.error().what();
+            it.error_kind = errc::config;
+            it.reason = "no archive named " + name;
             return done(std::move(it));
         }
         auto existing = st.find_archive_entry_by_hash(name, r.source, src.id, norm.hash);
@@ -199,6 +199,14 @@ struct engine::impl {
         it.target_version = it.source_version;
         if (o.dry_run) {
             it.reason = "new content: would be stored";
+            return done(std::move(it));
+        }
+        // Opened only to write: a plan or a dry run must not create the archive's directories.
+        auto a = archive_for(name);
+        if (!a) {
+            it.what = action::error;
+            it.error_kind = a.error().code;
+            it.reason = a.error().what();
             return done(std::move(it));
         }
         auto stored = (*a)->put(r.source, pkg, norm.hash, std::chrono::system_clock::now());
@@ -360,6 +368,8 @@ struct engine::impl {
                     // The job lives on at the platform; a transient failure to ask is not its end.
                     log::warn("tenant {}: polling export job {}: {}", c.tenant(), job.job_id, polled.error().what());
                 } else {
+                    // An export is only read: a job that failed, or whose package is unusable, is
+                    // closed and the next run starts a fresh one.
                     (void)st.set_job_state(recorded->id, store::job_state::failed, log::redact(polled.error().what()));
                     co_return std::move(polled.error()).context("export job " + job.job_id);
                 }
@@ -382,6 +392,20 @@ struct engine::impl {
         }
     }
 
+    /// Closes the import jobs recorded for an intent once the intent is settled otherwise, so
+    /// they neither count as pending nor make a restarted daemon resume them.
+    void close_jobs_of(store::row_id intent, const std::string& tenant, const std::string& why)
+    {
+        auto open = st.open_jobs(tenant);
+        if (!open) return log::warn("cannot list the jobs of {}: {}", tenant, open.error().what());
+        for (const auto& j : *open)
+            if (j.kind == "import" && j.intent == intent) (void)st.set_job_state(j.id, store::job_state::succeeded, why);
+    }
+
+    /// A poll error other than the platform's own FAILED (errc::conflict) says nothing about the
+    /// job: the job stays open ("unknown") for the next run, never treated as failed.
+    static bool job_failed(const error& e) { return e.code == errc::conflict; }
+
     /// Waits for an asynchronous import (already recorded as `job_row`) to end.
     awaitable<result<connector::import_result>> wait_import(connector::connector& c, connector::import_result job,
                                                             store::row_id job_row)
@@ -393,9 +417,15 @@ struct engine::impl {
             co_await pause(interval);
             auto polled = co_await c.poll_import(job);
             if (!polled) {
-                if (!is_retryable(polled.error())) {
+                if (job_failed(polled.error())) {
                     (void)st.set_job_state(job_row, store::job_state::failed, log::redact(polled.error().what()));
                     co_return std::move(polled.error()).context("import job " + job.job_id);
+                }
+                if (!is_retryable(polled.error())) {
+                    (void)st.set_job_state(job_row, store::job_state::unknown, log::redact(polled.error().what()));
+                    auto e = std::move(polled.error()).context("import job " + job.job_id);
+                    e.code = errc::unknown_outcome;
+                    co_return e;
                 }
                 log::warn("tenant {}: polling import job {}: {}", c.tenant(), job.job_id, polled.error().what());
             } else if (polled->done) {
@@ -506,6 +536,7 @@ struct engine::impl {
         auto failed = [&](const error& e) {
             it.what = action::error;
             it.error_kind = e.code;
+            it.http_status = e.http_status;
             it.reason = e.what();
             finish(std::move(it));
         };
@@ -550,6 +581,7 @@ struct engine::impl {
                                                      view->workflow);
                         !u)
                         co_return failed(u.error());
+                    close_jobs_of((*prior)->id, target_name, "settled: the content is in the target");
                 }
                 if (auto m = remember(r, src, norm.hash, target_name, *view, view->highest_version); !m)
                     co_return failed(m.error());
@@ -634,7 +666,9 @@ struct engine::impl {
 
         // An import job recorded for this intent by an earlier run is followed, not resent.
         std::optional<store::async_job> recorded_job;
-        if (auto open = st.open_jobs(target_name); open) {
+        {
+            auto open = st.open_jobs(target_name);
+            if (!open) co_return failed(open.error());
             for (const auto& j : *open)
                 if (j.kind == "import" && j.intent == intent->id) recorded_job = j;
         }
@@ -755,6 +789,7 @@ struct engine::impl {
                 item i = base;
                 i.what = action::error;
                 i.error_kind = versions.error().code;
+                i.http_status = versions.error().http_status;
                 i.reason = "listing versions: " + versions.error().what();
                 co_return report(std::move(i));
             }
@@ -782,6 +817,7 @@ struct engine::impl {
                 i.source_version = refs[k].version;
                 i.what = action::error;
                 i.error_kind = fetched.error().code;
+                i.http_status = fetched.error().http_status;
                 i.reason = fetched.error().what();
                 report(std::move(i));
                 continue;
@@ -793,6 +829,7 @@ struct engine::impl {
                 i.source_version = refs[k].version;
                 i.what = action::error;
                 i.error_kind = norm.error().code;
+                i.http_status = norm.error().http_status;
                 i.reason = "normalizing export: " + norm.error().what();
                 report(std::move(i));
                 continue;
@@ -803,8 +840,13 @@ struct engine::impl {
             if (!o.dry_run) {
                 auto wf = st.upsert_workflow(r.source, src.id, src.name);
                 if (wf) {
+                    // One file is kept as it is; several (Kore.ai) as a zip, so they can be told apart.
                     std::string raw;
-                    for (const auto& [name, bytes] : pkg.files) raw += bytes;
+                    if (pkg.files.size() == 1) {
+                        raw = pkg.files.begin()->second;
+                    } else if (auto z = make_zip(pkg.files); z) {
+                        raw = std::move(*z);
+                    }
                     auto v = st.put_version(wf->id, version_base.source_version, norm->hash, pkg.format, raw);
                     if (!v) log::error("run {}: cannot store version: {}", s.run_uid, v.error().what());
                 } else {
@@ -889,6 +931,7 @@ struct engine::impl {
                     i.target_tenant = target;
                     i.what = action::error;
                     i.error_kind = l.error().code;
+                i.http_status = l.error().http_status;
                     i.reason = "listing workflows of " + target + ": " + l.error().what();
                     ++s.errors;
                     record(s, run_id, i, now_ms(), o);

@@ -49,6 +49,7 @@ struct fake_tenant {
     bool async = false;
     int polls_to_finish = 2;
     bool import_job_fails = false;
+    std::optional<error> import_poll_error;  ///< the next import poll answers this, once
     int export_starts = 0;
     int export_polls = 0;
     int import_polls = 0;
@@ -132,6 +133,11 @@ public:
     awaitable<result<wc::import_result>> poll_import(const wc::import_result& job) override
     {
         ++t_.import_polls;
+        if (t_.import_poll_error) {
+            auto e = *t_.import_poll_error;
+            t_.import_poll_error.reset();
+            co_return e;
+        }
         if (!finished(job.job_id)) co_return job;
         if (t_.import_job_fails) co_return make_error(errc::conflict, "import job " + job.job_id + " FAILED");
         auto& p = t_.pending_imports.at(job.job_id);
@@ -496,4 +502,34 @@ BOOST_FIXTURE_TEST_CASE(failed_import_job_is_reported_and_retried_next_run, fixt
     BOOST_TEST(second.imported == 2);
     BOOST_TEST(dst.imports.size() == 4u);
     BOOST_TEST((labels(dst, "Dunning") == std::vector<std::string>{"0.1.0"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_poll_error_that_is_not_failed_leaves_the_import_job_to_be_followed, fixture)
+{
+    dst.async = true;
+    dst.polls_to_finish = 2;
+    dst.workflows.clear();
+    src.workflows.pop_back();  // Billing only
+    dst.import_poll_error = make_error(errc::auth, "HTTP 403 on dock status", 403);
+    auto first = run();
+    BOOST_TEST(first.errors == 1);
+    BOOST_TEST((first.items.front().error_kind == errc::unknown_outcome));
+    BOOST_TEST(st->open_jobs("dst")->size() == 1u);
+    BOOST_TEST(dst.imports.size() == 1u);
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(dst.imports.size() == 1u);  // followed, not resent
+    BOOST_TEST(st->open_jobs()->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(transient_http_errors_make_the_run_temporary, fixture)
+{
+    dst.import_failures.push_back(make_error(errc::http_status, "HTTP 503", 503));
+    dst.import_failures.push_back(make_error(errc::http_status, "HTTP 503", 503));
+    auto s = run();
+    BOOST_TEST(s.errors == 2);
+    BOOST_TEST(s.only_transient_errors());
+    dst.import_failures.push_back(make_error(errc::http_status, "HTTP 400", 400));
+    auto t = run();
+    BOOST_TEST(!t.only_transient_errors());
 }

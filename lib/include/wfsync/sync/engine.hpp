@@ -51,6 +51,7 @@ struct item {
     bool drifted = false;         ///< the target had been edited by hand (also with overwrite)
     std::string reason;           ///< why, in words, for people
     errc error_kind = errc::internal;  ///< for action::error
+    int http_status = 0;               ///< for action::error from an HTTP answer
     std::vector<std::string> diff;     ///< structural diff target -> source (plan only)
 };
 
