@@ -141,6 +141,8 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     for (auto [set, opt] : {std::pair{!cl.from.empty(), "--from"}, std::pair{!cl.to.empty(), "--to"},
                             std::pair{!cl.version.empty(), "--version"}, std::pair{!cl.at.empty(), "--at"}})
         if (auto r = refuse(set && c != "restore", opt); !r) return r.error();
+    if (c == "history" && cl.rules.size() > 1)
+        return fail(errc::invalid_argument, "history takes one --rule");
     if (c == "archive") {
         if (cl.positional.size() != 1 ||
             (cl.positional[0] != "list" && cl.positional[0] != "verify" && cl.positional[0] != "prune"))

@@ -54,6 +54,16 @@ BOOST_AUTO_TEST_CASE(usage_errors_name_the_argument)
     BOOST_TEST(error_of({"sync", "--offline"}) == "--offline is not an option of 'sync'");
     BOOST_TEST(error_of({"sync", "extra"}) == "unexpected argument 'extra'");
     BOOST_TEST(error_of({"--config", "", "sync"}) == "--config needs a file name");
+    BOOST_TEST(error_of({"history", "--rule", "a", "--rule", "b"}) == "history takes one --rule");
+    BOOST_TEST(error_of({"archive"}) == "archive needs one of: list, verify, prune");
+    BOOST_TEST(error_of({"archive", "list", "--dry-run"}) == "--dry-run is an option of 'archive prune' only");
+    BOOST_TEST(error_of({"restore", "--from", "local", "--workflow", "w", "--to", "t"}) ==
+               "restore needs --from archive:NAME");
+    BOOST_TEST(error_of({"restore", "--from", "archive:a", "--to", "t"}) == "restore needs --workflow W");
+    BOOST_TEST(error_of({"restore", "--from", "archive:a", "--workflow", "w", "--to", "t", "--version", "1",
+                         "--at", "2026-01-01"}) == "restore takes --version or --at, not both");
+    BOOST_TEST(error_of({"sync", "--to", "t"}) == "--to is not an option of 'sync'");
+    BOOST_TEST(error_of({"serve", "--grace", "soon"}) == "--grace needs a duration like 30s, not 'soon'");
 }
 
 BOOST_AUTO_TEST_CASE(idempotency_key_is_deterministic_and_sensitive_to_every_part)
