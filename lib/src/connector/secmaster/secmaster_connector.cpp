@@ -21,7 +21,6 @@
 
 namespace wfsync::connector::secmaster {
 namespace asio = boost::asio;
-using std::chrono::steady_clock;
 
 namespace {
 
@@ -107,12 +106,11 @@ secmaster_connector::secmaster_connector(executor ex, const config::tenant& t)
       project_id_(t.project_id),
       workspace_id_(t.workspace_id),
       client_(ex, client_settings_for(t)),
-      fetch_done_(ex)
+      tokens_(ex, "IAM login")
 {
     // The config loader registers these already; a tenant built in code gets the same.
     log::add_secret(auth_.password.reveal());
     log::add_secret(auth_.token.reveal());
-    fetch_done_.expires_at(steady_time::max());
     client_.on_attempt([name = name_](const net::attempt_record& rec) { detail::notify_attempt(name, rec); });
 }
 
@@ -137,7 +135,7 @@ void secmaster_connector::set_run_id(const std::string&)
 // ---------------------------------------------------------------------------------------
 // IAM token
 
-awaitable<result<void>> secmaster_connector::fetch_token()
+awaitable<result<detail::fetched_token>> secmaster_connector::fetch_token()
 {
     net::http_request req;
     req.method = "POST";
@@ -179,58 +177,17 @@ awaitable<result<void>> secmaster_connector::fetch_token()
         life = std::chrono::duration_cast<milliseconds>(*tok->expires_at - std::chrono::system_clock::now());
     }
     auto usable = token_usable_for(life);
-    token_ = std::move(tok->token);
-    token_refresh_at_ = steady_clock::now() + usable;
     log::debug("tenant {}: got an IAM token, used for {}s", name_,
                std::chrono::duration_cast<std::chrono::seconds>(usable).count());
-    co_return result<void>{};
+    // A token that is already due (expiry in the past: clock skew) is still used once.
+    co_return detail::fetched_token{std::move(tok->token), usable};
 }
 
 awaitable<result<std::string>> secmaster_connector::auth_token()
 {
     if (auth_.type != config::auth_type::iam_password) co_return auth_.token.reveal();
-    for (;;) {
-        if (!token_.empty() && steady_clock::now() < token_refresh_at_) co_return token_;
-        if (fetching_) {
-            // Another caller is fetching: wait for it rather than fetch a second token.
-            auto seq = fetch_seq_;
-            while (fetching_ && fetch_seq_ == seq) {
-                auto cs = co_await asio::this_coro::cancellation_state;
-                if (cs.cancelled() != asio::cancellation_type::none) {
-                    co_return fail(errc::cancelled, "IAM login: cancelled while waiting for a token");
-                }
-                co_await fetch_done_.async_wait(asio::as_tuple(use_awaitable));
-            }
-            if (fetch_seq_ == seq + 1 && last_fetch_error_) co_return *last_fetch_error_;
-            continue;
-        }
-        fetching_ = true;
-        token_.clear();
-        result<void> r = fail(errc::internal, "IAM login: token fetch did not finish");
-        try {
-            r = co_await fetch_token();
-        } catch (...) {
-            fetching_ = false;
-            ++fetch_seq_;
-            last_fetch_error_ = r.error();
-            fetch_done_.cancel();
-            throw;
-        }
-        fetching_ = false;
-        ++fetch_seq_;
-        last_fetch_error_.reset();
-        if (!r) last_fetch_error_ = r.error();
-        fetch_done_.cancel();  // wakes every waiter
-        if (!r) co_return r.error();
-        // A token that is already due (expiry in the past: clock skew) is still used once.
-        co_return token_;
-    }
-}
-
-void secmaster_connector::invalidate(const std::string& used)
-{
-    // Only if nobody refreshed it meanwhile: concurrent 401s cause one fetch, not one each.
-    if (token_ == used) token_.clear();
+    detail::token_cache::fetch_fn fetch = [this] { return fetch_token(); };
+    co_return co_await tokens_.get(std::move(fetch));
 }
 
 awaitable<result<void>> secmaster_connector::check_login()
@@ -269,7 +226,7 @@ awaitable<result<net::http_response>> secmaster_connector::call(net::http_reques
         }
         if (r->status == 401 && auth_.type == config::auth_type::iam_password && round == 0) {
             log::info("tenant {}: {}: HTTP 401, fetching a new IAM token", name_, what);
-            invalidate(*tok);
+            tokens_.invalidate(*tok);
             continue;
         }
         if (!is_2xx(r->status)) {

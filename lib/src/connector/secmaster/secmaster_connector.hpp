@@ -2,15 +2,14 @@
 // Private header: the Huawei Cloud SecMaster connector (api-reference.md section 3).
 #pragma once
 
+#include "../token_cache.hpp"
+
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/net/http_client.hpp>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 namespace wfsync::connector::secmaster {
@@ -50,12 +49,11 @@ public:
     static constexpr int max_pages = 1000;
 
     /// IAM tokens fetched so far (tests check that many calls share one).
-    std::uint64_t token_fetches() const noexcept { return fetch_seq_; }
+    std::uint64_t token_fetches() const noexcept { return tokens_.fetches(); }
 
 private:
     awaitable<result<std::string>> auth_token();
-    awaitable<result<void>> fetch_token();
-    void invalidate(const std::string& used);
+    awaitable<result<detail::fetched_token>> fetch_token();
 
     /// Sends a SecMaster call with X-Auth-Token; a 401 refreshes an IAM token and retries
     /// once. Non-2xx answers and "success": false bodies become errors named by `what`.
@@ -73,13 +71,7 @@ private:
     std::string workspace_id_;
     net::http_client client_;
 
-    // IAM token cache; single-threaded, so plain members suffice.
-    std::string token_;
-    steady_time token_refresh_at_{};
-    bool fetching_ = false;
-    std::uint64_t fetch_seq_ = 0;           ///< counts finished fetches
-    std::optional<error> last_fetch_error_;  ///< of fetch number fetch_seq_
-    boost::asio::steady_timer fetch_done_;   ///< waiters for a fetch in flight wait on it
+    detail::token_cache tokens_;  ///< IAM tokens
 };
 
 /// Checks the tenant's SecMaster settings (base URL, project and workspace ids, auth type and

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "secmaster_mapping.hpp"
 
+#include "../token_cache.hpp"
+
 #include <wfsync/core/json.hpp>
 #include <wfsync/core/log.hpp>
 
@@ -207,10 +209,7 @@ result<token_info> parse_token(const std::string* header, std::string_view body,
 
 milliseconds token_usable_for(std::optional<milliseconds> lifetime)
 {
-    milliseconds life = lifetime ? *lifetime : milliseconds(hours(24));
-    if (life <= milliseconds(0)) return milliseconds(0);
-    milliseconds margin = std::min<milliseconds>(minutes(5), life / 10);
-    return life - margin;
+    return detail::token_usable_for(lifetime ? *lifetime : milliseconds(hours(24)), minutes(5));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@
 
 namespace wfsync::connector::zuora {
 namespace asio = boost::asio;
-using std::chrono::steady_clock;
 
 namespace {
 
@@ -89,13 +88,12 @@ zuora_connector::zuora_connector(executor ex, const config::tenant& t)
       auth_(t.auth),
       base_url_(t.base_url),
       client_(ex, client_settings_for(t)),
-      fetch_done_(ex)
+      tokens_(ex, "login")
 {
     // The config loader registers these already; a tenant built in code (tests, restore)
     // gets the same protection.
     log::add_secret(auth_.client_secret.reveal());
     log::add_secret(auth_.token.reveal());
-    fetch_done_.expires_at(steady_time::max());
     client_.on_attempt([name = name_](const net::attempt_record& rec) { detail::notify_attempt(name, rec); });
 }
 
@@ -115,7 +113,7 @@ void zuora_connector::set_run_id(const std::string& run_id)
 // ---------------------------------------------------------------------------------------
 // Token
 
-awaitable<result<void>> zuora_connector::fetch_token()
+awaitable<result<detail::fetched_token>> zuora_connector::fetch_token()
 {
     net::http_request req;
     req.method = "POST";
@@ -163,57 +161,15 @@ awaitable<result<void>> zuora_connector::fetch_token()
     auto tok = parse_token(r->body, "login");
     if (!tok) co_return tok.error();
     log::add_secret(tok->access_token);
-    token_ = std::move(tok->access_token);
-    token_refresh_at_ = steady_clock::now() + token_usable_for(tok->expires_in);
     log::debug("tenant {}: got an access token valid for {}s", name_, tok->expires_in.count());
-    co_return result<void>{};
+    co_return detail::fetched_token{std::move(tok->access_token), token_usable_for(tok->expires_in)};
 }
 
 awaitable<result<std::string>> zuora_connector::access_token()
 {
     if (auth_.type != config::auth_type::oauth2) co_return auth_.token.reveal();
-    for (;;) {
-        if (!token_.empty() && steady_clock::now() < token_refresh_at_) co_return token_;
-        if (fetching_) {
-            // Another caller is fetching: wait for it rather than fetch a second token.
-            auto seq = fetch_seq_;
-            while (fetching_ && fetch_seq_ == seq) {
-                auto cs = co_await asio::this_coro::cancellation_state;
-                if (cs.cancelled() != asio::cancellation_type::none) {
-                    co_return fail(errc::cancelled, "login: cancelled while waiting for a token");
-                }
-                co_await fetch_done_.async_wait(asio::as_tuple(use_awaitable));
-            }
-            // That fetch failed: report its error instead of hammering the token endpoint.
-            if (fetch_seq_ == seq + 1 && last_fetch_error_) co_return *last_fetch_error_;
-            continue;
-        }
-        fetching_ = true;
-        token_.clear();
-        result<void> r = fail(errc::internal, "login: token fetch did not finish");
-        try {
-            r = co_await fetch_token();
-        } catch (...) {
-            fetching_ = false;
-            ++fetch_seq_;
-            last_fetch_error_ = r.error();
-            fetch_done_.cancel();
-            throw;
-        }
-        fetching_ = false;
-        ++fetch_seq_;
-        last_fetch_error_.reset();
-        if (!r) last_fetch_error_ = r.error();
-        fetch_done_.cancel();  // wakes every waiter
-        if (!r) co_return r.error();
-        co_return token_;
-    }
-}
-
-void zuora_connector::invalidate(const std::string& used)
-{
-    // Only if nobody refreshed it meanwhile: concurrent 401s cause one fetch, not one each.
-    if (token_ == used) token_.clear();
+    detail::token_cache::fetch_fn fetch = [this] { return fetch_token(); };
+    co_return co_await tokens_.get(std::move(fetch));
 }
 
 awaitable<result<void>> zuora_connector::check_login()
@@ -254,7 +210,7 @@ awaitable<result<net::http_response>> zuora_connector::call(net::http_request re
         // [Z-ERRH]: on a 401 fetch a new token and retry, once.
         if (r->status == 401 && auth_.type == config::auth_type::oauth2 && round == 0) {
             log::info("tenant {}: {}: HTTP 401, fetching a new access token", name_, what);
-            invalidate(*tok);
+            tokens_.invalidate(*tok);
             continue;
         }
         if (!is_2xx(r->status)) {

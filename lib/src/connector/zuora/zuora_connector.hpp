@@ -2,15 +2,14 @@
 // Private header: the Zuora Workflow connector (api-reference.md section 1).
 #pragma once
 
+#include "../token_cache.hpp"
+
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/net/http_client.hpp>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 namespace wfsync::connector::zuora {
@@ -44,9 +43,7 @@ private:
     /// The current access token, fetching one if there is none or it is due for refresh.
     awaitable<result<std::string>> access_token();
     /// POST /oauth/token once.
-    awaitable<result<void>> fetch_token();
-    /// Forgets `used` if it is still the cached token (a 401 said it is no longer valid).
-    void invalidate(const std::string& used);
+    awaitable<result<detail::fetched_token>> fetch_token();
 
     /// Sends an API call with the bearer token; a 401 refreshes the token and retries once.
     /// Non-2xx answers and 200s with "success": false become errors named by `what`.
@@ -61,14 +58,7 @@ private:
     std::string base_url_;
     net::http_client client_;
 
-    // oauth2 token cache; single-threaded, so plain members suffice.
-    std::string token_;
-    steady_time token_refresh_at_{};
-    bool fetching_ = false;
-    std::uint64_t fetch_seq_ = 0;           ///< counts finished fetches
-    std::optional<error> last_fetch_error_;  ///< of fetch number fetch_seq_
-    /// Waiters for a fetch in flight wait on this timer; the fetch cancels it to wake them.
-    boost::asio::steady_timer fetch_done_;
+    detail::token_cache tokens_;  ///< oauth2 tokens
 };
 
 /// Checks the tenant's Zuora settings (base URL, auth type and credentials present) and

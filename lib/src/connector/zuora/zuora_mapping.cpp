@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "zuora_mapping.hpp"
 
+#include "../token_cache.hpp"
+
 #include <wfsync/core/json.hpp>
 #include <wfsync/core/log.hpp>
 
@@ -296,9 +298,7 @@ std::chrono::milliseconds token_usable_for(std::chrono::seconds expires_in)
 {
     using namespace std::chrono;
     if (expires_in <= seconds(0)) expires_in = seconds(3600);
-    milliseconds life = expires_in;
-    milliseconds margin = std::min<milliseconds>(seconds(60), life / 10);
-    return life - margin;
+    return detail::token_usable_for(expires_in, seconds(60));
 }
 
 result<workflow_page> parse_workflow_page(std::string_view body, std::string_view what)
