@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -38,6 +39,23 @@ std::string_view platform_name(config::platform p)
 }
 
 }  // namespace
+
+net::client_settings detail::client_settings_for(const config::tenant& t)
+{
+    net::client_settings s;
+    s.base_url = t.base_url;
+    s.ca_file = t.tls.ca_file;
+    s.verify_tls = t.tls.verify;
+    s.request_timeout = t.net.timeout;
+    s.connect_timeout = std::min(s.connect_timeout, t.net.timeout);
+    s.max_attempts = t.net.retry.max_attempts;
+    s.initial_backoff = t.net.retry.initial_backoff;
+    s.max_backoff = t.net.retry.max_backoff;
+    s.concurrency = t.net.concurrency;
+    s.rate_per_second = t.net.rate.per_second;
+    s.rate_burst = t.net.rate.burst;
+    return s;
+}
 
 void detail::notify_attempt(const std::string& tenant, const net::attempt_record& rec)
 {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kore_mapping.hpp"
 
+#include "../mapping_detail.hpp"
+
 #include <wfsync/core/json.hpp>
 #include <wfsync/core/log.hpp>
 #include <wfsync/net/http.hpp>
@@ -17,6 +19,7 @@
 
 namespace wfsync::connector::kore {
 namespace json = boost::json;
+using detail::printable_prefix;
 
 namespace {
 
@@ -35,18 +38,6 @@ std::string first_of(const json::value& v, std::initializer_list<std::string_vie
         if (!s.empty()) return s;
     }
     return {};
-}
-
-/// Start of a text for an error message: printable ASCII only, at most `n` bytes.
-std::string printable_prefix(std::string_view body, std::size_t n)
-{
-    std::string out;
-    for (char c : body.substr(0, n)) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-    }
-    if (body.size() > n) out += "...";
-    return out;
 }
 
 /// The platform's error text in a JSON body, if any. [UNKNOWN] for AI for Process
@@ -327,20 +318,12 @@ result<package> package_from_files(const std::map<std::string, std::string>& fil
 
 error status_error(std::string_view prefix, int status, std::string_view body)
 {
-    std::string msg = platform_message(body);
-    if (msg.empty() && !body.empty()) {
-        boost::system::error_code ec;
-        (void)json::parse(body, ec);
-        if (ec) msg = printable_prefix(body, 200);
-    }
-    std::string text = msg.empty() ? fmt::format("{}: HTTP {}", prefix, status)
-                                   : fmt::format("{}: HTTP {}: {}", prefix, status, msg);
     errc code = errc::http_status;
     if (status == 401 || status == 403) code = errc::auth;
     else if (status == 404) code = errc::not_found;
     else if (status == 409) code = errc::conflict;
     else if (status == 429) code = errc::rate_limited;
-    return fail(code, log::redact(text), status);
+    return detail::status_error(prefix, status, body, platform_message(body), code);
 }
 
 }  // namespace wfsync::connector::kore

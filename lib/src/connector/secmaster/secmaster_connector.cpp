@@ -27,23 +27,6 @@ namespace {
 constexpr auto use_awaitable = asio::use_awaitable_t<executor>{};
 constexpr std::string_view json_type = "application/json;charset=UTF-8";  // [SEED 003]
 
-net::client_settings client_settings_for(const config::tenant& t)
-{
-    net::client_settings s;
-    s.base_url = t.base_url;
-    s.ca_file = t.tls.ca_file;
-    s.verify_tls = t.tls.verify;
-    s.request_timeout = t.net.timeout;
-    s.connect_timeout = std::min(s.connect_timeout, t.net.timeout);
-    s.max_attempts = t.net.retry.max_attempts;
-    s.initial_backoff = t.net.retry.initial_backoff;
-    s.max_backoff = t.net.retry.max_backoff;
-    s.concurrency = t.net.concurrency;
-    s.rate_per_second = t.net.rate.per_second;
-    s.rate_burst = t.net.rate.burst;
-    return s;
-}
-
 bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 /// Waits before asking again: exponential from initial_backoff, capped at max_backoff.
@@ -105,7 +88,7 @@ secmaster_connector::secmaster_connector(executor ex, const config::tenant& t)
       auth_(t.auth),
       project_id_(t.project_id),
       workspace_id_(t.workspace_id),
-      client_(ex, client_settings_for(t)),
+      client_(ex, detail::client_settings_for(t)),
       tokens_(ex, "IAM login")
 {
     // The config loader registers these already; a tenant built in code gets the same.

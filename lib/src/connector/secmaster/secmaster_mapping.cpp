@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "secmaster_mapping.hpp"
 
+#include "../mapping_detail.hpp"
 #include "../token_cache.hpp"
 
 #include <wfsync/core/json.hpp>
@@ -18,17 +19,11 @@
 
 namespace wfsync::connector::secmaster {
 namespace json = boost::json;
+using detail::iequals;
+using detail::printable_prefix;
 using namespace std::chrono;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 /// A string member, or an integer printed; empty otherwise.
 std::string text_of(const json::value* v)
@@ -55,17 +50,6 @@ std::string version_of(const json::value* v)
         return s.empty() ? text_of(v->get_object().if_contains("name")) : s;
     }
     return text_of(v);
-}
-
-std::string printable_prefix(std::string_view s, std::size_t max)
-{
-    std::string out;
-    for (char c : s.substr(0, max)) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-    }
-    if (s.size() > max) out += "...";
-    return out;
 }
 
 const json::array* list_items(const json::value& v)
@@ -101,19 +85,7 @@ bool digits(std::string_view s, std::size_t at, std::size_t n, int& out)
 
 result<json::value> parse_body(std::string_view body, std::string_view what)
 {
-    if (body.empty()) return fail(errc::bad_response, fmt::format("{}: empty response body", what));
-    json::parse_options opts;
-    opts.max_depth = 256;
-    json::stream_parser p({}, opts);
-    boost::system::error_code ec;
-    std::size_t used = p.write(body.data(), body.size(), ec);
-    if (!ec) p.finish(ec);
-    if (ec) {
-        return fail(errc::bad_response, fmt::format("{}: invalid JSON at byte {} of {}: {}", what,
-                                                    std::min(used, body.size()), body.size(),
-                                                    ec.message()));
-    }
-    return p.release();
+    return detail::parse_body(body, what);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -250,11 +222,7 @@ std::string platform_message(std::string_view body)
 
 bool is_failure_body(const json::value& v)
 {
-    auto* s = find_member(v, "success");
-    if (!s) return false;
-    if (s->is_bool()) return !s->get_bool();
-    if (s->is_string()) return iequals(s->get_string(), "false");
-    return false;
+    return detail::is_failure_body(v);
 }
 
 errc errc_for_status(int status, bool write)
@@ -281,15 +249,8 @@ errc errc_for_status(int status, bool write)
 
 error status_error(std::string_view prefix, int status, std::string_view body, bool write)
 {
-    std::string msg = platform_message(body);
-    if (msg.empty() && !body.empty()) {
-        boost::system::error_code ec;
-        (void)json::parse(body, ec);
-        if (ec) msg = printable_prefix(body, 200);
-    }
-    std::string text = msg.empty() ? fmt::format("{}: HTTP {}", prefix, status)
-                                   : fmt::format("{}: HTTP {}: {}", prefix, status, msg);
-    return fail(errc_for_status(status, write), log::redact(text), status);
+    return detail::status_error(prefix, status, body, platform_message(body),
+                                errc_for_status(status, write));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -26,18 +26,7 @@ constexpr auto use_awaitable = asio::use_awaitable_t<executor>{};
 
 net::client_settings client_settings_for(const config::tenant& t)
 {
-    net::client_settings s;
-    s.base_url = t.base_url;
-    s.ca_file = t.tls.ca_file;
-    s.verify_tls = t.tls.verify;
-    s.request_timeout = t.net.timeout;
-    s.connect_timeout = std::min(s.connect_timeout, t.net.timeout);
-    s.max_attempts = t.net.retry.max_attempts;
-    s.initial_backoff = t.net.retry.initial_backoff;
-    s.max_backoff = t.net.retry.max_backoff;
-    s.concurrency = t.net.concurrency;
-    s.rate_per_second = t.net.rate.per_second;
-    s.rate_burst = t.net.rate.burst;
+    net::client_settings s = detail::client_settings_for(t);
     s.default_headers.set("Accept", "application/json");
     // Only needed with Multi-entity when the token is valid for several entities [Z-LIST].
     if (!t.entity_id.empty()) s.default_headers.set("Zuora-Entity-Ids", t.entity_id);

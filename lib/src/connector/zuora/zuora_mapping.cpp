@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "zuora_mapping.hpp"
 
+#include "../mapping_detail.hpp"
 #include "../token_cache.hpp"
 
 #include <wfsync/core/json.hpp>
@@ -19,16 +20,9 @@
 
 namespace wfsync::connector::zuora {
 namespace json = boost::json;
+using detail::iequals;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 /// A string member, or a number printed; empty otherwise.
 std::string text_of(const json::value* v)
@@ -44,18 +38,6 @@ std::string version_of(const json::value* v)
     if (!v || v->is_null()) return {};
     if (v->is_object()) return text_of(v->get_object().if_contains("version"));
     return text_of(v);
-}
-
-/// Printable ASCII, at most `max` bytes: used when showing a non-JSON body in an error.
-std::string printable_prefix(std::string_view s, std::size_t max)
-{
-    std::string out;
-    for (char c : s.substr(0, max)) {
-        auto u = static_cast<unsigned char>(c);
-        out += (u >= 0x20 && u < 0x7f) ? c : ' ';
-    }
-    if (s.size() > max) out += "...";
-    return out;
 }
 
 /// Percent-encoding for application/x-www-form-urlencoded (RFC 3986 unreserved kept).
@@ -90,20 +72,7 @@ const json::array* list_items(const json::value& v)
 
 result<json::value> parse_body(std::string_view body, std::string_view what)
 {
-    if (body.empty()) return fail(errc::bad_response, fmt::format("{}: empty response body", what));
-    json::parse_options opts;
-    opts.max_depth = 256;
-    json::stream_parser p({}, opts);
-    boost::system::error_code ec;
-    std::size_t used = p.write(body.data(), body.size(), ec);
-    if (!ec) p.finish(ec);
-    if (ec) {
-        // write() stops where the syntax broke; for a cut-off body that is the end.
-        return fail(errc::bad_response, fmt::format("{}: invalid JSON at byte {} of {}: {}", what,
-                                                    std::min(used, body.size()), body.size(),
-                                                    ec.message()));
-    }
-    return p.release();
+    return detail::parse_body(body, what);
 }
 
 std::string id_text(const json::value* v)
@@ -171,12 +140,7 @@ std::string platform_message(std::string_view body)
 
 bool is_failure_body(const json::value& v)
 {
-    auto* s = find_member(v, "success");
-    if (!s) return false;
-    if (s->is_bool()) return !s->get_bool();
-    // Tolerance: some services send the flag as text.
-    if (s->is_string()) return iequals(s->get_string(), "false");
-    return false;
+    return detail::is_failure_body(v);
 }
 
 errc errc_for_status(int status, bool write)
@@ -240,18 +204,8 @@ errc errc_for_failure_body(const json::value& v, bool write)
 
 error status_error(std::string_view prefix, int status, std::string_view body, bool write)
 {
-    std::string msg = platform_message(body);
-    if (msg.empty() && !body.empty()) {
-        boost::system::error_code ec;
-        auto v = json::parse(body, ec);
-        // A JSON body without a message says nothing readable; other text (an HTML error
-        // page from a proxy, say) is shown in part.
-        if (ec) msg = printable_prefix(body, 200);
-        (void)v;
-    }
-    std::string text = msg.empty() ? fmt::format("{}: HTTP {}", prefix, status)
-                                   : fmt::format("{}: HTTP {}: {}", prefix, status, msg);
-    return fail(errc_for_status(status, write), log::redact(text), status);
+    return detail::status_error(prefix, status, body, platform_message(body),
+                                errc_for_status(status, write));
 }
 
 std::string sanitize_track_id(std::string_view value)
