@@ -8,6 +8,13 @@
 #include "secmaster/secmaster_connector.hpp"
 #include "zuora/zuora_connector.hpp"
 
+#include <wfsync/core/log.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -55,6 +62,41 @@ net::client_settings detail::client_settings_for(const config::tenant& t)
     s.rate_per_second = t.net.rate.per_second;
     s.rate_burst = t.net.rate.burst;
     return s;
+}
+
+awaitable<result<net::http_response>> detail::send_token_request(net::http_client& client,
+                                                                 net::http_request req,
+                                                                 std::string_view tenant,
+                                                                 std::string_view what,
+                                                                 bool honor_retry_after)
+{
+    namespace asio = boost::asio;
+    const auto& cs = client.settings();
+    result<net::http_response> r = fail(errc::internal, fmt::format("{}: not sent", what));
+    for (int attempt = 1;; ++attempt) {
+        r = co_await client.send(req);
+        bool again = r ? (r->status == 408 || r->status == 425 || r->status == 429 || r->status >= 500)
+                       : is_retryable(r.error());
+        if (!again || attempt >= std::max(1, cs.max_attempts)) break;
+        milliseconds delay = std::min(cs.max_backoff, cs.initial_backoff * (1 << std::min(attempt - 1, 16)));
+        if (r && honor_retry_after) {
+            if (const auto* ra = r->headers.find("Retry-After"); ra && !ra->empty() && ra->size() < 6 &&
+                                                                 std::all_of(ra->begin(), ra->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                delay = std::min(cs.max_backoff, std::max(delay, milliseconds(std::stol(*ra) * 1000)));
+            }
+        }
+        log::info("tenant {}: {}: {}, asking again in {} ms", tenant, what,
+                  r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message), delay.count());
+        asio::steady_timer wait(co_await asio::this_coro::executor);
+        wait.expires_after(delay);
+        co_await wait.async_wait(asio::as_tuple(asio::use_awaitable_t<executor>{}));
+    }
+    if (!r) {
+        auto e = std::move(r.error());
+        e.message = log::redact(e.message);
+        co_return std::move(e).context(what);
+    }
+    co_return r;
 }
 
 void detail::notify_attempt(const std::string& tenant, const net::attempt_record& rec)

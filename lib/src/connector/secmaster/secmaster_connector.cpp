@@ -128,24 +128,9 @@ awaitable<result<detail::fetched_token>> secmaster_connector::fetch_token()
     req.content_type = "application/json;charset=utf8";
     req.body = token_request_body(auth_.user, auth_.password.reveal(), auth_.domain, auth_.project);
 
-    // A POST is not retried by the client without an idempotency key; asking IAM for a token
-    // again is harmless, so transient failures are retried here.
-    const auto& cs = client_.settings();
-    result<net::http_response> r = fail(errc::internal, "IAM login: not sent");
-    for (int attempt = 1;; ++attempt) {
-        r = co_await client_.send(req);
-        bool again = r ? (r->status == 408 || r->status == 425 || r->status == 429 || r->status >= 500)
-                       : is_retryable(r.error());
-        if (!again || attempt >= std::max(1, cs.max_attempts)) break;
-        log::info("tenant {}: IAM login: {}, asking again", name_,
-                  r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message));
-        co_await back_off(cs, attempt);
-    }
-    if (!r) {
-        auto e = std::move(r.error());
-        e.message = log::redact(e.message);
-        co_return std::move(e).context("IAM login");
-    }
+    const std::string what = "IAM login";
+    auto r = co_await detail::send_token_request(client_, std::move(req), name_, what, false);
+    if (!r) co_return r.error();
     if (!is_2xx(r->status)) {
         auto e = status_error("IAM login", r->status, r->body, false);
         // IAM refuses a wrong user, password, domain or project with 400/401/403.

@@ -112,35 +112,11 @@ awaitable<result<detail::fetched_token>> zuora_connector::fetch_token()
     req.content_type = "application/x-www-form-urlencoded";
     req.body = token_request_body(auth_.client_id, auth_.client_secret.reveal());
 
-    // The client retries a POST only with an idempotency key, and Zuora's token endpoint
-    // is no place for one; asking for a token again is harmless, so retry here: transport
-    // errors, 408/425, 429 (the endpoint is rate-limited per IP [Z-TOKEN]) and 5xx.
-    const auto& cs = client_.settings();
-    result<net::http_response> r = fail(errc::internal, "login: not sent");
-    for (int attempt = 1;; ++attempt) {
-        r = co_await client_.send(req);
-        bool again = r ? (r->status == 408 || r->status == 425 || r->status == 429 || r->status >= 500)
-                       : is_retryable(r.error());
-        if (!again || attempt >= std::max(1, cs.max_attempts)) break;
-        milliseconds delay = std::min(cs.max_backoff, cs.initial_backoff * (1 << std::min(attempt - 1, 16)));
-        if (r) {
-            // Retry-After in seconds, if the server says so [UNKNOWN] whether Zuora does.
-            if (const auto* ra = r->headers.find("Retry-After"); ra && !ra->empty() && ra->size() < 6 &&
-                                                                 std::all_of(ra->begin(), ra->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-                delay = std::min(cs.max_backoff, std::max(delay, milliseconds(std::stol(*ra) * 1000)));
-            }
-        }
-        log::info("tenant {}: login: {}, asking again in {} ms", name_,
-                  r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message), delay.count());
-        asio::steady_timer wait(co_await asio::this_coro::executor);
-        wait.expires_after(delay);
-        co_await wait.async_wait(asio::as_tuple(use_awaitable));
-    }
-    if (!r) {
-        auto e = std::move(r.error());
-        e.message = log::redact(e.message);
-        co_return std::move(e).context("login");
-    }
+    // Zuora's token endpoint is rate-limited per IP [Z-TOKEN]: retried in
+    // send_token_request, honouring a Retry-After ([UNKNOWN] whether Zuora sends one).
+    const std::string what = "login";
+    auto r = co_await detail::send_token_request(client_, std::move(req), name_, what, true);
+    if (!r) co_return r.error();
     if (!is_2xx(r->status)) {
         auto e = status_error("login", r->status, r->body, false);
         // 400 is how OAuth servers refuse an unknown client (RFC 6749 invalid_client).
