@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "token_cache.hpp"
 
+#include <wfsync/core/log.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -63,6 +65,11 @@ awaitable<result<std::string>> token_cache::get(fetch_fn fetch)
         if (r) {
             token_ = std::move(r->token);
             refresh_at_ = steady_clock::now() + r->usable_for;
+            if (issued_.empty() || issued_.back() != token_) issued_.push_back(token_);
+            while (issued_.size() > 4) {
+                log::remove_secret(issued_.front());
+                issued_.pop_front();
+            }
         } else {
             last_fetch_error_ = r.error();
         }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -53,6 +54,9 @@ public:
 private:
     std::string what_;
     std::string token_;
+    /// Tokens handed out, newest last; the oldest leave the log's redaction list once several
+    /// newer ones exist (they expired long ago).
+    std::deque<std::string> issued_;
     steady_time refresh_at_{};
     bool fetching_ = false;
     std::uint64_t fetch_seq_ = 0;           ///< counts finished fetches

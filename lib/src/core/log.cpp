@@ -103,6 +103,12 @@ void add_secret(std::string_view secret)
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
+void remove_secret(std::string_view secret)
+{
+    std::lock_guard lock(secrets_mutex);
+    std::erase(secrets, secret);
+}
+
 std::string redact(std::string_view text)
 {
     std::string out(text);

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <wfsync/core/log.hpp>
+
 using namespace wfsync;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -162,6 +164,22 @@ BOOST_AUTO_TEST_CASE(invalidate_forgets_only_the_token_still_cached)
     BOOST_REQUIRE(kept.has_value());
     BOOST_TEST(*kept == "tok-2");
     BOOST_TEST(ep.fetches == 2);
+}
+
+BOOST_AUTO_TEST_CASE(long_replaced_tokens_leave_the_redaction_list)
+{
+    asio::io_context ioc;
+    token_cache cache(ioc.get_executor(), "login");
+    fake_endpoint ep(ioc);
+    for (int i = 1; i <= 6; ++i) {
+        auto t = run_coro(ioc, cache.get(ep.fn()));
+        BOOST_REQUIRE(t.has_value());
+        log::add_secret(*t);  // as the connectors do with each new token
+        cache.invalidate(*t);
+    }
+    // The four newest are still masked; the two oldest expired long ago and are not.
+    BOOST_TEST(log::redact("tok-1 tok-2") == "tok-1 tok-2");
+    BOOST_TEST(log::redact("tok-3 tok-6") == "*** ***");
 }
 
 BOOST_AUTO_TEST_CASE(a_due_token_is_used_once_then_fetched_again)

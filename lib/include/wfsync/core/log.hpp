@@ -21,6 +21,10 @@ bool parse_level(std::string_view text, level& out) noexcept;
 /// Secrets shorter than 4 characters are ignored (they would mask ordinary text).
 void add_secret(std::string_view secret);
 
+/// Stops masking a secret that can no longer be used (an access token long replaced), so that
+/// a daemon refreshing tokens for months does not mask an ever longer list on every line.
+void remove_secret(std::string_view secret);
+
 /// Replaces every registered secret in `text` by "***". Also used for error texts that
 /// leave the process (history, status output).
 std::string redact(std::string_view text);
