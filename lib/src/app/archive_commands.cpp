@@ -2,6 +2,9 @@
 // `wfsync archive list|verify|prune` and `wfsync restore`.
 #include "archive_commands.hpp"
 
+#include "run_to_end.hpp"
+
+#include <wfsync/app/admin.hpp>
 #include <wfsync/archive/archive.hpp>
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
@@ -26,14 +29,9 @@ namespace {
 
 namespace wc = wfsync::connector;
 
-std::string iso(std::int64_t t)
+std::string iso(std::int64_t unix_seconds)
 {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    return format_iso_utc(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(unix_seconds)));
 }
 
 /// Which platform a package format comes from, for restore's same-platform check.
@@ -329,16 +327,7 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     o.command = "restore";
     o.dry_run = cl.dry_run;
     o.with_diff = cl.dry_run;
-    std::optional<result<sync::run_summary>> done;
-    std::exception_ptr ex;
-    auto versioned = [&]() -> awaitable<result<sync::run_summary>> { co_return co_await eng.run(r, o); };
-    boost::asio::co_spawn(ioc, versioned(), [&](std::exception_ptr e, result<sync::run_summary> s) {
-        ex = e;
-        if (!e) done.emplace(std::move(s));
-    });
-    ioc.run();
-    if (ex) std::rethrow_exception(ex);
-    auto& s = *done;
+    auto s = run_to_end(ioc, eng.run(r, o));
     if (!s) {
         err << "wfsync: restore: " << log::redact(s.error().what()) << '\n';
         return is_retryable(s.error()) ? exit_tempfail : exit_partial;

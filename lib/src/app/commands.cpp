@@ -2,6 +2,7 @@
 #include <wfsync/app/cli.hpp>
 
 #include "load_config.hpp"
+#include "run_to_end.hpp"
 #include "archive_commands.hpp"
 #include "serve.hpp"
 
@@ -95,21 +96,6 @@ result<std::unique_ptr<store::store>> open_state(const config::config& cfg)
     auto st = store::open_sqlite(path);
     if (!st) return std::move(st.error()).context("state " + path);
     return st;
-}
-
-/// Runs a coroutine to completion on a fresh io_context.
-template <class T>
-T run_to_end(boost::asio::io_context& ioc, awaitable<T> aw)
-{
-    std::optional<T> out;
-    std::exception_ptr ex;
-    boost::asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e, T v) {
-        ex = e;
-        if (!e) out.emplace(std::move(v));
-    });
-    ioc.run();
-    if (ex) std::rethrow_exception(ex);
-    return std::move(*out);
 }
 
 /// The rules named with --rule, or all; an unknown name is a usage error.

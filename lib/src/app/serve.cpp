@@ -36,23 +36,6 @@ namespace {
 
 using wall_time = std::chrono::system_clock::time_point;
 
-std::string iso(std::optional<wall_time> t)
-{
-    if (!t) return {};
-    std::time_t tt = std::chrono::system_clock::to_time_t(*t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-boost::json::value iso_or_null(std::optional<wall_time> t)
-{
-    if (!t) return nullptr;
-    return boost::json::string(iso(t));
-}
-
 /// What the daemon remembers about each rule between runs, for /status.
 struct rule_state {
     std::string last_outcome;
@@ -149,39 +132,34 @@ public:
 
     boost::json::object status() override
     {
-        boost::json::object o;
-        o["version"] = "0.1.0";
-        o["started_at"] = iso(started_at_);
-        o["config_file"] = config_file_;
-        o["ready"] = ready();
+        daemon_status d;
+        d.started_at = started_at_;
+        d.config_file = config_file_;
+        d.ready = ready();
         std::map<std::string, schedule::job_status> jobs;
         for (auto& j : scheduler_.status()) jobs.emplace(j.name, j);
-        boost::json::array rules;
         for (const auto& r : current_.cfg->rules) {
-            boost::json::object ro;
-            ro["name"] = r.name;
-            ro["source"] = r.source;
-            boost::json::array targets;
-            for (const auto& t : r.targets) targets.emplace_back(t);
-            ro["targets"] = std::move(targets);
-            ro["schedule"] = r.schedule;
-            ro["timezone"] = r.timezone;
-            auto j = jobs.find(r.name);
-            ro["next_fire"] = j == jobs.end() ? boost::json::value(nullptr) : iso_or_null(j->second.next_fire);
-            ro["running"] = j != jobs.end() && j->second.running;
-            ro["runs"] = j == jobs.end() ? 0 : j->second.runs;
-            ro["skipped_overlap"] = j == jobs.end() ? 0 : j->second.skipped_overlap;
-            auto s = states_.find(r.name);
-            ro["last_outcome"] = s == states_.end() ? "" : s->second.last_outcome;
-            ro["last_run"] = s == states_.end() ? boost::json::value(nullptr) : iso_or_null(s->second.last_run);
-            ro["last_success"] =
-                s == states_.end() ? boost::json::value(nullptr) : iso_or_null(s->second.last_success);
-            rules.push_back(std::move(ro));
+            rule_status rs;
+            rs.name = r.name;
+            rs.source = r.source;
+            rs.targets = r.targets;
+            rs.schedule = r.schedule;
+            rs.timezone = r.timezone;
+            if (auto j = jobs.find(r.name); j != jobs.end()) {
+                rs.next_fire = j->second.next_fire;
+                rs.running = j->second.running;
+                rs.runs = static_cast<std::int64_t>(j->second.runs);
+                rs.skipped_overlap = static_cast<std::int64_t>(j->second.skipped_overlap);
+            }
+            if (auto st = states_.find(r.name); st != states_.end()) {
+                rs.last_outcome = st->second.last_outcome;
+                rs.last_run = st->second.last_run;
+                rs.last_success = st->second.last_success;
+            }
+            d.rules.push_back(std::move(rs));
         }
-        o["rules"] = std::move(rules);
-        auto open = store_->open_jobs();
-        o["pending_jobs"] = open ? open->size() : 0;
-        return o;
+        if (auto open = store_->open_jobs(); open) d.pending_jobs = static_cast<std::int64_t>(open->size());
+        return to_json(d);
     }
 
     result<std::string> run_rule(const std::string& name) override

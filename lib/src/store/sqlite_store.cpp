@@ -19,6 +19,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <type_traits>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -388,6 +389,38 @@ archive_file_row read_archive_file(const statement& s)
     return archive_file_row{s.text(0), s.text(1), s.text(2), s.int64(3), s.int64(4)};
 }
 
+template <class T>
+struct row_of {
+    using type = T;
+};
+template <class T>
+struct row_of<result<T>> {
+    using type = T;
+};
+
+/// Steps `s` to its end, reading each row with `read`, which returns a row or a result<row>
+/// (a stored value it cannot understand fails the whole read, named by `op`).
+template <class Read>
+auto collect(statement& s, Read read, std::string_view op)
+    -> result<std::vector<typename row_of<std::invoke_result_t<Read, const statement&>>::type>>
+{
+    using raw = std::invoke_result_t<Read, const statement&>;
+    using row = typename row_of<raw>::type;
+    std::vector<row> out;
+    for (;;) {
+        auto r = s.step();
+        if (!r) return r.error();
+        if (!*r) return out;
+        if constexpr (std::is_same_v<raw, row>) {
+            out.push_back(read(s));
+        } else {
+            auto v = read(s);
+            if (!v) return std::move(v.error()).context(op);
+            out.push_back(std::move(*v));
+        }
+    }
+}
+
 // A limit <= 0 means "no limit" (-1 in SQLite).
 std::int64_t sql_limit(int limit) noexcept { return limit > 0 ? limit : -1; }
 
@@ -477,14 +510,7 @@ public:
             auto s = use(op, sql_list_versions);
             if (!s) return s.error();
             (*s)->bind(1, workflow);
-            std::vector<version_row> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                out.push_back(read_version(**s));
-            }
-            return out;
+            return collect(**s, read_version, op);
         });
     }
 
@@ -672,16 +698,7 @@ public:
         return in_tx(op, false, [&]() -> result<std::vector<import_intent>> {
             auto s = use(op, sql_open_intents);
             if (!s) return s.error();
-            std::vector<import_intent> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                auto i = read_intent(**s);
-                if (!i) return std::move(i.error()).context(op);
-                out.push_back(std::move(*i));
-            }
-            return out;
+            return collect(**s, read_intent, op);
         });
     }
 
@@ -787,14 +804,7 @@ public:
             auto s = use(op, sql_list_runs[filter_variant(f)]);
             if (!s) return s.error();
             (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
-            std::vector<run_row> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                out.push_back(read_run(**s));
-            }
-            return out;
+            return collect(**s, read_run, op);
         });
     }
 
@@ -805,14 +815,7 @@ public:
             auto s = use(op, sql_list_events[filter_variant(f)]);
             if (!s) return s.error();
             (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
-            std::vector<event_row> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                out.push_back(read_event(**s));
-            }
-            return out;
+            return collect(**s, read_event, op);
         });
     }
 
@@ -876,16 +879,7 @@ public:
             auto s = use(op, sql_open_jobs);
             if (!s) return s.error();
             (*s)->bind(1, tenant);
-            std::vector<async_job> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                auto j = read_job(**s);
-                if (!j) return std::move(j.error()).context(op);
-                out.push_back(std::move(*j));
-            }
-            return out;
+            return collect(**s, read_job, op);
         });
     }
 
@@ -966,14 +960,7 @@ public:
             auto s = use(op, sql_list_archive_entries[variant]);
             if (!s) return s.error();
             (*s)->bind(1, archive).bind(2, tenant).bind(3, workflow);
-            std::vector<archive_entry_row> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                out.push_back(read_archive_entry(**s));
-            }
-            return out;
+            return collect(**s, read_archive_entry, op);
         });
     }
 
@@ -1038,14 +1025,7 @@ public:
             auto s = use(op, sql_list_archive_files);
             if (!s) return s.error();
             (*s)->bind(1, archive);
-            std::vector<archive_file_row> out;
-            for (;;) {
-                auto r = (*s)->step();
-                if (!r) return r.error();
-                if (!*r) break;
-                out.push_back(read_archive_file(**s));
-            }
-            return out;
+            return collect(**s, read_archive_file, op);
         });
     }
 
