@@ -634,15 +634,25 @@ struct http_client::impl {
     ///  * a response with a status other than 408/425/429/5xx: done, the caller decides;
     ///  * failures that cannot improve (certificate rejected, body too large, corrupt gzip,
     ///    malformed response, cancellation): done;
-    ///  * POST/PATCH without an idempotency key: done (a replay could duplicate the write);
+    ///  * 429, and 503 with Retry-After, for any method: the server says it did not process
+    ///    the request (RFC 9110 15.6.4, RFC 6585 4), so even a POST without a key is safe;
+    ///  * other failures of a POST/PATCH without an idempotency key that is not repeatable: done
+    ///    (a replay could duplicate the write);
     ///  * the last attempt: done;
     ///  * otherwise (transport error, timeout, retryable status): retry -- the caller still
     ///    drops the retry when its wait would pass the overall deadline.
     static bool should_retry(const attempt_outcome& out, bool may_retry, int n, int max_attempts)
     {
+        if (n >= max_attempts) return false;
+        if (out.response && not_processed(*out.response)) return true;
         bool transient = out.response ? retryable_status(out.response->status)
                                       : (!out.final && is_retryable(out.err));
-        return transient && may_retry && n < max_attempts;
+        return transient && may_retry;
+    }
+
+    static bool not_processed(const http_response& r)
+    {
+        return r.status == 429 || (r.status == 503 && r.headers.find("Retry-After"));
     }
 
     milliseconds backoff_for(int attempt_no)
@@ -729,7 +739,7 @@ struct http_client::impl {
         rq.keep_alive(true);
         rq.prepare_payload();
 
-        const bool may_retry = idempotent_method(method) || !req.idempotency_key.empty();
+        const bool may_retry = idempotent_method(method) || !req.idempotency_key.empty() || req.repeatable;
         const int max_attempts = std::max(1, settings.max_attempts);
 
         // The concurrency slot is held across retries: backing off is part of the request.

@@ -343,6 +343,74 @@ BOOST_FIXTURE_TEST_CASE(post_without_idempotency_key_is_not_retried, fixture)
     BOOST_TEST(attempts.size() == 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(post_without_key_is_retried_when_the_server_did_not_process_it, fixture)
+{
+    // 429, and 503 with Retry-After, say the request was not processed: safe for any method.
+    start();
+    script = [](const net::server_request&, int n) {
+        if (n == 1) {
+            auto r = status(429, "slow down");
+            r.headers.set("Retry-After", "0");
+            return r;
+        }
+        if (n == 2) {
+            auto r = status(503, "maintenance");
+            r.headers.set("Retry-After", "0");
+            return r;
+        }
+        return status(200, "{\"dockStatusId\":\"ds-1\"}");
+    };
+    auto c = client(settings());
+    net::http_request r;
+    r.method = "POST";
+    r.target = "/api/public/workflows/a-1/import";
+    r.body = "{}";
+    r.content_type = "application/json";
+    auto res = send(*c, r);
+    BOOST_TEST_REQUIRE(res.has_value(), (res ? "" : res.error().what()));
+    BOOST_TEST(res->status == 200);
+    BOOST_TEST(res->attempts == 3);
+    BOOST_TEST(seen.size() == 3u);
+    BOOST_TEST_REQUIRE(attempts.size() == 3u);
+    BOOST_TEST(attempts[0].status == 429);
+    BOOST_TEST(attempts[1].status == 503);
+}
+
+BOOST_FIXTURE_TEST_CASE(repeatable_post_is_retried_like_a_get, fixture)
+{
+    // An export sent as POST only reads: a 502 or a reset is asked again.
+    start();
+    script = [](const net::server_request&, int n) {
+        if (n == 1) return status(502, "bad gateway");
+        if (n == 2) {
+            auto r = status(200);
+            r.fail = net::server_response::fault::close_before_response;
+            return r;
+        }
+        return status(200, "file");
+    };
+    auto c = client(settings());
+    net::http_request r;
+    r.method = "POST";
+    r.target = "/soc/workflows/export";
+    r.body = "{\"id\":[\"w\"]}";
+    r.content_type = "application/json";
+    r.repeatable = true;
+    auto res = send(*c, r);
+    BOOST_TEST_REQUIRE(res.has_value(), (res ? "" : res.error().what()));
+    BOOST_TEST(res->body == "file");
+    BOOST_TEST(seen.size() == 3u);
+    // The same request without the flag is sent once.
+    seen.clear();
+    attempts.clear();
+    script = [](const net::server_request&, int) { return status(502, "bad gateway"); };
+    r.repeatable = false;
+    auto once = send(*c, r);
+    BOOST_TEST_REQUIRE(once.has_error());
+    BOOST_TEST(once.error().http_status == 502);
+    BOOST_TEST(seen.size() == 1u);
+}
+
 BOOST_FIXTURE_TEST_CASE(post_with_idempotency_key_is_retried_with_the_same_key, fixture)
 {
     start();

@@ -27,6 +27,9 @@ struct http_request {
     std::string body;
     std::string content_type;     ///< set when body is not empty
     std::string idempotency_key;  ///< sent as Idempotency-Key; makes a POST retryable
+    /// Safe to send twice although a POST: it only reads (an export), or what it writes
+    /// nothing refers to yet (a file upload). Retried like a GET.
+    bool repeatable = false;
     bool gzip_body = false;       ///< send the body gzip-compressed (Content-Encoding: gzip)
     /// Absolute URL to a different host (downloads); empty = base URL + target.
     /// Credentials the connector adds are its own business.

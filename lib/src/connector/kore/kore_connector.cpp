@@ -8,10 +8,6 @@
 #include <wfsync/core/zip.hpp>
 #include <wfsync/net/multipart.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
 
@@ -22,7 +18,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr auto use_awaitable = asio::use_awaitable_t<executor>{};
 
 net::client_settings client_settings_for(const config::tenant& t)
 {
@@ -99,21 +94,6 @@ awaitable<result<net::http_response>> kore_connector::call(net::http_request req
     co_return std::move(*r);
 }
 
-awaitable<result<net::http_response>> kore_connector::call_repeatable(net::http_request req,
-                                                                     const std::string& what)
-{
-    const auto& cs = client_.settings();
-    for (int attempt = 1;; ++attempt) {
-        auto r = co_await call(req, what);
-        if (r || !is_retryable(r.error()) || attempt >= std::max(1, cs.max_attempts)) co_return r;
-        auto delay = std::min(cs.max_backoff, cs.initial_backoff * (1 << std::min(attempt - 1, 16)));
-        log::info("{}; asking again in {} ms", r.error().message, delay.count());
-        asio::steady_timer wait(co_await asio::this_coro::executor);
-        wait.expires_after(delay);
-        co_await wait.async_wait(asio::as_tuple(use_awaitable));
-    }
-}
-
 awaitable<result<net::http_response>> kore_connector::dock_status(const std::string& job_id, const std::string& what)
 {
     net::http_request req;
@@ -172,6 +152,7 @@ awaitable<result<export_job>> kore_connector::start_export(const workflow_summar
         req.target += (req.target.find('?') == std::string::npos ? "?flowId=" : "&flowId=") + net::url_encode(flow);
     req.content_type = "application/json";  // no body, but the docs ask for the header
     req.headers.set("Content-Type", "application/json");
+    req.repeatable = true;  // a second export job is harmless; a lost one is not
     auto r = co_await call(std::move(req), what);
     if (!r) co_return r.error();
     auto job = parse_export_start(r->body, prefix(what));
@@ -243,7 +224,8 @@ awaitable<result<std::string>> kore_connector::upload(const std::string& member,
     req.target = paths_.files_path;
     req.content_type = std::move(mp.content_type);
     req.body = std::move(mp.body);
-    auto r = co_await call_repeatable(std::move(req), what);
+    req.repeatable = true;  // an uploaded file is only used once an import names it
+    auto r = co_await call(std::move(req), what);
     if (!r) co_return r.error();
     co_return parse_upload(r->body, prefix(what));
 }

@@ -51,10 +51,6 @@ private:
     /// the destination is the tenant's own origin. Non-2xx answers become errors named by
     /// `what`; transport errors are redacted.
     awaitable<result<net::http_response>> call(net::http_request req, const std::string& what);
-    /// As call(), retrying transport errors and 408/425/429/5xx: for requests that are
-    /// harmless to repeat although they are POSTs (file uploads: a lost answer leaves at most
-    /// an unused file).
-    awaitable<result<net::http_response>> call_repeatable(net::http_request req, const std::string& what);
     /// GET dock status of `job_id`.
     awaitable<result<net::http_response>> dock_status(const std::string& job_id, const std::string& what);
     /// POST files_path multipart; returns the fileId.

@@ -8,9 +8,6 @@
 #include <wfsync/core/log.hpp>
 #include <wfsync/net/multipart.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -24,19 +21,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr auto use_awaitable = asio::use_awaitable_t<executor>{};
 constexpr std::string_view json_type = "application/json;charset=UTF-8";  // [SEED 003]
 
 bool is_2xx(int status) { return status >= 200 && status < 300; }
-
-/// Waits before asking again: exponential from initial_backoff, capped at max_backoff.
-awaitable<void> back_off(const net::client_settings& cs, int attempt)
-{
-    milliseconds delay = std::min(cs.max_backoff, cs.initial_backoff * (1 << std::min(attempt - 1, 16)));
-    asio::steady_timer wait(co_await asio::this_coro::executor);
-    wait.expires_after(delay);
-    co_await wait.async_wait(asio::as_tuple(use_awaitable));
-}
 
 /// The post-import steps failed: the import itself went through, so what it created is not
 /// known; the engine reconciles by reading the target next run.
@@ -299,16 +286,8 @@ awaitable<result<export_job>> secmaster_connector::start_export(const workflow_s
     // One workflow per request, so that each file maps to one workflow.
     req.body = boost::json::serialize(boost::json::object{{"id", boost::json::array{boost::json::string(wf.id)}}});
 
-    // An export reads and changes nothing, so transient failures are retried here (the
-    // client retries a POST only with an idempotency key, which SecMaster does not know).
-    const auto& cs = client_.settings();
-    result<net::http_response> r = fail(errc::internal, prefix(what + ": not sent"));
-    for (int attempt = 1;; ++attempt) {
-        r = co_await call(req, what, false);
-        if (r || !is_retryable(r.error()) || attempt >= std::max(1, cs.max_attempts)) break;
-        log::info("{}, asking again", r.error().message);
-        co_await back_off(cs, attempt);
-    }
+    req.repeatable = true;  // an export reads and changes nothing
+    auto r = co_await call(req, what, false);
     if (!r) co_return r.error();
     // The body is the file; only a small JSON error object with "success": false is an error.
     if (r->body.size() < 4096) {
