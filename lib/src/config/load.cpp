@@ -1143,11 +1143,27 @@ void loader::parse_rule(const entry& e, rule& r, std::map<std::string, int>& see
     else missing(*f, "targets");
 
     if (auto p = f->get("select")) parse_selector(*p, r.select);
-    if (auto p = f->get("version"))
+    // Kore.ai and SecMaster export one version only (the deployed call flow; the activated
+    // version), so "latest" and "all" cannot be honoured there: "active" is their default,
+    // and asking for more is an error rather than a silent substitution.
+    std::optional<platform> source_kind;
+    if (auto src = declared_tenants_.find(r.source); src != declared_tenants_.end()) source_kind = src->second;
+    const bool one_version = source_kind == platform::kore || source_kind == platform::secmaster;
+    if (one_version) r.version = version_choice::active;
+    if (auto p = f->get("version")) {
         if (auto v = choice<version_choice>(*p, {{"latest", version_choice::latest},
                                                  {"active", version_choice::active},
-                                                 {"all", version_choice::all}}))
-            r.version = *v;
+                                                 {"all", version_choice::all}})) {
+            if (one_version && *v != version_choice::active) {
+                add(*p, fmt::format("version: {} cannot be honoured: source '{}' is a {} tenant, whose export "
+                                    "API exports only the {} version; use version: active (the default there)",
+                                    *v == version_choice::all ? "all" : "latest", r.source, to_string(*source_kind),
+                                    *source_kind == platform::kore ? "deployed" : "activated"));
+            } else {
+                r.version = *v;
+            }
+        }
+    }
     if (auto p = f->get("version_policy"))
         if (auto v = choice<version_policy>(*p, {{"keep_source", version_policy::keep_source},
                                                  {"bump", version_policy::bump}}))

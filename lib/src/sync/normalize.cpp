@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/sync/normalize.hpp>
 
+#include "id_references.hpp"
+
+#include <wfsync/connector/tenant_local.hpp>
 #include <wfsync/core/hash.hpp>
 #include <wfsync/core/json.hpp>
 
@@ -10,7 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <span>
+#include <map>
 #include <array>
 #include <cstdint>
 #include <numeric>
@@ -408,34 +411,11 @@ result<json::value> normalize_zuora_export(std::string_view json_text, std::stri
 
 namespace {
 
-// Members that identify an object within one tenant, or record who touched it when, in the
-// files of Kore.ai and SecMaster packages. Their exact shapes are [UNKNOWN] (api-reference.md
-// sections 2 and 3), so the lists name the usual spellings; removed at any depth.
-constexpr std::string_view kore_tenant_local[] = {
-    "_id", "workflowId", "toolId", "accountId", "orgId", "streamId", "dockStatusId",
-    "createdBy", "modifiedBy", "createdOn", "modifiedOn", "createdAt", "updatedAt", "lastModifiedOn",
-    "lastModifiedBy"};
-constexpr std::string_view secmaster_tenant_local[] = {
-    "id", "workflow_id", "version_id", "project_id", "workspace_id", "domain_id",
-    "create_time", "update_time", "creator_id", "creator_name", "modifier_id", "modifier_name", "status",
-    "enabled"};
-
-json::value strip_deep(const json::value& v, std::span<const std::string_view> keys)
+/// "export" plus the extension of `name` (".json" of "SOC_Alpha_v3.json").
+std::string local_file_name(const std::string& name)
 {
-    if (v.is_object()) {
-        json::object out;
-        for (const auto& kv : v.get_object()) {
-            if (std::find(keys.begin(), keys.end(), std::string_view(kv.key())) != keys.end()) continue;
-            out.emplace(kv.key(), strip_deep(kv.value(), keys));
-        }
-        return out;
-    }
-    if (v.is_array()) {
-        json::array out;
-        for (const auto& e : v.get_array()) out.push_back(strip_deep(e, keys));
-        return out;
-    }
-    return v;
+    auto dot = name.rfind('.');
+    return dot == std::string::npos ? std::string("export") : "export" + name.substr(dot);
 }
 
 }  // namespace
@@ -443,30 +423,51 @@ json::value strip_deep(const json::value& v, std::span<const std::string_view> k
 result<normalized_package> normalize(const connector::package& p)
 {
     const bool zuora = p.format == "zuora-json";
-    const bool known = zuora || p.format == "kore-zip" || p.format == "secmaster-file";
+    const auto* local = connector::tenant_local_fields_for(p.format);
     if (zuora && !p.files.contains("workflow.json"))
         return fail(errc::bad_response, fmt::format("zuora-json package of workflow {} has no workflow.json",
                                                     p.workflow_id.empty() ? "(unknown)" : p.workflow_id));
+    auto what_of = [&](const std::string& name) {
+        return p.workflow_id.empty() ? fmt::format("file {}", name)
+                                     : fmt::format("file {} of workflow {}", name, p.workflow_id);
+    };
+    // The names the files are hashed under: a lone file named by the tenant loses its name.
+    std::map<std::string, const std::string*> named;
+    for (const auto& [name, bytes] : p.files) {
+        bool rename = local && local->file_name_local && p.files.size() == 1;
+        named.emplace(rename ? local_file_name(name) : name, &bytes);
+    }
+
+    std::map<std::string, json::value> docs;  // JSON files of Kore.ai and SecMaster packages
+    if (local) {
+        for (const auto& [name, bytes] : named) {
+            if (!name.ends_with(".json")) continue;
+            auto v = parse_json_at(*bytes, what_of(name));
+            if (!v) return v.error();
+            docs.emplace(name, std::move(*v));
+        }
+        docs = detail::replace_tenant_local(docs, *local);
+    }
+
     normalized_package out;
     std::string hashed;
-    for (const auto& [name, bytes] : p.files) {  // std::map: already in name order
+    for (const auto& [name, bytes] : named) {  // std::map: already in name order
         normalized_file f{name, {}, false};
-        std::string what = p.workflow_id.empty() ? fmt::format("file {}", name)
-                                                 : fmt::format("file {} of workflow {}", name, p.workflow_id);
         if (zuora && name == "workflow.json") {
-            auto v = normalize_zuora_export(bytes, what);
+            auto v = normalize_zuora_export(*bytes, what_of(name));
             if (!v) return v.error();
             f.canonical = canonical_json(*v);
             f.json = true;
-        } else if (known && name.ends_with(".json")) {
-            auto v = parse_json_at(bytes, what);
+        } else if (auto d = docs.find(name); d != docs.end()) {
+            f.canonical = canonical_json(d->second);
+            f.json = true;
+        } else if (zuora && name.ends_with(".json")) {
+            auto v = parse_json_at(*bytes, what_of(name));
             if (!v) return v.error();
-            if (p.format == "kore-zip") *v = strip_deep(*v, kore_tenant_local);
-            if (p.format == "secmaster-file") *v = strip_deep(*v, secmaster_tenant_local);
             f.canonical = canonical_json(*v);
             f.json = true;
         } else {
-            f.canonical = bytes;
+            f.canonical = *bytes;
         }
         hashed += f.name;
         hashed += '\0';

@@ -93,3 +93,20 @@ BOOST_AUTO_TEST_CASE(versions_compare_numerically)
     BOOST_TEST(sync::next_patch("2.3") == "2.3.1");
     BOOST_TEST(sync::next_patch("1.2.3.4") == "1.2.3.5");
 }
+
+BOOST_AUTO_TEST_CASE(versions_compare_per_platform_label_style)
+{
+    // SecMaster's labels: "v12" is above "v9", not equal to it (both once parsed as 0).
+    BOOST_TEST(sync::compare_versions("v12", "v9") > 0);
+    BOOST_TEST(sync::compare_versions("v3", "v3") == 0);
+    BOOST_TEST(sync::compare_versions("V2", "v10") < 0);
+    // Kore.ai's one readable version is a word: below any number, equal to itself.
+    BOOST_TEST(sync::compare_versions("deployed", "deployed") == 0);
+    BOOST_TEST(sync::compare_versions("0.0.1", "deployed") > 0);
+    BOOST_TEST(sync::compare_versions("", "v1") < 0);
+    BOOST_TEST(sync::compare_versions("1-beta", "1") < 0);  // not a number: a word
+    // The next label keeps the style of the highest one.
+    BOOST_TEST(sync::next_patch("v9") == "v10");
+    BOOST_TEST(sync::next_patch("deployed") == "0.0.1");
+    BOOST_TEST(sync::next_patch("v1.2") == "1.2.1");
+}

@@ -425,6 +425,32 @@ rules:
     BOOST_TEST(contains(issue_at(issues, "rules[1].retention").message, "only to archive targets"));
 }
 
+BOOST_AUTO_TEST_CASE(one_version_platforms_default_to_active_and_refuse_latest)
+{
+    const std::string tenants = R"y(tenants:
+  k1: {platform: kore, base_url: "https://k.example", auth: {type: api_key, key_env: WFT_SECRET}, workflows: [{id: a-1, flow_id: cf-1}]}
+  k2: {platform: kore, base_url: "https://k2.example", auth: {type: api_key, key_env: WFT_SECRET}, workflows: [{id: a-1, flow_id: cf-1}]}
+  s1: {platform: secmaster, base_url: "https://s.example", project_id: p, workspace_id: w, auth: {type: bearer, token_env: WFT_SECRET}}
+  s2: {platform: secmaster, base_url: "https://s2.example", project_id: p, workspace_id: w, auth: {type: bearer, token_env: WFT_SECRET}}
+)y";
+    auto ok = require_ok(cfg::load_string(tenants + R"y(rules:
+  - {name: k, source: k1, targets: [k2]}
+  - {name: s, source: s1, targets: [s2], version: active}
+)y", "ok.yaml"));
+    BOOST_TEST((ok->rules.at(0).version == cfg::version_choice::active));
+    BOOST_TEST((ok->rules.at(1).version == cfg::version_choice::active));
+
+    auto issues = require_issues(cfg::load_string(tenants + R"y(rules:
+  - {name: k, source: k1, targets: [k2], version: latest}
+  - {name: s, source: s1, targets: [s2], version: all}
+)y", "v.yaml"));
+    BOOST_TEST(issue_at(issues, "rules[0].version").str() ==
+               "v.yaml:7:51: rules[0].version: version: latest cannot be honoured: source 'k1' is a kore tenant, "
+               "whose export API exports only the deployed version; use version: active (the default there)");
+    BOOST_TEST(contains(issue_at(issues, "rules[1].version").message,
+                        "version: all cannot be honoured: source 's1' is a secmaster tenant"));
+}
+
 BOOST_AUTO_TEST_CASE(missing_variable_is_named_without_leaking_values)
 {
     auto issues = require_issues(cfg::load_string(R"y(tenants:

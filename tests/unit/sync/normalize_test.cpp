@@ -301,8 +301,11 @@ BOOST_AUTO_TEST_CASE(kore_and_secmaster_files_drop_tenant_local_members_at_any_d
                          .files = {{"app_definition.json", R"({"_id":"y9","version":"v2","meta":{"createdBy":"u7","name":"A"}})"},
                                    {"flow_definition.json", R"({"workflowId":"a-9","nodes":[{"id":"n1","updatedAt":"t2"}]})"}}};
     BOOST_TEST(normalize(a)->hash == normalize(b)->hash);
-    // Node ids inside a Kore.ai flow are content: they are not tenant-local members.
+    // Node ids are the tenant's too: a target that re-stamps them changes nothing...
     b.files["flow_definition.json"] = R"({"workflowId":"a-9","nodes":[{"id":"n2","updatedAt":"t2"}]})";
+    BOOST_TEST(normalize(a)->hash == normalize(b)->hash);
+    // ...while what a node holds is content.
+    b.files["flow_definition.json"] = R"({"workflowId":"a-9","nodes":[{"id":"n2","type":"ai"}]})";
     BOOST_TEST(normalize(a)->hash != normalize(b)->hash);
 
     connector::package s1{.format = "secmaster-file",

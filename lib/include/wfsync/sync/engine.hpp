@@ -109,9 +109,11 @@ std::string idempotency_key(const std::string& rule, const std::string& target_t
                             const std::string& target_workflow, const std::string& content_hash,
                             const std::string& target_version, int generation);
 
-/// Compares version labels numerically per dot-separated part ("0.0.10" > "0.0.9").
+/// Compares version labels numerically per dot-separated part ("0.0.10" > "0.0.9"), with an
+/// optional leading "v" ("v12" > "v9", SecMaster); labels that are not numbers ("deployed")
+/// sort below numbered ones, by their text.
 int compare_versions(std::string_view a, std::string_view b) noexcept;
-/// The next patch number above `v` ("0.0.9" -> "0.0.10"; "" -> "0.0.1").
+/// The next version above `v` ("0.0.9" -> "0.0.10"; "v9" -> "v10"; "" or a word -> "0.0.1").
 std::string next_patch(std::string_view v);
 
 }  // namespace wfsync::sync

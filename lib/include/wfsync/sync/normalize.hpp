@@ -27,9 +27,12 @@ struct normalized_package {
 
 /// Normalizes every file of `p` and hashes the result.
 ///
-/// - format "zuora-json", file "workflow.json": `normalize_zuora_export`.
-/// - other files named "*.json" of a known format ("zuora-json", "kore-zip",
-///   "secmaster-file"): parsed and written as canonical JSON.
+/// - format "zuora-json", file "workflow.json": `normalize_zuora_export`; its other "*.json"
+///   files: canonical JSON.
+/// - formats with tenant-local fields ("kore-zip", "secmaster-file",
+///   connector::tenant_local_fields_for): every "*.json" file without the tenant's members and
+///   with identifiers replaced by structural references (ids re-stamped by a target hash
+///   equal); a lone file whose name the tenant chose is hashed as "export.<ext>".
 /// - anything else (unknown formats, non-JSON files): the bytes as they are.
 ///
 /// The hash is sha256 hex over, for each file in name order: name '\0' canonical '\0'.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <wfsync/connector/model.hpp>
+#include <wfsync/connector/tenant_local.hpp>
 #include <wfsync/core/error.hpp>
 #include <wfsync/core/zip.hpp>
 
@@ -16,6 +17,9 @@
 #include <string_view>
 
 namespace wfsync::connector::kore {
+
+/// What in this platform's packages is tenant-local, and why (kore_tenant_local.cpp).
+extern const tenant_local_fields tenant_local;
 
 /// The three members of an exported package [SEED 004].
 inline constexpr std::string_view flow_file = "flow_definition.json";

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <wfsync/connector/model.hpp>
+#include <wfsync/connector/tenant_local.hpp>
 #include <wfsync/core/error.hpp>
 
 #include <boost/json/value.hpp>
@@ -21,6 +22,9 @@
 #include <vector>
 
 namespace wfsync::connector::secmaster {
+
+/// What in this platform's packages is tenant-local, and why (secmaster_tenant_local.cpp).
+extern const tenant_local_fields tenant_local;
 
 /// Parses a response body; a syntax error becomes errc::bad_response naming `what` and the
 /// byte offset where parsing stopped.

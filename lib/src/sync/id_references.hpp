@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// Internal to the sync layer: the tenant-local parts of Kore.ai and SecMaster packages.
+#pragma once
+
+#include <wfsync/connector/tenant_local.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <map>
+#include <string>
+
+namespace wfsync::sync::detail {
+
+/// The JSON documents of one package (file name -> document) without their tenant-local
+/// members, each identifier (as a value, an array element or an object key) replaced by a
+/// reference "@/<file>/<path>" to the place where it first appears in a walk of the files in
+/// name order and of each object's members in byte order. The walk depends on structure and
+/// member names only, never on identifier values, so re-stamping every identifier of a
+/// package consistently leaves the result unchanged, while a changed reference (a "next"
+/// that now names another node) changes it.
+std::map<std::string, boost::json::value> replace_tenant_local(const std::map<std::string, boost::json::value>& docs,
+                                                                const connector::tenant_local_fields& fields);
+
+}  // namespace wfsync::sync::detail
