@@ -182,11 +182,23 @@ CREATE INDEX archive_entries_hash ON archive_entries (archive, tenant, workflow_
 CREATE INDEX archive_entries_path ON archive_entries (archive, path);
 )sql";
 
-constexpr std::array<migration, 4> all{{
+// 5: what the target holds after an import, as read back (a platform that stamps its own ids
+// or labels stores other bytes than were sent); the target's versions when an intent was made,
+// so that one whose answer was lost is found among the versions that appeared since; and the
+// hold an operator must lift when no read can tell whether an import happened.
+constexpr const char* m0005_read_back = R"sql(
+ALTER TABLE version_mappings ADD COLUMN target_hash TEXT NOT NULL DEFAULT '';
+CREATE INDEX version_mappings_content ON version_mappings (target_tenant, target_workflow, content_hash, id);
+ALTER TABLE import_intents ADD COLUMN target_before TEXT NOT NULL DEFAULT '';
+ALTER TABLE import_intents ADD COLUMN hold TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<migration, 5> all{{
     {1, "0001_init", m0001_init},
     {2, "0002_async_jobs", m0002_async_jobs},
     {3, "0003_job_resume", m0003_job_resume},
     {4, "0004_archive", m0004_archive},
+    {5, "0005_read_back", m0005_read_back},
 }};
 
 result<int> pragma_int(database& db, std::string_view op, const char* sql)

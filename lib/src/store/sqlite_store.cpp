@@ -124,12 +124,23 @@ constexpr const char* sql_put_mapping =
 
 constexpr const char* sql_add_version_mapping =
     "INSERT INTO version_mappings (source_tenant, source_workflow, source_version, content_hash, "
-    "target_tenant, target_workflow, target_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "target_tenant, target_workflow, target_version, at, target_hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+#define WFSYNC_VERSION_MAPPING_COLUMNS                                                          \
+    "source_tenant, source_workflow, source_version, content_hash, target_tenant, "              \
+    "target_workflow, target_version, at, target_hash"
 // Newest = inserted last: the wall clock may step back, the row id does not.
 constexpr const char* sql_last_version_mapping =
-    "SELECT source_tenant, source_workflow, source_version, content_hash, target_tenant, "
-    "target_workflow, target_version, at FROM version_mappings "
+    "SELECT " WFSYNC_VERSION_MAPPING_COLUMNS " FROM version_mappings "
     "WHERE target_tenant = ?1 AND target_workflow = ?2 ORDER BY id DESC LIMIT 1";
+constexpr const char* sql_find_version_mapping =
+    "SELECT " WFSYNC_VERSION_MAPPING_COLUMNS " FROM version_mappings "
+    "WHERE target_tenant = ?1 AND target_workflow = ?2 AND content_hash = ?3 ORDER BY id DESC LIMIT 1";
+#undef WFSYNC_VERSION_MAPPING_COLUMNS
+constexpr const char* sql_set_target_hash =
+    "UPDATE version_mappings SET target_hash = ?5 WHERE id = (SELECT id FROM version_mappings "
+    "WHERE target_tenant = ?1 AND target_workflow = ?2 AND content_hash = ?3 AND target_version = ?4 "
+    "ORDER BY id DESC LIMIT 1)";
 
 constexpr const char* sql_has_version_mapping =
     "SELECT 1 FROM version_mappings WHERE target_tenant = ?1 AND target_workflow = ?2 "
@@ -138,12 +149,12 @@ constexpr const char* sql_has_version_mapping =
 #define WFSYNC_INTENT_COLUMNS                                                                    \
     "id, rule, run_uid, source_tenant, source_workflow, source_version, content_hash, "          \
     "target_tenant, target_workflow, target_version, generation, idempotency_key, state, "       \
-    "detail, created_at, updated_at"
+    "detail, created_at, updated_at, target_before, hold"
 constexpr const char* sql_insert_intent =
     "INSERT INTO import_intents (rule, run_uid, source_tenant, source_workflow, source_version, "
     "content_hash, target_tenant, target_workflow, target_version, generation, idempotency_key, "
-    "state, detail, created_at, updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?13)";
+    "state, detail, created_at, updated_at, target_before) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, ?13, ?13, ?14)";
 constexpr const char* sql_get_intent =
     "SELECT " WFSYNC_INTENT_COLUMNS " FROM import_intents WHERE id = ?1";
 constexpr const char* sql_find_intent =
@@ -155,7 +166,13 @@ constexpr const char* sql_open_intents =
     "WHERE state IN ('pending', 'unknown') ORDER BY id";
 constexpr const char* sql_set_intent_state =
     "UPDATE import_intents SET state = ?2, detail = ?3, updated_at = ?4, "
-    "target_workflow = CASE WHEN ?5 <> '' THEN ?5 ELSE target_workflow END WHERE id = ?1";
+    "target_workflow = CASE WHEN ?5 <> '' THEN ?5 ELSE target_workflow END, "
+    "hold = CASE WHEN ?2 IN ('pending', 'unknown') THEN hold ELSE '' END WHERE id = ?1";
+constexpr const char* sql_hold_intent =
+    "UPDATE import_intents SET state = 'unknown', hold = ?2, updated_at = ?3 WHERE id = ?1";
+constexpr const char* sql_held_intents =
+    "SELECT " WFSYNC_INTENT_COLUMNS " FROM import_intents "
+    "WHERE state IN ('pending', 'unknown') AND hold <> '' ORDER BY id";
 #undef WFSYNC_INTENT_COLUMNS
 
 constexpr const char* sql_begin_run =
@@ -305,7 +322,16 @@ result<import_intent> read_intent(const statement& s)
     i.detail = s.text(13);
     i.created_at = s.int64(14);
     i.updated_at = s.int64(15);
+    i.target_before = s.text(16);
+    i.hold = s.text(17);
     return i;
+}
+
+version_mapping read_version_mapping(const statement& s)
+{
+    version_mapping m{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.int64(7)};
+    m.target_hash = s.text(8);
+    return m;
 }
 
 run_row read_run(const statement& s)
@@ -592,8 +618,47 @@ public:
                 .bind(5, m.target_tenant)
                 .bind(6, m.target_workflow)
                 .bind(7, m.target_version)
-                .bind(8, m.at != 0 ? m.at : now());
+                .bind(8, m.at != 0 ? m.at : now())
+                .bind(9, m.target_hash);
             if (auto r = (*s)->step(); !r) return r.error();
+            return {};
+        });
+    }
+
+    result<std::optional<version_mapping>> find_version_mapping(const std::string& target_tenant,
+                                                                const std::string& target_workflow,
+                                                                const std::string& content_hash) override
+    {
+        constexpr std::string_view op = "find version mapping";
+        return in_tx(op, false, [&]() -> result<std::optional<version_mapping>> {
+            auto s = use(op, sql_find_version_mapping);
+            if (!s) return s.error();
+            (*s)->bind(1, target_tenant).bind(2, target_workflow).bind(3, content_hash);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            return read_version_mapping(**s);
+        });
+    }
+
+    result<void> set_target_hash(const std::string& target_tenant, const std::string& target_workflow,
+                                 const std::string& content_hash, const std::string& target_version,
+                                 const std::string& target_hash) override
+    {
+        constexpr std::string_view op = "set target fingerprint";
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_set_target_hash);
+            if (!s) return s.error();
+            (*s)->bind(1, target_tenant)
+                .bind(2, target_workflow)
+                .bind(3, content_hash)
+                .bind(4, target_version)
+                .bind(5, target_hash);
+            if (auto r = (*s)->step(); !r) return r.error();
+            if (sqlite3_changes(db_->handle()) == 0)
+                return fail(errc::not_found, fmt::format("{}: no mapping of {} into {}/{} version {}", op,
+                                                         content_hash, target_tenant, target_workflow,
+                                                         target_version));
             return {};
         });
     }
@@ -623,9 +688,7 @@ public:
             auto r = (*s)->step();
             if (!r) return r.error();
             if (!*r) return std::nullopt;
-            auto& st = **s;
-            return version_mapping{st.text(0), st.text(1), st.text(2), st.text(3),
-                                   st.text(4), st.text(5), st.text(6), st.int64(7)};
+            return read_version_mapping(**s);
         });
     }
 
@@ -651,7 +714,8 @@ public:
                     .bind(10, i.generation)
                     .bind(11, i.idempotency_key)
                     .bind(12, i.detail)
-                    .bind(13, i.created_at != 0 ? i.created_at : now());
+                    .bind(13, i.created_at != 0 ? i.created_at : now())
+                    .bind(14, i.target_before);
                 if (auto r = (*s)->step(); !r) {
                     if (is_unique_violation((*s)->last_error()))
                         return fail(errc::conflict,
@@ -718,6 +782,36 @@ public:
             if (sqlite3_changes(db_->handle()) == 0)
                 return fail(errc::store, fmt::format("{}: no such intent", op));
             return {};
+        });
+    }
+
+    result<void> hold_intent(row_id intent, const std::string& hold) override
+    {
+        const std::string op = fmt::format("hold import intent {}", intent);
+        if (hold.empty()) return fail(errc::invalid_argument, op + ": a hold needs a text");
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_hold_intent);
+            if (!s) return s.error();
+            (*s)->bind(1, intent).bind(2, hold).bind(3, now());
+            if (auto r = (*s)->step(); !r) return r.error();
+            if (sqlite3_changes(db_->handle()) == 0) return fail(errc::not_found, fmt::format("{}: no such intent", op));
+            return {};
+        });
+    }
+
+    result<std::optional<import_intent>> get_intent(row_id intent) override
+    {
+        const std::string op = fmt::format("read import intent {}", intent);
+        return in_tx(op, false, [&]() { return get_intent_in_tx(op, intent); });
+    }
+
+    result<std::vector<import_intent>> held_intents() override
+    {
+        constexpr std::string_view op = "list held import intents";
+        return in_tx(op, false, [&]() -> result<std::vector<import_intent>> {
+            auto s = use(op, sql_held_intents);
+            if (!s) return s.error();
+            return collect(**s, read_intent, op);
         });
     }
 

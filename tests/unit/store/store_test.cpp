@@ -88,10 +88,10 @@ BOOST_AUTO_TEST_CASE(fresh_file_gets_every_migration)
     test::temp_dir dir;
     auto path = dir.file("state.db");
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 4);
+    BOOST_TEST(s->schema_version() == 5);
 
     raw_db raw(path);
-    BOOST_TEST(raw.integer("PRAGMA user_version") == 4);
+    BOOST_TEST(raw.integer("PRAGMA user_version") == 5);
     for (auto table : {"tenants", "workflows", "versions", "workflow_mappings", "version_mappings",
                        "import_intents", "runs", "events", "async_jobs"})
         BOOST_TEST(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='") +
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(reopen_keeps_data_and_does_not_migrate_again)
         id = s->upsert_workflow("prod", "458", "Invoice sync").value().id;
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 4);
+    BOOST_TEST(s->schema_version() == 5);
     auto w = s->find_workflow("prod", "458").value();
     BOOST_TEST_REQUIRE(w.has_value());
     BOOST_TEST(w->id == id);
@@ -429,9 +429,97 @@ BOOST_AUTO_TEST_CASE(last_version_mapping_is_the_newest_per_target)
     BOOST_TEST(other->target_version == "0.0.9");
 }
 
+BOOST_AUTO_TEST_CASE(read_back_fingerprints_are_kept_and_filled_in_late)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    BOOST_TEST(!s->find_version_mapping("sandbox", "901", "h1").value().has_value());
+    version_mapping a{"prod", "458", "v3", "h1", "sandbox", "901", "v7", 1000};
+    a.target_hash = "t1";
+    version_mapping b{"prod", "458", "v4", "h2", "sandbox", "901", "v8", 1001};  // read-back failed
+    BOOST_TEST_REQUIRE(s->add_version_mapping(a).has_value());
+    BOOST_TEST_REQUIRE(s->add_version_mapping(b).has_value());
+    auto found = s->find_version_mapping("sandbox", "901", "h1").value();
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->target_hash == "t1");
+    BOOST_TEST(found->target_version == "v7");
+    BOOST_TEST(s->last_version_mapping("sandbox", "901").value()->target_hash.empty());
+    BOOST_TEST_REQUIRE(s->set_target_hash("sandbox", "901", "h2", "v8", "t2").has_value());
+    BOOST_TEST(s->last_version_mapping("sandbox", "901").value()->target_hash == "t2");
+    BOOST_TEST(s->find_version_mapping("sandbox", "901", "h1").value()->target_hash == "t1");  // untouched
+    auto none = s->set_target_hash("sandbox", "901", "h2", "v9", "t3");
+    BOOST_TEST_REQUIRE(none.has_error());
+    BOOST_TEST(none.error().code == errc::not_found);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(intents)
+
+BOOST_AUTO_TEST_CASE(held_intents_wait_for_an_operator)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    row_id id = 0;
+    {
+        auto s = open_ok(path);
+        auto fresh = make_intent("key-h");
+        fresh.target_before = "v1\nv2";
+        auto i = s->create_intent(fresh).value();
+        id = i.id;
+        BOOST_TEST(i.target_before == "v1\nv2");
+        BOOST_TEST(i.hold.empty());
+        BOOST_TEST(s->held_intents().value().empty());
+        BOOST_TEST(s->hold_intent(id, "").has_error());
+        BOOST_TEST_REQUIRE(s->hold_intent(id, "check the UI for 'Lost New'").has_value());
+        BOOST_TEST(s->hold_intent(id + 100, "x").error().code == errc::not_found);
+    }
+    auto s = open_ok(path);  // a hold survives a restart
+    auto held = s->held_intents().value();
+    BOOST_TEST_REQUIRE(held.size() == 1u);
+    BOOST_TEST(held[0].id == id);
+    BOOST_TEST((held[0].state == intent_state::unknown));
+    BOOST_TEST(held[0].hold == "check the UI for 'Lost New'");
+    BOOST_TEST(s->open_intents().value().size() == 1u);
+    // Still unknown: the hold stays; settled: it goes.
+    BOOST_TEST_REQUIRE(s->set_intent_state(id, intent_state::unknown, "looked again").has_value());
+    BOOST_TEST(s->get_intent(id).value()->hold == "check the UI for 'Lost New'");
+    BOOST_TEST_REQUIRE(s->set_intent_state(id, intent_state::failed, "operator: not imported").has_value());
+    auto after = s->get_intent(id).value();
+    BOOST_TEST_REQUIRE(after.has_value());
+    BOOST_TEST(after->hold.empty());
+    BOOST_TEST((after->state == intent_state::failed));
+    BOOST_TEST(s->held_intents().value().empty());
+    BOOST_TEST(!s->get_intent(id + 100).value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(schema_4_state_gains_read_back_columns_keeping_rows)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    {
+        auto s = open_ok(path);
+        BOOST_TEST_REQUIRE(s->add_version_mapping({"prod", "458", "0.0.3", "h1", "sandbox", "901", "0.0.1", 1000}).has_value());
+        BOOST_TEST_REQUIRE(s->create_intent(make_intent("key-old")).has_value());
+    }
+    {
+        raw_db raw(path);
+        BOOST_TEST_REQUIRE(sqlite3_exec(raw.db, "DROP INDEX version_mappings_content; "
+                                                "ALTER TABLE version_mappings DROP COLUMN target_hash; "
+                                                "ALTER TABLE import_intents DROP COLUMN target_before; "
+                                                "ALTER TABLE import_intents DROP COLUMN hold; PRAGMA user_version = 4;",
+                                        nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    auto s = open_ok(path);
+    BOOST_TEST(s->schema_version() == 5);
+    auto m = s->find_version_mapping("sandbox", "901", "h1").value();
+    BOOST_TEST_REQUIRE(m.has_value());
+    BOOST_TEST(m->target_hash.empty());
+    auto i = s->find_intent("prod-to-sandbox", "prod", "458", "sandbox", "h1").value();
+    BOOST_TEST_REQUIRE(i.has_value());
+    BOOST_TEST(i->hold.empty());
+    BOOST_TEST(i->target_before.empty());
+}
 
 BOOST_AUTO_TEST_CASE(lifecycle_pending_to_succeeded)
 {

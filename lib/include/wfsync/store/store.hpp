@@ -55,6 +55,10 @@ struct version_mapping {
     std::string target_workflow;
     std::string target_version;
     unix_time at = 0;
+    /// The target's fingerprint of that version as read back after the import (the same as
+    /// content_hash where the platform stores what it was sent); empty when not known (a
+    /// mapping made before read-backs, or a read-back that failed).
+    std::string target_hash;
 };
 
 enum class intent_state { pending, succeeded, failed, unknown };
@@ -78,6 +82,12 @@ struct import_intent {
     std::string detail;           ///< outcome text (never secrets)
     unix_time created_at = 0;
     unix_time updated_at = 0;
+    /// The target workflow's version labels when the intent was made, one per line: an
+    /// import whose answer was lost is looked for among the versions that appeared since.
+    std::string target_before;
+    /// Not empty: no read can tell whether this import happened, and it is not sent again
+    /// until an operator says (`wfsync resolve`). The text says what to check.
+    std::string hold;
 };
 
 struct run_row {
@@ -201,6 +211,17 @@ public:
     [[nodiscard]] virtual result<bool> has_version_mapping(const std::string& target_tenant,
                                                            const std::string& target_workflow,
                                                            const std::string& content_hash) = 0;
+    /// The newest mapping of this content into that target workflow.
+    [[nodiscard]] virtual result<std::optional<version_mapping>> find_version_mapping(
+        const std::string& target_tenant, const std::string& target_workflow,
+        const std::string& content_hash) = 0;
+    /// Sets the target fingerprint of the newest mapping of (target workflow, content,
+    /// target version): a read-back that came late. errc::not_found when there is none.
+    [[nodiscard]] virtual result<void> set_target_hash(const std::string& target_tenant,
+                                                       const std::string& target_workflow,
+                                                       const std::string& content_hash,
+                                                       const std::string& target_version,
+                                                       const std::string& target_hash) = 0;
     /// The newest version mapping into a target workflow (what wfsync last put there).
     [[nodiscard]] virtual result<std::optional<version_mapping>> last_version_mapping(
         const std::string& target_tenant, const std::string& target_workflow) = 0;
@@ -214,9 +235,16 @@ public:
         const std::string& content_hash) = 0;
     /// Intents still pending or unknown (left by a crash or a lost response).
     [[nodiscard]] virtual result<std::vector<import_intent>> open_intents() = 0;
+    /// Sets the state; any hold is lifted unless the state stays pending or unknown.
     [[nodiscard]] virtual result<void> set_intent_state(row_id intent, intent_state s,
                                                         const std::string& detail,
                                                         const std::string& target_workflow = {}) = 0;
+    /// Holds an intent for an operator (state unknown, `hold` says what to check).
+    [[nodiscard]] virtual result<void> hold_intent(row_id intent, const std::string& hold) = 0;
+    /// One intent by id.
+    [[nodiscard]] virtual result<std::optional<import_intent>> get_intent(row_id intent) = 0;
+    /// Intents held for an operator, oldest first.
+    [[nodiscard]] virtual result<std::vector<import_intent>> held_intents() = 0;
 
     [[nodiscard]] virtual result<run_row> begin_run(const std::string& uid, const std::string& rule,
                                                     const std::string& command) = 0;
