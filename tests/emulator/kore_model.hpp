@@ -22,7 +22,7 @@ namespace wfsync::emulator::detail {
 /// One stored version: the three documents of a package.
 struct kore_version {
     boost::json::value flow, app, env;
-    std::string label;  ///< app_definition.version if a string, else "v{n}"
+    std::string label;  ///< app_definition.version if a string, else "v{n}"; restamped: "v{n}"
 };
 
 struct kore_workflow {

@@ -575,13 +575,15 @@ BOOST_FIXTURE_TEST_CASE(version_detail_has_the_document_as_base64_taskflow, smal
     BOOST_TEST(json::parse(base64_decode(taskflow)) == json::value(seed_doc(1)));
 
     // The base64 holds for any length (padding): an imported document of another size.
-    for (int n : {10, 100, 1000}) {
+    for (int n : {10, 11, 12, 1000}) {
         json::object doc{{"pad", std::string(static_cast<std::size_t>(n), 'x')}};
         json::object file{{"workflow", {{"name", "Pad"}}}, {"version", doc}};
         BOOST_TEST_REQUIRE(import_file(json::serialize(file), tok).status == 200);
         auto last = emu.state("sm").at("workflows").at(1).at("versions").as_array().back();
         auto shown = get(std::string(api) + "/versions/" + std::string(last.at("id").as_string()), tok).json();
-        BOOST_TEST(json::parse(base64_decode(shown.at("data").at("taskflow").as_string())) == json::value(doc));
+        const auto& tf = shown.at("data").at("taskflow").as_string();
+        BOOST_TEST(tf.size() % 4 == 0u);  // padded
+        BOOST_TEST(json::parse(base64_decode(tf)) == json::value(doc));
     }
 
     auto missing = get(std::string(api) + "/versions/00000000-0000-0000-0000-000000000000", tok);
