@@ -522,8 +522,8 @@ BOOST_AUTO_TEST_CASE(import_deploys_false_keeps_exporting_the_deployed_version)
     BOOST_TEST(export_docs("a-1").at("env_variables.json").at("REGION").as_string() == "eu");
 
     // A person's edit is deployed.
-    auto label = emu.add_version("k", "a-1",
-                                 json::object{{"app_definition", {{"version", "v3"}}}, {"env_variables", env_of("ap")}});
+    json::object edit{{"app_definition", {{"version", "v3"}}}, {"env_variables", env_of("ap")}};
+    auto label = emu.add_version("k", "a-1", edit);
     BOOST_TEST_REQUIRE(label.has_value(), (label ? "" : label.error().message));
     BOOST_TEST(*label == "v3");
     BOOST_TEST(emu.state("k").at("workflows").at(0).at("deployed").as_uint64() == 2u);

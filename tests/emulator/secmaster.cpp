@@ -51,7 +51,9 @@ std::string base64_encode(std::string_view in)
     static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     out.reserve((in.size() + 2) / 3 * 4);
-    auto byte = [&](std::size_t i) { return i < in.size() ? static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) : 0u; };
+    auto byte = [&](std::size_t i) -> std::uint32_t {
+        return i < in.size() ? static_cast<unsigned char>(in[i]) : 0u;
+    };
     for (std::size_t i = 0; i < in.size(); i += 3) {
         std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
         out += digits[(n >> 18) & 63];
@@ -524,7 +526,8 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
         const auto* v = o.if_contains(sw.key);
         if (!v) continue;
         if (!v->is_string() || (v->get_string() != sw.first && v->get_string() != sw.second))
-            return fail(errc::config, fmt::format("{}.{}: must be \"{}\" or \"{}\"", where, sw.key, sw.first, sw.second));
+            return fail(errc::config,
+                        fmt::format("{}.{}: must be \"{}\" or \"{}\"", where, sw.key, sw.first, sw.second));
         *sw.dest = std::string(v->get_string());
     }
     auto pid = want_string(o, "project_id", where, true);
