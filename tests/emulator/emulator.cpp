@@ -232,6 +232,7 @@ struct emulator::impl {
     {
         std::lock_guard lock(mu);
         if (auto sm = secmaster_tenant(tenant_name)) return detail::secmaster_add_version(*sm, workflow_id, doc);
+        if (auto kt = kore_tenant(tenant_name)) return detail::kore_add_version(*kt, workflow_id, doc);
         auto t = tenant(tenant_name);
         if (!t) return fail(errc::not_found, fmt::format("tenant '{}' not found", tenant_name));
         std::int64_t id = 0;

@@ -11,9 +11,12 @@
 #include <string>
 #include <string_view>
 
-/// A fake Zuora (Workflow API) that serves any number of tenants on loopback, for tests,
-/// the demo and the benchmark. The contract it follows is notes/emulator.md. It shares no
-/// code with the connector it imitates, so the two cannot agree on a mistake.
+/// A fake Zuora (Workflow API), Kore.ai (AI for Process) and Huawei SecMaster that serves
+/// any number of tenants on loopback, for tests, the demo and the benchmark. Where the
+/// platforms' docs leave a behaviour open, per-tenant seed switches choose it (kore.cpp
+/// kore_tenant_from_seed, secmaster.cpp secmaster_from_seed). The contract it follows is
+/// notes/emulator.md. It shares no code with the connectors it imitates, so the two cannot
+/// agree on a mistake.
 namespace wfsync::emulator {
 
 struct options {
@@ -46,12 +49,17 @@ public:
     [[nodiscard]] result<void> add_fault(const boost::json::object& fault);
     void clear_faults();
     /// Adds a version as if a person edited the workflow in the UI; returns its label.
+    /// Zuora and SecMaster take an export document; Kore.ai takes {flow_definition,
+    /// app_definition, env_variables}, and the new version becomes the deployed one.
     [[nodiscard]] result<std::string> add_version(const std::string& tenant,
                                                   const std::string& workflow_id,
                                                   const boost::json::object& export_doc);
     /// Makes every token of `tenant` answer 401.
     [[nodiscard]] result<void> expire_tokens(const std::string& tenant);
-    /// {"workflows":[{"id","name","versions":[{"version","status","tasks_count"}]}]}
+    /// The tenant's workflows and versions: {"workflows":[{"id","name","versions":[...]}]}.
+    /// Zuora versions carry {"version","status","tasks_count"}; SecMaster {"id","version",
+    /// "status"}; Kore.ai workflows a "deployed" index and versions {"version","deployed",
+    /// "app","flow","env"} (see kore_summary, secmaster_summary).
     boost::json::object state(const std::string& tenant) const;
 
     struct impl;

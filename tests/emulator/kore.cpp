@@ -3,6 +3,7 @@
 // downloads (from the tenant's own host or from a second listener standing in for a
 // storage host), multipart file uploads and imports. Contract: notes/emulator.md (Kore).
 #include "kore_model.hpp"
+#include "restamp.hpp"
 
 #include <wfsync/core/hash.hpp>
 #include <wfsync/core/json.hpp>
@@ -78,6 +79,24 @@ kore_workflow* find_workflow(kore_tenant& t, std::string_view id)
     return nullptr;
 }
 
+/// import_ids "restamp": the three documents get this tenant's own ids ("n-{tenant}-{n}",
+/// references by value following), and the version is labelled "v{k}" (k = 1-based index in
+/// its workflow), in the app document's `version` too (a string, or an object's label/number).
+void restamp(kore_tenant& t, kore_version& v, std::size_t index)
+{
+    restamp_ids({&v.flow, &v.app, &v.env}, [&t] { return fmt::format("n-{}-{}", t.name, t.next_id++); });
+    const auto k = static_cast<std::int64_t>(index + 1);
+    v.label = fmt::format("v{}", k);
+    auto* ver = v.app.is_object() ? v.app.get_object().if_contains("version") : nullptr;
+    if (!ver) return;
+    if (ver->is_string()) {
+        *ver = v.label;
+    } else if (ver->is_object() && (ver->get_object().contains("label") || ver->get_object().contains("number"))) {
+        ver->get_object()["label"] = v.label;
+        ver->get_object()["number"] = k;
+    }
+}
+
 /// Applies imports whose time has come: a new version (and for a create, the workflow).
 void settle(kore_tenant& t)
 {
@@ -85,14 +104,22 @@ void settle(kore_tenant& t)
         if (j.action != "IMPORT" || j.settled || j.fail || job_status_text(j) != "SUCCESS") continue;
         j.settled = true;
         kore_workflow* wf = find_workflow(t, j.workflow_id);
-        if (!wf) {
+        const bool created = wf == nullptr;
+        if (created) {
             t.workflows.push_back(kore_workflow{j.workflow_id, fmt::format("cf-{}-{}", t.name, t.next_id++),
-                                                j.new_name, "normal", {}});
+                                                j.new_name, "normal", {}, std::nullopt});
             wf = &t.workflows.back();
         }
         auto v = *j.incoming;
-        v.label = label_of(v.app, wf->versions.size());
+        const std::size_t index = wf->versions.size();
+        if (t.import_ids == "restamp")
+            restamp(t, v, index);
+        else
+            v.label = label_of(v.app, index);
         wf->versions.push_back(std::move(v));
+        // The first version of a new workflow is deployed; into an existing one, only if the
+        // tenant's imports deploy (import_deploys).
+        if (created || t.import_deploys) wf->deployed = index;
     }
 }
 
@@ -168,7 +195,7 @@ reply start_export(kore_tenant& t, kore_workflow& wf, const kore_request& r)
     auto q = parse_form(r.query);
     if (auto it = q.find("flowId"); it != q.end() && it->second != wf.flow_id)
         return kore_error(400, fmt::format("flowId '{}' is not a call flow of workflow {}", it->second, wf.id));
-    if (wf.versions.empty()) return kore_error(400, fmt::format("workflow {} has no deployed version", wf.id));
+    if (!wf.deployed) return kore_error(400, fmt::format("workflow {} has no deployed version", wf.id));
     kore_job j;
     j.id = new_id(t, "ds");
     j.action = "EXPORT";
@@ -177,7 +204,7 @@ reply start_export(kore_tenant& t, kore_workflow& wf, const kore_request& r)
     j.fail = r.fail_job;
     j.token = new_id(t, "ex");
     j.sig = random_hex(16);
-    j.snapshot = wf.versions.back();
+    j.snapshot = wf.versions.at(*wf.deployed);
     j.package = wf.package;
     auto o = job_answer(t, j, "IN_PROGRESS");
     o["exportJobId"] = "workflow-ej-" + j.token;
@@ -315,6 +342,23 @@ bool is_kore_seed(const json::value& seed)
     return p && p->is_string() && p->get_string() == "kore";
 }
 
+// A Kore tenant's seed object:
+//   "platform": "kore", "api_key": "...", "job_duration_ms": 0..3600000,
+//   "download_host": "same" | "foreign", "spelling": "sample" | "table",
+//   "workflows": [{"id", "flow_id", "name", "package", "versions": [{flow_definition,
+//                  app_definition, env_variables}]}]   (the last seeded version is deployed)
+// and two switches for what the docs leave open [K-IMPE]:
+//   "import_ids": "keep" (default) | "restamp". keep: an import stores the uploaded documents
+//       as they are. restamp: when the import job settles, the three documents get this
+//       tenant's own ids: every member named id, _id, *Id or *_id with a string value gets a
+//       fresh "n-{tenant}-{n}" (one old value -> one new value across the three documents),
+//       and every other string value equal to an old id follows (a node's "next"). The version
+//       is labelled "v{k}" (k = its 1-based index in the workflow), and so is the app
+//       document's `version` (a string; or an object's label, with number = k).
+//   "import_deploys": true (default) | false. true: every import deploys its version.
+//       false: an import into an existing workflow adds a version that is not deployed, and
+//       exports keep returning the deployed one. (The first version of a workflow created by
+//       import is deployed either way; add_version, "a person's edit", always deploys.)
 result<kore_tenant> kore_tenant_from_seed(const std::string& name, const json::value& seed)
 {
     const std::string where = "tenants." + name;
@@ -326,17 +370,23 @@ result<kore_tenant> kore_tenant_from_seed(const std::string& name, const json::v
         const auto& v = kv.value();
         const std::string at = where + "." + std::string(key);
         if (key == "platform") continue;
-        if (key == "api_key" || key == "download_host" || key == "spelling") {
+        if (key == "api_key" || key == "download_host" || key == "spelling" || key == "import_ids") {
             if (!v.is_string()) return fail(errc::config, at + ": must be a string");
             std::string s(v.get_string());
             if (key == "api_key") t.api_key = s;
             else if (key == "download_host") {
                 if (s != "same" && s != "foreign") return fail(errc::config, at + ": must be \"same\" or \"foreign\"");
                 t.download_host = s;
-            } else {
+            } else if (key == "spelling") {
                 if (s != "sample" && s != "table") return fail(errc::config, at + ": must be \"sample\" or \"table\"");
                 t.spelling = s;
+            } else {
+                if (s != "keep" && s != "restamp") return fail(errc::config, at + ": must be \"keep\" or \"restamp\"");
+                t.import_ids = s;
             }
+        } else if (key == "import_deploys") {
+            if (!v.is_bool()) return fail(errc::config, at + ": must be true or false");
+            t.import_deploys = v.get_bool();
         } else if (key == "job_duration_ms") {
             if (!v.is_int64() || v.get_int64() < 0 || v.get_int64() > 3'600'000)
                 return fail(errc::config, at + ": must be an integer from 0 to 3600000");
@@ -381,16 +431,30 @@ result<kore_tenant> kore_tenant_from_seed(const std::string& name, const json::v
                 if (wf.flow_id.empty()) wf.flow_id = "cf-" + wf.id;
                 if (wf.name.empty()) wf.name = wf.id;
                 if (find_workflow(t, wf.id)) return fail(errc::config, fmt::format("{}.id: '{}' appears twice", wat, wf.id));
+                if (!wf.versions.empty()) wf.deployed = wf.versions.size() - 1;
                 t.workflows.push_back(std::move(wf));
             }
         } else {
             return fail(errc::config, fmt::format("{}: unknown key '{}' (kore tenants take platform, api_key, "
-                                                  "job_duration_ms, download_host, spelling, workflows)",
+                                                  "job_duration_ms, download_host, spelling, import_ids, "
+                                                  "import_deploys, workflows)",
                                                   where, key));
         }
     }
     if (t.api_key.empty()) return fail(errc::config, where + ".api_key: is required");
     return t;
+}
+
+result<std::string> kore_add_version(kore_tenant& t, const std::string& workflow_id, const json::object& doc)
+{
+    settle(t);
+    auto* wf = find_workflow(t, workflow_id);
+    if (!wf) return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, t.name));
+    auto v = version_from_seed(doc, "version document", wf->versions.size());
+    if (!v) return fail(errc::invalid_argument, v.error().message);
+    wf->versions.push_back(std::move(*v));
+    wf->deployed = wf->versions.size() - 1;
+    return wf->versions.back().label;
 }
 
 reply kore_error(int status, std::string_view message)
@@ -446,9 +510,16 @@ json::object kore_summary(kore_tenant& t)
     json::array wfs;
     for (const auto& w : t.workflows) {
         json::array versions;
-        for (const auto& v : w.versions)
-            versions.push_back(json::object{{"version", v.label}, {"app", v.app}, {"flow", v.flow}, {"env", v.env}});
-        wfs.push_back(json::object{{"id", w.id}, {"flow_id", w.flow_id}, {"name", w.name}, {"versions", versions}});
+        for (std::size_t i = 0; i < w.versions.size(); ++i) {
+            const auto& v = w.versions[i];
+            versions.push_back(json::object{{"version", v.label}, {"deployed", w.deployed == i}, {"app", v.app},
+                                            {"flow", v.flow}, {"env", v.env}});
+        }
+        wfs.push_back(json::object{{"id", w.id},
+                                   {"flow_id", w.flow_id},
+                                   {"name", w.name},
+                                   {"deployed", w.deployed ? json::value(*w.deployed) : json::value(nullptr)},
+                                   {"versions", versions}});
     }
     json::array jobs;
     for (const auto& [id, j] : t.jobs) jobs.push_back(summary_of(j));

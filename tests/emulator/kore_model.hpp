@@ -22,7 +22,7 @@ namespace wfsync::emulator::detail {
 /// One stored version: the three documents of a package.
 struct kore_version {
     boost::json::value flow, app, env;
-    std::string label;  ///< app_definition.version if a string, else "v{n}"
+    std::string label;  ///< app_definition.version if a string, else "v{n}"; restamped: "v{n}"
 };
 
 struct kore_workflow {
@@ -31,7 +31,11 @@ struct kore_workflow {
     /// 40 MiB flow_definition.json), "dotdot" ("../flow_definition.json"), "missing_env"
     /// (no env_variables.json), "not_zip" (an HTML page answered with 200).
     std::string package = "normal";
-    std::vector<kore_version> versions;  ///< the last one is the deployed one
+    std::vector<kore_version> versions;  ///< oldest first
+    /// Index of the deployed version (what an export returns); none while `versions` is
+    /// empty. Seeded: the last seeded one. An import deploys its version when it creates the
+    /// workflow, or when the tenant's import_deploys is true; add_version always deploys.
+    std::optional<std::size_t> deployed;
 };
 
 struct kore_job {
@@ -62,6 +66,8 @@ struct kore_tenant {
     int job_duration_ms = 0;
     std::string download_host = "same";  ///< "same" | "foreign"
     std::string spelling = "sample";     ///< "sample" | "table": which field names answers use
+    std::string import_ids = "keep";     ///< "keep" | "restamp": see kore_tenant_from_seed
+    bool import_deploys = true;          ///< an import into an existing workflow deploys its version
     std::vector<kore_workflow> workflows;
     std::map<std::string, kore_job> jobs;
     std::map<std::string, kore_file> files;
@@ -86,10 +92,17 @@ struct kore_request {
     bool fail_job = false;     ///< a "job_failed" fault fired on this request
 };
 
+/// Adds a version as if a person edited the workflow in the UI; it becomes the deployed one.
+/// `doc` is {flow_definition, app_definition, env_variables} (as a seeded version, each
+/// optional). Returns the version's label.
+[[nodiscard]] result<std::string> kore_add_version(kore_tenant& t, const std::string& workflow_id,
+                                                   const boost::json::object& doc);
+
 /// Answers one Kore.ai call (auth included; faults other than job_failed are handled before).
 reply handle_kore(kore_tenant& t, const kore_request& r);
 
-/// {"platform":"kore","workflows":[{"id","flow_id","name","versions":[{"version","app":{...}}]}],
+/// {"platform":"kore","workflows":[{"id","flow_id","name","deployed":index|null,
+///  "versions":[{"version","deployed":bool,"app","flow","env"}]}],
 ///  "jobs":[{"id","action","status","workflow_id"}],"files":N}. Settles due jobs first.
 boost::json::object kore_summary(kore_tenant& t);
 

@@ -15,12 +15,18 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
+
+#include <set>
 
 using namespace wfsync;
 using namespace std::chrono_literals;
@@ -33,15 +39,54 @@ namespace {
 const std::string key = "kg-test-key-000111";
 
 std::string seed(int job_ms, const std::string& host, const std::string& spelling = "sample",
-                 const std::string& package = "normal")
+                 const std::string& package = "normal", const std::string& switches = "")
 {
     return fmt::format(R"({{"tenants":{{"k":{{"platform":"kore","api_key":"{}","job_duration_ms":{},
-        "download_host":"{}","spelling":"{}",
+        "download_host":"{}","spelling":"{}",{}
         "workflows":[{{"id":"a-1","flow_id":"cf-1","name":"Banking Assistant","package":"{}",
           "versions":[{{"flow_definition":{{"nodes":[{{"id":"n1","type":"ai"}}]}},
                         "app_definition":{{"version":"v1","name":"Banking Assistant"}},
                         "env_variables":{{"REGION":"eu"}}}}]}}]}}}}}})",
-                       key, job_ms, host, spelling, package);
+                       key, job_ms, host, spelling, switches, package);
+}
+
+/// A seed with the default job/host/spelling/package and the given switches ("k": v, ...).
+std::string seed_with(const std::string& switches)
+{
+    return seed(0, "same", "sample", "normal", switches + ",");
+}
+
+struct raw_reply {
+    int status = 0;
+    std::string retry_after;
+    std::string body;
+};
+
+/// One request over a fresh connection, read as it comes (the http_client would retry a 429
+/// and hide its headers).
+awaitable<raw_reply> raw_send(std::uint16_t port, std::string method, std::string target, std::string body)
+{
+    namespace beast = boost::beast;
+    namespace http = boost::beast::http;
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
+    stream.expires_after(std::chrono::seconds(10));
+    co_await stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                  asio::use_awaitable);
+    http::request<http::string_body> req(http::string_to_verb(method), target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    req.set("x-api-key", key);
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    co_await http::async_write(stream, req, asio::use_awaitable);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    co_await http::async_read(stream, buf, res, asio::use_awaitable);
+    raw_reply out;
+    out.status = static_cast<int>(res.result_int());
+    if (auto it = res.find(http::field::retry_after); it != res.end()) out.retry_after = std::string(it->value());
+    out.body = res.body();
+    co_return out;
 }
 
 struct fixture {
@@ -74,9 +119,14 @@ struct fixture {
         req.content_type = std::move(content_type);
         req.absolute_url = std::move(absolute);
         if (with_key) req.headers.set("x-api-key", key);
-        auto r = run_coro(ioc, client->send(std::move(req)));
+        auto r = try_send(std::move(req));
         BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
         return std::move(*r);
+    }
+
+    result<net::http_response> try_send(net::http_request req)
+    {
+        return run_coro(ioc, client->send(std::move(req)));
     }
 
     json::value send_json(std::string method, std::string target, std::string body = {}, int want = 200)
@@ -102,6 +152,40 @@ struct fixture {
         auto r = send("POST", "/api/public/files", mp.body, mp.content_type);
         BOOST_TEST_REQUIRE(r.status == 200, r.body);
         return std::string(json::parse(r.body).at("fileId").as_string());
+    }
+
+    /// Uploads the three documents and imports them: into `workflow_id`, or as a new
+    /// workflow `new_name` when workflow_id is empty. Returns the job answer.
+    json::value import_docs(const std::string& workflow_id, const json::value& app, const json::value& flow,
+                            const json::value& env, const std::string& new_name = "Imported")
+    {
+        json::object body{{"workflowDataFileId", upload("app_definition.json", json::serialize(app))},
+                          {"flowDataFileId", upload("flow_definition.json", json::serialize(flow))},
+                          {"envVariablesFileId", upload("env_variables.json", json::serialize(env))}};
+        if (workflow_id.empty()) body["workflowName"] = new_name;
+        auto target = workflow_id.empty() ? std::string("/api/public/workflows/import")
+                                          : "/api/public/workflows/" + workflow_id + "/import";
+        return send_json("POST", target, json::serialize(body));
+    }
+
+    /// Exports `workflow_id` (jobs of duration 0) and returns the package's files as JSON.
+    std::map<std::string, json::value> export_docs(const std::string& workflow_id)
+    {
+        auto started = send_json("POST", "/api/public/workflows/" + workflow_id + "/export");
+        std::string url(started.at("response").at("downloadUrl").as_string());
+        auto dl = send("GET", {}, {}, {}, true, url.substr(1));
+        BOOST_TEST_REQUIRE(dl.status == 200, dl.body);
+        auto files = unzip(dl.body);
+        BOOST_TEST_REQUIRE(files.has_value());
+        std::map<std::string, json::value> out;
+        for (const auto& [name, data] : *files) out[name] = json::parse(data);
+        return out;
+    }
+
+    std::uint16_t port() const
+    {
+        auto url = emu.base_url();
+        return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
     }
 
     std::vector<json::object> logged(const std::string& path_part)
@@ -319,6 +403,217 @@ BOOST_AUTO_TEST_CASE(seed_errors_name_the_path)
     auto bad_pkg = emu.load_seed(R"({"tenants":{"k":{"platform":"kore","api_key":"x","workflows":[{"id":"a","package":"zip"}]}}})");
     BOOST_TEST_REQUIRE(bad_pkg.has_error());
     BOOST_TEST(bad_pkg.error().message.find("tenants.k.workflows[0].package") != std::string::npos);
+}
+
+// ---- seed switches ---------------------------------------------------------------------------
+
+namespace {
+
+// A package whose ids refer to each other within and across its three documents.
+const json::value src_app = json::parse(
+    R"({"appId":"app-src-1","name":"BA","version":{"label":"v7","number":7},"startNodeId":"n1",
+        "guardrails":[{"_id":"g-1","kind":"pii"}]})");
+const json::value src_flow = json::parse(
+    R"({"flowId":"flow-src","nodes":[
+          {"id":"n1","type":"start","next":"n2"},
+          {"id":"n2","type":"ai","next":["n3","n4"],"config":{"model_id":"m-1","prompt":"n1 says hi"}},
+          {"id":"n3","type":"condition","branches":[{"when":"x>1","target":"n4"}]},
+          {"id":"n4","type":"end","nodeId":"n4"}],
+        "edges":[{"from":"n1","to":"n2"},{"from":"n2","to":"n3"}]})");
+const json::value src_env = json::parse(R"({"REGION":"us","env_id":"env-src","START":"n1"})");
+
+std::string str(const json::value& v) { return std::string(v.as_string()); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(import_ids_restamp_gives_own_ids_and_references_follow)
+{
+    start(seed_with(R"("import_ids":"restamp")"));
+    auto done = import_docs("a-1", src_app, src_flow, src_env);
+    BOOST_TEST_REQUIRE(status_of(done) == "SUCCESS");
+    auto state = emu.state("k");
+    const auto& versions = state.at("workflows").at(0).at("versions").as_array();
+    BOOST_TEST_REQUIRE(versions.size() == 2u);
+    const auto& v = versions.at(1);
+    const auto& app = v.at("app");
+    const auto& flow = v.at("flow");
+    const auto& env = v.at("env");
+    const auto& nodes = flow.at("nodes").as_array();
+    BOOST_TEST_REQUIRE(nodes.size() == 4u);
+
+    // Every id is new, tenant-made, and distinct.
+    std::vector<std::string> ids{str(app.at("appId")),         str(app.at("guardrails").at(0).at("_id")),
+                                 str(flow.at("flowId")),        str(nodes[0].at("id")),
+                                 str(nodes[1].at("id")),        str(nodes[2].at("id")),
+                                 str(nodes[3].at("id")),        str(nodes[1].at("config").at("model_id")),
+                                 str(env.at("env_id"))};
+    const std::set<std::string> old{"app-src-1", "g-1", "flow-src", "n1", "n2", "n3", "n4", "m-1", "env-src"};
+    for (const auto& id : ids) {
+        BOOST_TEST(!old.contains(id), id);
+        BOOST_TEST(id.starts_with("n-k-"), id);
+    }
+    BOOST_TEST(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+
+    // References by value follow, inside the flow and across documents.
+    BOOST_TEST(nodes[0].at("next") == nodes[1].at("id"));
+    BOOST_TEST(nodes[1].at("next").at(0) == nodes[2].at("id"));
+    BOOST_TEST(nodes[1].at("next").at(1) == nodes[3].at("id"));
+    BOOST_TEST(nodes[2].at("branches").at(0).at("target") == nodes[3].at("id"));
+    BOOST_TEST(nodes[3].at("nodeId") == nodes[3].at("id"));
+    BOOST_TEST(flow.at("edges").at(0).at("from") == nodes[0].at("id"));
+    BOOST_TEST(flow.at("edges").at(1).at("to") == nodes[2].at("id"));
+    BOOST_TEST(app.at("startNodeId") == nodes[0].at("id"));
+    BOOST_TEST(env.at("START") == nodes[0].at("id"));
+    // Anything else is left as it was (a string merely containing an id too).
+    BOOST_TEST(nodes[1].at("config").at("prompt").as_string() == "n1 says hi");
+    BOOST_TEST(env.at("REGION").as_string() == "us");
+    BOOST_TEST(nodes[0].at("type").as_string() == "start");
+
+    // The target's own label: second version of a-1.
+    BOOST_TEST(v.at("version").as_string() == "v2");
+    BOOST_TEST(app.at("version").at("label").as_string() == "v2");
+    BOOST_TEST(app.at("version").at("number").as_int64() == 2);
+
+    // A second import of the same package gets other ids again; a string version becomes "v1"
+    // in a workflow created by the import.
+    auto app2 = src_app;
+    app2.as_object()["version"] = "7.0";
+    auto created = import_docs("", app2, src_flow, src_env, "Copy of BA");
+    auto after = emu.state("k");
+    const auto& nw = after.at("workflows").at(1);
+    BOOST_TEST(nw.at("id") == created.at("workflowId"));
+    const auto& v1 = nw.at("versions").at(0);
+    BOOST_TEST(v1.at("version").as_string() == "v1");
+    BOOST_TEST(v1.at("app").at("version").as_string() == "v1");
+    BOOST_TEST(v1.at("flow").at("nodes").at(0).at("id") != nodes[0].at("id"));
+    BOOST_TEST(v1.at("flow").at("nodes").at(0).at("next") == v1.at("flow").at("nodes").at(1).at("id"));
+
+    // The export serves the restamped documents.
+    auto files = export_docs("a-1");
+    BOOST_TEST(files.at("flow_definition.json") == flow);
+    BOOST_TEST(files.at("app_definition.json").at("version").at("label").as_string() == "v2");
+}
+
+BOOST_AUTO_TEST_CASE(import_ids_keep_stores_documents_as_uploaded)
+{
+    start(seed_with(R"("import_ids":"keep")"));
+    import_docs("a-1", src_app, src_flow, src_env);
+    auto state = emu.state("k");
+    const auto& v = state.at("workflows").at(0).at("versions").at(1);
+    BOOST_TEST(v.at("app") == src_app);
+    BOOST_TEST(v.at("flow") == src_flow);
+    BOOST_TEST(v.at("env") == src_env);
+    BOOST_TEST(v.at("version").as_string() == "v2");  // the app's version is an object: "v{n}"
+}
+
+BOOST_AUTO_TEST_CASE(import_deploys_false_keeps_exporting_the_deployed_version)
+{
+    start(seed_with(R"("import_deploys":false)"));
+    auto env_of = [](const json::value& region) { return json::value(json::object{{"REGION", region}}); };
+    auto done = import_docs("a-1", json::parse(R"({"version":"v2"})"), json::object{}, env_of("us"));
+    BOOST_TEST(status_of(done) == "SUCCESS");
+    auto state = emu.state("k");
+    const auto& wf = state.at("workflows").at(0);
+    BOOST_TEST_REQUIRE(wf.at("versions").as_array().size() == 2u);
+    BOOST_TEST(wf.at("deployed").as_uint64() == 0u);
+    BOOST_TEST(wf.at("versions").at(0).at("deployed").as_bool());
+    BOOST_TEST(!wf.at("versions").at(1).at("deployed").as_bool());
+    // The export still returns the seeded (deployed) version.
+    BOOST_TEST(export_docs("a-1").at("env_variables.json").at("REGION").as_string() == "eu");
+
+    // A person's edit is deployed.
+    json::object edit{{"app_definition", {{"version", "v3"}}}, {"env_variables", env_of("ap")}};
+    auto label = emu.add_version("k", "a-1", edit);
+    BOOST_TEST_REQUIRE(label.has_value(), (label ? "" : label.error().message));
+    BOOST_TEST(*label == "v3");
+    BOOST_TEST(emu.state("k").at("workflows").at(0).at("deployed").as_uint64() == 2u);
+    BOOST_TEST(export_docs("a-1").at("env_variables.json").at("REGION").as_string() == "ap");
+    BOOST_TEST(emu.add_version("k", "a-9", json::object{}).has_error());
+    BOOST_TEST(emu.add_version("k", "a-1", json::object{{"colour", "red"}}).has_error());
+
+    // A workflow created by import deploys its first version.
+    auto created = import_docs("", json::object{}, json::object{}, env_of("sa"), "New one");
+    std::string id(created.at("workflowId").as_string());
+    BOOST_TEST(emu.state("k").at("workflows").at(1).at("deployed").as_uint64() == 0u);
+    BOOST_TEST(export_docs(id).at("env_variables.json").at("REGION").as_string() == "sa");
+    // ... and a later import into it does not.
+    import_docs(id, json::object{}, json::object{}, env_of("af"));
+    BOOST_TEST(export_docs(id).at("env_variables.json").at("REGION").as_string() == "sa");
+}
+
+BOOST_AUTO_TEST_CASE(import_deploys_true_exports_the_imported_version)
+{
+    start(seed(0, "same"));  // the default
+    import_docs("a-1", json::object{}, json::object{}, json::object{{"REGION", "us"}});
+    auto state = emu.state("k");
+    BOOST_TEST(state.at("workflows").at(0).at("deployed").as_uint64() == 1u);
+    BOOST_TEST(state.at("workflows").at(0).at("versions").at(1).at("deployed").as_bool());
+    BOOST_TEST(export_docs("a-1").at("env_variables.json").at("REGION").as_string() == "us");
+}
+
+BOOST_AUTO_TEST_CASE(seed_switch_values_are_checked)
+{
+    auto ids = emu.load_seed(seed_with(R"("import_ids":"renumber")"));
+    BOOST_TEST_REQUIRE(ids.has_error());
+    BOOST_TEST(ids.error().message.find("tenants.k.import_ids: must be \"keep\" or \"restamp\"") != std::string::npos,
+               ids.error().message);
+    auto deploys = emu.load_seed(seed_with(R"("import_deploys":"no")"));
+    BOOST_TEST_REQUIRE(deploys.has_error());
+    BOOST_TEST(deploys.error().message.find("tenants.k.import_deploys: must be true or false") != std::string::npos,
+               deploys.error().message);
+    BOOST_TEST(emu.load_seed(seed_with(R"("import_ids":"restamp","import_deploys":false)")).has_value());
+}
+
+// ---- faults aimed at one method -------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(fault_429_with_retry_after_on_every_post_only)
+{
+    start(seed(0, "same"));
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "k"}, {"method", "POST"}, {"kind", "status"},
+                                                  {"status", 429}, {"retry_after", 7}, {"count", 100}})
+                           .has_value());
+    auto a = run_coro(ioc, raw_send(port(), "POST", "/t/k/api/public/workflows/a-1/export", {}));
+    BOOST_TEST(a.status == 429);
+    BOOST_TEST(a.retry_after == "7");
+    auto b = run_coro(ioc, raw_send(port(), "POST", "/t/k/api/public/workflows/import", "{}"));
+    BOOST_TEST(b.status == 429);
+    BOOST_TEST(b.retry_after == "7");
+    auto g = run_coro(ioc, raw_send(port(), "GET", "/t/k/api/public/dock-status/ds-x", {}));
+    BOOST_TEST(g.status == 404);  // GETs reach the tenant
+    BOOST_TEST(g.retry_after.empty());
+    auto log = emu.requests("k");
+    BOOST_TEST_REQUIRE(log.size() == 3u);
+    BOOST_TEST(log[0].at("fault").as_string() == "status");
+    BOOST_TEST(log[1].at("fault").as_string() == "status");
+    BOOST_TEST(log[2].at("fault").as_string() == "");
+    BOOST_TEST(emu.state("k").at("jobs").as_array().empty());  // no export job started
+}
+
+BOOST_AUTO_TEST_CASE(reset_after_commit_on_the_import_post_still_imports)
+{
+    start(seed(0, "same"));
+    auto app = upload("app_definition.json", R"({"version":"v2"})");
+    auto flow = upload("flow_definition.json", "{}");
+    auto env = upload("env_variables.json", R"({"REGION":"us"})");
+    BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "k"}, {"method", "POST"}, {"path_contains", "/import"},
+                                                  {"kind", "reset_after_commit"}})
+                           .has_value());
+    net::http_request req;
+    req.method = "POST";
+    req.target = "/api/public/workflows/a-1/import";
+    req.content_type = "application/json";
+    req.body = json::serialize(json::object{{"workflowDataFileId", app}, {"flowDataFileId", flow},
+                                            {"envVariablesFileId", env}});
+    req.headers.set("x-api-key", key);
+    auto lost = try_send(std::move(req));
+    BOOST_TEST(lost.has_error());  // the client sees a reset ...
+    auto state = emu.state("k");   // ... yet the version is stored
+    const auto& versions = state.at("workflows").at(0).at("versions").as_array();
+    BOOST_TEST_REQUIRE(versions.size() == 2u);
+    BOOST_TEST(versions.at(1).at("env").at("REGION").as_string() == "us");
+    BOOST_TEST(state.at("jobs").at(0).at("action").as_string() == "IMPORT");
+    BOOST_TEST(state.at("jobs").at(0).at("status").as_string() == "SUCCESS");
+    BOOST_TEST(logged("/import").at(0).at("fault").as_string() == "reset_after_commit");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

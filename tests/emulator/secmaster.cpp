@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The emulator's Huawei Cloud SecMaster tenants: an IAM token endpoint and the SOC workflow
 // API (list, versions, export, import). One documented variant of what api-reference.md
-// section 3 leaves open; see notes/emulator.md, section SecMaster.
+// section 3 leaves open, chosen per tenant by seed switches (secmaster_from_seed); see
+// notes/emulator.md, section SecMaster. Also the version detail GET/PUT that [H-SHOWV] and
+// [H-UPDV] suggest, in the shape api-reference.md guesses.
+#include "restamp.hpp"
 #include "secmaster_model.hpp"
 
 #include <wfsync/core/hash.hpp>
@@ -28,6 +31,7 @@ constexpr std::string_view sm_bad_request = "SecMaster.10000400";
 constexpr std::string_view sm_not_found = "SecMaster.10000404";
 constexpr std::string_view sm_method = "SecMaster.10000405";
 constexpr std::string_view sm_bad_file = "SecMaster.10000422";
+constexpr std::string_view sm_needs_approval = "SecMaster.20010001";
 
 constexpr std::string_view statuses[] = {"pending_submit", "pending_approval", "publishing", "publish_failed",
                                          "not_activated", "activated", "rejected"};
@@ -40,6 +44,25 @@ std::string uuid_like()
 }
 
 std::string request_id() { return random_hex(16); }
+
+/// Standard base64 (RFC 4648, with padding): the encoding of a version's `taskflow`.
+std::string base64_encode(std::string_view in)
+{
+    static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    auto byte = [&](std::size_t i) -> std::uint32_t {
+        return i < in.size() ? static_cast<unsigned char>(in[i]) : 0u;
+    };
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+        out += digits[(n >> 18) & 63];
+        out += digits[(n >> 12) & 63];
+        out += i + 1 < in.size() ? digits[(n >> 6) & 63] : '=';
+        out += i + 2 < in.size() ? digits[n & 63] : '=';
+    }
+    return out;
+}
 
 /// "2025-01-02T03:04:05.123000Z" for a system time.
 std::string iso_utc(std::chrono::system_clock::time_point tp)
@@ -115,18 +138,19 @@ void activate(sm_workflow& wf, std::size_t index)
     }
 }
 
-/// Appends a version with the next label, activated.
-const sm_version& add_activated(sm_workflow& wf, json::object document)
+/// Appends a version with the next label: activated (the one activated before becomes
+/// not_activated), or else not_activated (the activated one stays).
+const sm_version& append_version(sm_workflow& wf, json::object document, bool activated)
 {
     sm_version v;
     v.id = uuid_like();
     v.label = wf.versions.empty() ? "v1" : next_label(wf.versions.back().label);
-    v.status = "activated";
+    v.status = activated ? "activated" : "not_activated";
     v.document = std::move(document);
-    v.created_at = now_iso8601();
+    v.created_at = v.updated_at = now_iso8601();
     wf.versions.push_back(std::move(v));
     wf.updated_at = wf.versions.back().created_at;
-    activate(wf, wf.versions.size() - 1);
+    if (activated) activate(wf, wf.versions.size() - 1);
     return wf.versions.back();
 }
 
@@ -308,14 +332,22 @@ reply export_workflow(secmaster_tenant& t, const zuora_request& r)
     std::string id(ids->get_array()[0].get_string());
     auto* wf = find_workflow(t, id);
     if (!wf) return secmaster_error(400, sm_not_found, fmt::format("workflow {} does not exist", id));
-    const sm_version* ver = wf->active() ? wf->active() : &wf->versions.back();
+    // export_version: "active" = the activated version, else the last; "latest" = the last.
+    const sm_version* ver = t.export_version == "active" && wf->active() ? wf->active() : &wf->versions.back();
     json::object file{{"workflow", {{"name", wf->name}, {"description", wf->description}, {"aop_type", "NORMAL"}}},
                       {"version", ver->document}};
     reply out;
     out.status = 200;
     out.body = json::serialize(file);
     out.content_type = "application/octet-stream";
-    out.headers.set("Content-Disposition", fmt::format("attachment; filename=\"{}.json\"", quote_header(wf->name)));
+    // export_file_name: "workflow" = "<name>.json"; "version" = "<name>_<label>.json" with
+    // spaces turned into '_' ("SOC_Alpha_06_v3.json").
+    std::string file_name = wf->name;
+    if (t.export_file_name == "version") {
+        file_name += "_" + ver->label;
+        std::replace(file_name.begin(), file_name.end(), ' ', '_');
+    }
+    out.headers.set("Content-Disposition", fmt::format("attachment; filename=\"{}.json\"", quote_header(file_name)));
     return out;
 }
 
@@ -363,9 +395,67 @@ reply import_workflow(secmaster_tenant& t, const zuora_request& r)
         target = &t.workflows.back();
     }
     target->description = description;
-    add_activated(*target, ver->get_object());
+    json::value document = ver->get_object();
+    // import_ids "restamp": the tenant gives the version its own ids (references follow).
+    if (t.import_ids == "restamp") restamp_ids({&document}, uuid_like);
+    append_version(*target, std::move(document.get_object()), t.import_activation == "activate");
     return json_reply(200, json::object{{"code", ok_code}, {"message", "success"}, {"success", true},
                                         {"request_id", request_id()}});
+}
+
+/// The version `id` names: its workflow and index, or {nullptr, 0}.
+std::pair<sm_workflow*, std::size_t> find_version(secmaster_tenant& t, std::string_view id)
+{
+    for (auto& w : t.workflows)
+        for (std::size_t i = 0; i < w.versions.size(); ++i)
+            if (w.versions[i].id == id) return {&w, i};
+    return {nullptr, 0};
+}
+
+/// GET .../soc/workflows/versions/{version_id} [H-SHOWV], in the shape api-reference.md
+/// guesses: the version with its document as `taskflow` (BASE64 of the JSON text).
+reply show_version(const sm_workflow& wf, const sm_version& v)
+{
+    json::object data{{"id", v.id},
+                      {"workflow_id", wf.id},
+                      {"version", v.label},
+                      {"status", v.status},
+                      {"name", wf.name},
+                      {"description", wf.description},
+                      {"taskflow", base64_encode(json::serialize(v.document))},
+                      {"taskconfig", ""},
+                      {"taskflow_type", "JSON"},
+                      {"create_time", v.created_at},
+                      {"update_time", v.updated_at}};
+    return ok_reply(json::object{{"data", std::move(data)}});
+}
+
+/// PUT .../soc/workflows/versions/{version_id} [H-UPDV]: only `status` is acted on (required
+/// here): activated (the one activated before becomes not_activated; refused when the
+/// tenant's activation is "needs_approval"), not_activated, pending_submit, pending_approval.
+reply update_version(secmaster_tenant& t, sm_workflow& wf, std::size_t index, const zuora_request& r)
+{
+    const std::string* ct = r.headers ? r.headers->find("Content-Type") : nullptr;
+    if (!ct || !iequals_prefix(*ct, "application/json"))
+        return secmaster_error(400, sm_bad_request, "content-type must be application/json;charset=UTF-8");
+    auto body = parse_json(r.body, "request body");
+    if (!body || !body->is_object()) return secmaster_error(400, sm_bad_request, "the body must be a JSON object");
+    const auto* st = find_member(*body, "status");
+    constexpr std::string_view settable[] = {"activated", "not_activated", "pending_submit", "pending_approval"};
+    if (!st || !st->is_string() ||
+        std::find(std::begin(settable), std::end(settable), std::string_view(st->get_string())) == std::end(settable))
+        return secmaster_error(400, sm_bad_request,
+                               "status must be one of activated, not_activated, pending_submit, pending_approval");
+    std::string status(st->get_string());
+    if (status == "activated") {
+        if (t.activation == "needs_approval")
+            return secmaster_error(400, sm_needs_approval, "the version must be approved before it is activated");
+        activate(wf, index);
+    } else {
+        wf.versions[index].status = status;
+    }
+    wf.versions[index].updated_at = wf.updated_at = now_iso8601();
+    return ok_reply(json::object{});
 }
 
 reply method_not_allowed(const zuora_request& r)
@@ -393,18 +483,53 @@ reply secmaster_error(int status, std::string_view code, std::string_view messag
     return json_reply(status, json::object{{"code", code}, {"message", message}});
 }
 
+// A SecMaster tenant's seed object:
+//   "platform": "secmaster", "project_id", "workspace_id", "iam": {user, domain, password,
+//   project} and/or "bearer_token", "token_ttl_seconds", "limit_max", "description",
+//   "workflows": [{"id", "name", "description", "versions": [{"version", "status", "document"}]}]
+// and switches for what the docs leave open (first value = default):
+//   "import_ids": "keep" | "restamp". restamp: an imported version's document gets this
+//       tenant's own ids (members named id, _id, *Id, *_id with string values get fresh
+//       uuid-like values; every other string equal to an old id follows).
+//   "export_file_name": "workflow" | "version". The export's Content-Disposition filename:
+//       "<name>.json", or "<name>_<label>.json" with spaces turned into '_'.
+//   "export_version": "active" | "latest". Which version an export returns: the activated
+//       one (else the last), or the last whatever its status.
+//   "import_activation": "activate" | "leave". An imported version is activated (the one
+//       activated before is deactivated), or stored not_activated (the activated one stays;
+//       a workflow created by import then has none).
+//   "activation": "direct" | "needs_approval". Whether PUT .../versions/{id} status=activated
+//       activates, or is refused 400 SecMaster.20010001 (approval needed first).
 result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json::value& seed)
 {
     const std::string where = "tenants." + name;
     if (!seed.is_object()) return fail(errc::config, where + ": must be an object");
     const auto& o = seed.get_object();
     if (auto r = check_keys(o, {"platform", "project_id", "workspace_id", "iam", "bearer_token", "token_ttl_seconds",
-                                "limit_max", "workflows", "description"},
+                                "limit_max", "workflows", "description", "import_ids", "export_file_name",
+                                "export_version", "import_activation", "activation"},
                             where);
         !r)
         return r.error();
     secmaster_tenant t;
     t.name = name;
+    struct two_way {
+        std::string_view key;
+        std::string* dest;
+        std::string_view first, second;
+    };
+    for (const auto& sw : {two_way{"import_ids", &t.import_ids, "keep", "restamp"},
+                           two_way{"export_file_name", &t.export_file_name, "workflow", "version"},
+                           two_way{"export_version", &t.export_version, "active", "latest"},
+                           two_way{"import_activation", &t.import_activation, "activate", "leave"},
+                           two_way{"activation", &t.activation, "direct", "needs_approval"}}) {
+        const auto* v = o.if_contains(sw.key);
+        if (!v) continue;
+        if (!v->is_string() || (v->get_string() != sw.first && v->get_string() != sw.second))
+            return fail(errc::config,
+                        fmt::format("{}.{}: must be \"{}\" or \"{}\"", where, sw.key, sw.first, sw.second));
+        *sw.dest = std::string(v->get_string());
+    }
     auto pid = want_string(o, "project_id", where, true);
     if (!pid) return pid.error();
     auto wid = want_string(o, "workspace_id", where, true);
@@ -484,7 +609,7 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
                     if (!doc->is_object()) return fail(errc::config, vw + ".document: must be an object");
                     v.document = doc->get_object();
                 }
-                v.created_at = wf.created_at;
+                v.created_at = v.updated_at = wf.created_at;
                 wf.versions.push_back(std::move(v));
             }
             if (activated > 1) return fail(errc::config, ww + ".versions: at most one may be activated");
@@ -526,6 +651,13 @@ reply handle_secmaster(secmaster_tenant& t, const zuora_request& r)
         if (r.method != "POST") return method_not_allowed(r);
         return import_workflow(t, r);
     }
+    if (seg.size() == 8 && seg[6] == "versions") {
+        auto [wf, index] = find_version(t, seg[7]);
+        if (!wf) return secmaster_error(404, sm_not_found, fmt::format("version {} does not exist", seg[7]));
+        if (r.method == "GET") return show_version(*wf, wf->versions[index]);
+        if (r.method == "PUT") return update_version(t, *wf, index, r);
+        return method_not_allowed(r);
+    }
     if (seg.size() == 8 && seg[7] == "versions") {
         if (r.method != "GET") return method_not_allowed(r);
         auto* wf = find_workflow(t, seg[6]);
@@ -544,7 +676,7 @@ result<std::string> secmaster_add_version(secmaster_tenant& t, const std::string
     auto* w = doc.if_contains("workflow");
     auto* v = doc.if_contains("version");
     if (w && w->is_object() && v && v->is_object()) document = v->get_object();
-    return add_activated(*wf, std::move(document)).label;
+    return append_version(*wf, std::move(document), true).label;
 }
 
 json::object secmaster_summary(const secmaster_tenant& t)

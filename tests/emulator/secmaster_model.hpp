@@ -20,7 +20,7 @@ struct sm_version {
     std::string label;   ///< "v1", "v2", ... (or as seeded)
     std::string status;  ///< "activated", "not_activated", ... [H-VERS]
     boost::json::object document;
-    std::string created_at;
+    std::string created_at, updated_at;
 };
 
 struct sm_workflow {
@@ -40,6 +40,12 @@ struct secmaster_tenant {
     bool static_token_expired = false;
     int token_ttl_seconds = 86400;
     int limit_max = 100;
+    // Switches for what the docs leave open (see secmaster_from_seed in secmaster.cpp).
+    std::string import_ids = "keep";               ///< "keep" | "restamp"
+    std::string export_file_name = "workflow";     ///< "workflow" | "version"
+    std::string export_version = "active";         ///< "active" | "latest"
+    std::string import_activation = "activate";    ///< "activate" | "leave"
+    std::string activation = "direct";             ///< "direct" | "needs_approval"
     std::vector<sm_workflow> workflows;          ///< creation order
     std::map<std::string, steady_time> tokens;   ///< IAM token -> expiry
 };
@@ -55,7 +61,8 @@ bool is_secmaster_seed(const boost::json::value& seed);
 reply secmaster_error(int status, std::string_view code, std::string_view message);
 
 /// Answers one request under /t/{tenant} (IAM token at /iam/v3/auth/tokens, the SOC workflow
-/// API under /v1/...), checking X-Auth-Token itself.
+/// API under /v1/...: list, versions, version detail GET/PUT, export, import), checking
+/// X-Auth-Token itself.
 reply handle_secmaster(secmaster_tenant& t, const zuora_request& r);
 
 /// Adds a version as if a person edited the workflow (next label, activated); `doc` is the

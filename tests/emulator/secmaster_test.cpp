@@ -76,9 +76,16 @@ reply send(std::uint16_t port, const std::string& method, const std::string& tar
 constexpr const char* wf_a = "c19470f3-5eaf-4572-82e8-2ff094495919";
 constexpr const char* api = "/t/sm/v1/proj-1/workspaces/ws-1/soc/workflows";
 
+/// A one-tenant seed "x" with `key`: `value` (raw JSON text).
+std::string fmt_seed(const std::string& key, const std::string& value)
+{
+    return R"({"tenants":{"x":{"platform":"secmaster","project_id":"p","workspace_id":"w","bearer_token":"t",")" +
+           key + "\":" + value + "}}}";
+}
+
 json::object seed_doc(int n) { return json::object{{"steps", json::array{"triage", n}}, {"timeout", n}}; }
 
-std::string test_seed(int extra_workflows)
+std::string test_seed(int extra_workflows, const json::object& switches = {})
 {
     json::array wfs;
     wfs.push_back(json::object{{"id", wf_a},
@@ -98,6 +105,7 @@ std::string test_seed(int extra_workflows)
                     {"bearer_token", "static-sm-token"},
                     {"token_ttl_seconds", 3600},
                     {"workflows", wfs}};
+    for (const auto& kv : switches) sm[kv.key()] = kv.value();
     return json::serialize(json::object{{"tenants", {{"sm", sm}}}});
 }
 
@@ -118,9 +126,9 @@ struct fixture {
     std::thread runner;
     std::uint16_t port = 0;
 
-    explicit fixture(int extra = 0)
+    explicit fixture(int extra = 0, const json::object& switches = {})
     {
-        auto seeded = emu.load_seed(test_seed(extra));
+        auto seeded = emu.load_seed(test_seed(extra, switches));
         BOOST_TEST_REQUIRE(!seeded.has_error(), (seeded.has_error() ? seeded.error().message : ""));
         auto started = emu.start();
         BOOST_TEST_REQUIRE(!started.has_error());
@@ -158,6 +166,17 @@ struct fixture {
         return call("POST", std::string(api) + "/export", json::serialize(json::object{{"id", json::array{json::string(id)}}}),
                     {{"X-Auth-Token", token}, {"Content-Type", "application/json;charset=UTF-8"}});
     }
+    reply put(const std::string& target, const std::string& token, const std::string& body)
+    {
+        return call("PUT", target, body, {{"X-Auth-Token", token}, {"Content-Type", "application/json;charset=UTF-8"}});
+    }
+    /// The versions list's data[] of workflow `id`.
+    json::array versions(const std::string& id, const std::string& token)
+    {
+        auto r = get(std::string(api) + "/" + id + "/versions", token);
+        BOOST_TEST_REQUIRE(r.status == 200, r.body);
+        return r.json().at("data").as_array();
+    }
     reply import_file(const std::string& file, const std::string& token, const std::string& field = "uploadFile")
     {
         auto mb = net::make_multipart({{field, "wf.json", "application/json", file}});
@@ -168,6 +187,42 @@ struct fixture {
 struct small : fixture {
     small() : fixture(0) {}
 };
+
+std::string base64_decode(std::string_view in)
+{
+    auto digit = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int d = digit(c);
+        if (d < 0) break;  // '=' padding
+        acc = (acc << 6) | static_cast<std::uint32_t>(d);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+/// An export file whose version document refers to its own ids.
+json::object linked_file(const std::string& name)
+{
+    auto doc = json::parse(R"({"dataclass_id":"dc-9","playbookId":"pb-1","start":"act-1",
+        "actions":[{"id":"act-1","name":"enrich","next":"act-2","params":{"source_id":"src-3"}},
+                   {"id":"act-2","name":"close","next":null,"after":["act-1"]}],
+        "note":"act-1 first"})");
+    return json::object{{"workflow", {{"name", name}, {"description", "linked"}}}, {"version", doc}};
+}
 
 }  // namespace
 
@@ -377,4 +432,269 @@ BOOST_FIXTURE_TEST_CASE(add_version_and_seed_errors, small)
     BOOST_TEST(unknown.error().message.find("unknown key 'colour'") != std::string::npos);
     auto noauth = emu.load_seed(R"({"tenants":{"x":{"platform":"secmaster","project_id":"p","workspace_id":"w"}}})");
     BOOST_TEST(noauth.has_error());
+}
+
+// ---- seed switches ---------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(import_ids_restamp_remaps_ids_within_the_document)
+{
+    fixture f(0, json::object{{"import_ids", "restamp"}});
+    auto tok = f.login();
+    auto file = linked_file("Phishing triage");
+    BOOST_TEST_REQUIRE(f.import_file(json::serialize(file), tok).status == 200);
+    auto doc = f.export_wf(wf_a, tok).json().at("version");  // the import is activated
+    const auto& acts = doc.at("actions").as_array();
+    BOOST_TEST_REQUIRE(acts.size() == 2u);
+    std::vector<std::string> ids{std::string(acts[0].at("id").as_string()), std::string(acts[1].at("id").as_string()),
+                                 std::string(doc.at("dataclass_id").as_string()),
+                                 std::string(doc.at("playbookId").as_string()),
+                                 std::string(acts[0].at("params").at("source_id").as_string())};
+    const std::set<std::string> old{"act-1", "act-2", "dc-9", "pb-1", "src-3"};
+    for (const auto& id : ids) BOOST_TEST(!old.contains(id), id);
+    BOOST_TEST(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+    BOOST_TEST(acts[0].at("next") == acts[1].at("id"));
+    BOOST_TEST(acts[1].at("after").at(0) == acts[0].at("id"));
+    BOOST_TEST(doc.at("start") == acts[0].at("id"));
+    BOOST_TEST(acts[1].at("next").is_null());
+    BOOST_TEST(doc.at("note").as_string() == "act-1 first");
+    BOOST_TEST(acts[0].at("name").as_string() == "enrich");
+}
+
+BOOST_FIXTURE_TEST_CASE(import_ids_keep_stores_the_document_as_uploaded, small)
+{
+    auto tok = login();
+    auto file = linked_file("Phishing triage");
+    BOOST_TEST_REQUIRE(import_file(json::serialize(file), tok).status == 200);
+    BOOST_TEST(export_wf(wf_a, tok).json().at("version") == file.at("version"));
+}
+
+BOOST_AUTO_TEST_CASE(export_file_name_version_carries_the_label)
+{
+    fixture f(0, json::object{{"export_file_name", "version"}});
+    auto tok = f.login();
+    auto r = f.export_wf(wf_a, tok);
+    BOOST_TEST_REQUIRE(r.status == 200);
+    BOOST_TEST(r.header("content-disposition") == "attachment; filename=\"Phishing_triage_v2.json\"");
+    // After an import the activated version is v3, and so is the name.
+    BOOST_TEST_REQUIRE(f.import_file(r.body, tok).status == 200);
+    BOOST_TEST(f.export_wf(wf_a, tok).header("content-disposition") ==
+               "attachment; filename=\"Phishing_triage_v3.json\"");
+}
+
+BOOST_AUTO_TEST_CASE(export_version_active_or_latest)
+{
+    // Leave imports unactivated, so that the newest version is not the activated one.
+    for (std::string which : {"active", "latest"}) {
+        fixture f(0, json::object{{"export_version", json::string(which)}, {"import_activation", "leave"},
+                                  {"export_file_name", "version"}});
+        auto tok = f.login();
+        json::object file{{"workflow", {{"name", "Phishing triage"}}}, {"version", seed_doc(3)}};
+        BOOST_TEST_REQUIRE(f.import_file(json::serialize(file), tok).status == 200);
+        auto r = f.export_wf(wf_a, tok);
+        BOOST_TEST_REQUIRE(r.status == 200);
+        if (which == "active") {
+            BOOST_TEST(r.json().at("version") == json::value(seed_doc(2)));
+            BOOST_TEST(r.header("content-disposition") == "attachment; filename=\"Phishing_triage_v2.json\"");
+        } else {
+            BOOST_TEST(r.json().at("version") == json::value(seed_doc(3)));
+            BOOST_TEST(r.header("content-disposition") == "attachment; filename=\"Phishing_triage_v3.json\"");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(import_activation_leave_stores_not_activated)
+{
+    fixture f(0, json::object{{"import_activation", "leave"}});
+    auto tok = f.login();
+    json::object file{{"workflow", {{"name", "Phishing triage"}}}, {"version", seed_doc(3)}};
+    auto r = f.import_file(json::serialize(file), tok);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    BOOST_TEST(r.json().at("success").as_bool());
+    auto vs = f.versions(wf_a, tok);
+    BOOST_TEST_REQUIRE(vs.size() == 3u);
+    BOOST_TEST(vs[2].at("version").as_string() == "v3");
+    BOOST_TEST(vs[2].at("status").as_string() == "not_activated");
+    BOOST_TEST(vs[1].at("status").as_string() == "activated");  // still
+    auto listed = f.get(std::string(api) + "?name=Phishing%20triage", tok).json().at("data").at(0);
+    BOOST_TEST(listed.at("version").as_string() == "v2");
+
+    // A workflow created by import has no activated version; its export is the last one.
+    file["workflow"].as_object()["name"] = "Fresh";
+    BOOST_TEST_REQUIRE(f.import_file(json::serialize(file), tok).status == 200);
+    auto st = f.emu.state("sm");
+    BOOST_TEST_REQUIRE(st.at("workflows").as_array().size() == 2u);
+    const auto& nw = st.at("workflows").at(1);
+    BOOST_TEST(nw.at("versions").at(0).at("status").as_string() == "not_activated");
+    std::string id(nw.at("id").as_string());
+    auto item = f.get(std::string(api) + "?name=Fresh", tok).json().at("data").at(0);
+    BOOST_TEST(!item.at("enabled").as_bool());
+    BOOST_TEST(item.at("version").is_null());
+    BOOST_TEST(f.export_wf(id, tok).json().at("version") == json::value(seed_doc(3)));
+}
+
+BOOST_FIXTURE_TEST_CASE(import_activation_activate_is_the_default, small)
+{
+    auto tok = login();
+    json::object file{{"workflow", {{"name", "Phishing triage"}}}, {"version", seed_doc(3)}};
+    BOOST_TEST_REQUIRE(import_file(json::serialize(file), tok).status == 200);
+    auto vs = versions(wf_a, tok);
+    BOOST_TEST_REQUIRE(vs.size() == 3u);
+    BOOST_TEST(vs[2].at("status").as_string() == "activated");
+    BOOST_TEST(vs[1].at("status").as_string() == "not_activated");
+}
+
+// ---- version detail GET / PUT ----------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(version_detail_has_the_document_as_base64_taskflow, small)
+{
+    auto tok = login();
+    auto vs = versions(wf_a, tok);
+    BOOST_TEST_REQUIRE(vs.size() == 2u);
+    // The list carries each version's id, the same the state shows.
+    auto st = emu.state("sm");
+    for (std::size_t i = 0; i < vs.size(); ++i)
+        BOOST_TEST(vs[i].at("id") == st.at("workflows").at(0).at("versions").at(i).at("id"));
+    std::string v1(vs[0].at("id").as_string());
+
+    auto r = get(std::string(api) + "/versions/" + v1, tok);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    auto body = r.json();
+    BOOST_TEST(body.at("code").as_string() == "00000000");
+    BOOST_TEST(body.at("success").as_bool());
+    const auto& d = body.at("data");
+    BOOST_TEST(d.at("id").as_string() == v1);
+    BOOST_TEST(d.at("workflow_id").as_string() == wf_a);
+    BOOST_TEST(d.at("version").as_string() == "v1");
+    BOOST_TEST(d.at("status").as_string() == "not_activated");
+    BOOST_TEST(d.at("name").as_string() == "Phishing triage");
+    BOOST_TEST(d.at("taskflow_type").as_string() == "JSON");
+    BOOST_TEST(d.at("create_time").is_string());
+    BOOST_TEST(d.at("update_time").is_string());
+    auto taskflow = std::string(d.at("taskflow").as_string());
+    BOOST_TEST(taskflow.find('{') == std::string::npos);  // encoded, not raw JSON
+    BOOST_TEST(json::parse(base64_decode(taskflow)) == json::value(seed_doc(1)));
+
+    // The base64 holds for any length (padding): an imported document of another size.
+    for (int n : {10, 11, 12, 1000}) {
+        json::object doc{{"pad", std::string(static_cast<std::size_t>(n), 'x')}};
+        json::object file{{"workflow", {{"name", "Pad"}}}, {"version", doc}};
+        BOOST_TEST_REQUIRE(import_file(json::serialize(file), tok).status == 200);
+        auto last = emu.state("sm").at("workflows").at(1).at("versions").as_array().back();
+        auto shown = get(std::string(api) + "/versions/" + std::string(last.at("id").as_string()), tok).json();
+        const auto& tf = shown.at("data").at("taskflow").as_string();
+        BOOST_TEST(tf.size() % 4 == 0u);  // padded
+        BOOST_TEST(json::parse(base64_decode(tf)) == json::value(doc));
+    }
+
+    auto missing = get(std::string(api) + "/versions/00000000-0000-0000-0000-000000000000", tok);
+    BOOST_TEST(missing.status == 404);
+    BOOST_TEST(missing.json().at("code").as_string() == "SecMaster.10000404");
+    BOOST_TEST(missing.json().at("message").is_string());
+    BOOST_TEST(call("DELETE", std::string(api) + "/versions/" + v1, {}, {{"X-Auth-Token", tok}}).status == 405);
+}
+
+BOOST_FIXTURE_TEST_CASE(put_version_status_activates_and_deactivates, small)
+{
+    auto tok = login();
+    auto vs = versions(wf_a, tok);
+    std::string v1(vs[0].at("id").as_string()), v2(vs[1].at("id").as_string());
+    auto at = std::string(api) + "/versions/";
+
+    auto r = put(at + v1, tok, R"({"status":"activated","name":"ignored"})");
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    BOOST_TEST(r.json().at("success").as_bool());
+    BOOST_TEST(r.json().at("code").as_string() == "00000000");
+    vs = versions(wf_a, tok);
+    BOOST_TEST(vs[0].at("status").as_string() == "activated");
+    BOOST_TEST(vs[1].at("status").as_string() == "not_activated");
+    BOOST_TEST(export_wf(wf_a, tok).json().at("version") == json::value(seed_doc(1)));
+    BOOST_TEST(get(at + v1, tok).json().at("data").at("status").as_string() == "activated");
+
+    BOOST_TEST(put(at + v1, tok, R"({"status":"not_activated"})").status == 200);
+    BOOST_TEST(put(at + v2, tok, R"({"status":"pending_approval"})").status == 200);
+    vs = versions(wf_a, tok);
+    BOOST_TEST(vs[0].at("status").as_string() == "not_activated");
+    BOOST_TEST(vs[1].at("status").as_string() == "pending_approval");
+    BOOST_TEST(put(at + v2, tok, R"({"status":"pending_submit"})").status == 200);
+    BOOST_TEST(versions(wf_a, tok)[1].at("status").as_string() == "pending_submit");
+
+    auto bad = put(at + v2, tok, R"({"status":"publishing"})");
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(bad.json().at("code").as_string() == "SecMaster.10000400");
+    BOOST_TEST(put(at + v2, tok, R"({"name":"no status"})").status == 400);
+    BOOST_TEST(put(at + v2, tok, "not json").status == 400);
+    BOOST_TEST(put(at + "nope", tok, R"({"status":"activated"})").status == 404);
+    BOOST_TEST(versions(wf_a, tok)[1].at("status").as_string() == "pending_submit");
+}
+
+BOOST_AUTO_TEST_CASE(activation_needs_approval_refuses_put_activated)
+{
+    fixture f(0, json::object{{"activation", "needs_approval"}});
+    auto tok = f.login();
+    auto vs = f.versions(wf_a, tok);
+    std::string v1(vs[0].at("id").as_string());
+    auto at = std::string(api) + "/versions/" + v1;
+    auto r = f.put(at, tok, R"({"status":"activated"})");
+    BOOST_TEST(r.status == 400);
+    BOOST_TEST(r.json().at("code").as_string() == "SecMaster.20010001");
+    BOOST_TEST(r.json().at("message").as_string() == "the version must be approved before it is activated");
+    vs = f.versions(wf_a, tok);
+    BOOST_TEST(vs[0].at("status").as_string() == "not_activated");
+    BOOST_TEST(vs[1].at("status").as_string() == "activated");
+    // Other statuses are still set.
+    BOOST_TEST(f.put(at, tok, R"({"status":"pending_approval"})").status == 200);
+    BOOST_TEST(f.versions(wf_a, tok)[0].at("status").as_string() == "pending_approval");
+}
+
+BOOST_AUTO_TEST_CASE(seed_switch_values_are_checked)
+{
+    asio::io_context ioc;
+    emulator::emulator emu(ioc.get_executor(), {});
+    const std::pair<const char*, const char*> bad[] = {{"import_ids", "\"renumber\""},
+                                                       {"export_file_name", "\"label\""},
+                                                       {"export_version", "\"newest\""},
+                                                       {"import_activation", "true"},
+                                                       {"activation", "\"approval\""}};
+    for (auto [key, value] : bad) {
+        auto r = emu.load_seed(fmt_seed(key, value));
+        BOOST_TEST_REQUIRE(r.has_error(), key);
+        BOOST_TEST(r.error().message.find(std::string("tenants.x.") + key + ": must be ") != std::string::npos,
+                   r.error().message);
+    }
+    const std::pair<const char*, const char*> good[] = {{"import_ids", "\"restamp\""},
+                                                        {"export_file_name", "\"version\""},
+                                                        {"export_version", "\"latest\""},
+                                                        {"import_activation", "\"leave\""},
+                                                        {"activation", "\"needs_approval\""}};
+    for (auto [key, value] : good) {
+        auto r = emu.load_seed(fmt_seed(key, value));
+        BOOST_TEST(r.has_value(), (r ? "" : r.error().message));
+    }
+}
+
+// ---- faults aimed at one method -------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(fault_429_with_retry_after_on_posts_only, small)
+{
+    auto tok = login();
+    BOOST_TEST_REQUIRE(!emu.add_fault(json::object{{"tenant", "sm"}, {"method", "POST"}, {"kind", "status"},
+                                                   {"status", 429}, {"retry_after", "5"}, {"count", 100}})
+                            .has_error());
+    auto r = export_wf(wf_a, tok);
+    BOOST_TEST(r.status == 429);
+    BOOST_TEST(r.header("retry-after") == "5");
+    BOOST_TEST(r.json().at("code").is_string());  // SecMaster's {code, message} shape
+    BOOST_TEST(import_file(export_wf(wf_a, tok).body, tok).status == 429);
+    BOOST_TEST(get(api, tok).status == 200);  // GETs pass
+    BOOST_TEST(versions(wf_a, tok).size() == 2u);
+    emu.clear_faults();
+
+    // reset_after_commit aimed at POST .../import: a GET on the same path is not hit.
+    BOOST_TEST_REQUIRE(!emu.add_fault(json::object{{"tenant", "sm"}, {"method", "POST"}, {"path_contains", "/import"},
+                                                   {"kind", "reset_after_commit"}})
+                            .has_error());
+    BOOST_TEST(get(std::string(api) + "/import", tok).status == 405);
+    auto lost = import_file(export_wf(wf_a, tok).body, tok);
+    BOOST_TEST(!!lost.ec);
+    BOOST_TEST(versions(wf_a, tok).size() == 3u);  // stored all the same
 }
