@@ -132,6 +132,15 @@ boost::json::object to_json(const daemon_status& s)
     o["ready"] = s.ready;
     o["rules"] = std::move(rules);
     o["pending_jobs"] = s.pending_jobs;
+    boost::json::array held;
+    for (const auto& h : s.held_imports)
+        held.push_back(boost::json::object{{"intent", h.intent},
+                                           {"rule", h.rule},
+                                           {"target_tenant", h.target_tenant},
+                                           {"workflow", h.workflow},
+                                           {"version", h.version},
+                                           {"check", log::redact(h.check)}});
+    o["held_imports"] = std::move(held);
     return o;
 }
 

@@ -222,6 +222,7 @@ constexpr std::string_view m_http_requests = "wfsync_http_requests_total";
 constexpr std::string_view m_http_retries = "wfsync_http_retries_total";
 constexpr std::string_view m_http_duration = "wfsync_http_request_duration_seconds";
 constexpr std::string_view m_pending = "wfsync_pending_async_jobs";
+constexpr std::string_view m_held = "wfsync_held_imports";
 constexpr std::string_view m_last_success = "wfsync_last_success_timestamp_seconds";
 constexpr std::string_view m_reloads = "wfsync_config_reloads_total";
 constexpr std::string_view m_prune_failures = "wfsync_archive_prune_failures_total";
@@ -251,6 +252,8 @@ daemon_metrics::daemon_metrics()
     reg_.declare(std::string(m_http_duration), k::histogram, "Duration of one HTTP attempt.", {"tenant"},
                  http_buckets());
     reg_.declare(std::string(m_pending), k::gauge, "Asynchronous platform jobs (imports, exports) being polled.");
+    reg_.declare(std::string(m_held), k::gauge,
+                 "Imports whose outcome no read can tell, held until an operator runs wfsync resolve.");
     reg_.declare(std::string(m_last_success), k::gauge, "Unix time of the rule's last run without errors.",
                  {"rule"});
     reg_.declare(std::string(m_reloads), k::counter, "Configuration reloads by result (ok, failed).", {"result"});
@@ -259,6 +262,7 @@ daemon_metrics::daemon_metrics()
     reg_.set(m_up, {}, 1);
     reg_.set(m_rules, {}, 0);
     reg_.set(m_pending, {}, 0);
+    reg_.set(m_held, {}, 0);
 }
 
 std::string_view daemon_metrics::outcome_of(const sync::run_summary& s)
@@ -283,6 +287,7 @@ void daemon_metrics::record_run(const sync::run_summary& s, std::chrono::system_
         case sync::action::drift: reg_.add(m_drift, {s.rule}); break;
         case sync::action::skip: reg_.add(m_skips, {s.rule}); break;
         case sync::action::error: reg_.add(m_errors, {s.rule, std::string(to_string(it.error_kind))}); break;
+        case sync::action::held: reg_.add(m_errors, {s.rule, "held"}); break;
         }
         if (it.drifted && it.what != sync::action::drift) reg_.add(m_drift, {s.rule});
     }
@@ -322,6 +327,11 @@ void daemon_metrics::record_reload(bool ok)
 void daemon_metrics::set_pending_jobs(std::int64_t n)
 {
     reg_.set(m_pending, {}, static_cast<double>(n));
+}
+
+void daemon_metrics::set_held_imports(std::int64_t n)
+{
+    reg_.set(m_held, {}, static_cast<double>(n));
 }
 
 void daemon_metrics::set_rules(std::int64_t n)

@@ -121,6 +121,7 @@ public:
     std::string metrics_text() override
     {
         if (auto jobs = store_->open_jobs(); jobs) metrics_.set_pending_jobs(static_cast<std::int64_t>(jobs->size()));
+        if (auto held = store_->held_intents(); held) metrics_.set_held_imports(static_cast<std::int64_t>(held->size()));
         metrics_.set_rules(static_cast<std::int64_t>(current_.cfg->rules.size()));
         // The scheduler counts skipped fires; the registry learns the increase since last time.
         for (const auto& j : scheduler_.status()) {
@@ -159,6 +160,9 @@ public:
             d.rules.push_back(std::move(rs));
         }
         if (auto open = store_->open_jobs(); open) d.pending_jobs = static_cast<std::int64_t>(open->size());
+        if (auto held = store_->held_intents(); held)
+            for (const auto& i : *held)
+                d.held_imports.push_back({i.id, i.rule, i.target_tenant, i.source_workflow, i.source_version, i.hold});
         return to_json(d);
     }
 

@@ -133,6 +133,17 @@ void print_human(const json::object& st, std::ostream& out)
     if (rows.size() == 1) out << "  (none)\n";
     else print_table(out, rows);
     out << "pending async jobs: " << str_of(st, "pending_jobs", "0") << '\n';
+    if (auto* held = st.if_contains("held_imports"); held && held->is_array() && !held->get_array().empty()) {
+        out << "held imports (outcome unknown; settle with wfsync resolve --intent N --imported|--not-imported):\n";
+        std::vector<std::vector<std::string>> hr{{"INTENT", "RULE", "WORKFLOW", "VERSION", "TARGET", "CHECK"}};
+        for (const auto& v : held->get_array()) {
+            if (!v.is_object()) continue;
+            const auto& h = v.get_object();
+            hr.push_back({str_of(h, "intent"), str_of(h, "rule"), str_of(h, "workflow"), str_of(h, "version"),
+                          str_of(h, "target_tenant"), str_of(h, "check")});
+        }
+        print_table(out, hr);
+    }
 }
 
 }  // namespace

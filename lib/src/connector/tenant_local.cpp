@@ -9,7 +9,7 @@ namespace wfsync::connector {
 const tenant_local_fields* tenant_local_fields_for(std::string_view format) noexcept
 {
     if (format == "kore-zip") return &kore::tenant_local;
-    if (format == "secmaster-file") return &secmaster::tenant_local;
+    if (format == "secmaster-file" || format == "secmaster-version") return &secmaster::tenant_local;
     return nullptr;
 }
 

@@ -32,6 +32,7 @@ std::string_view to_string(action a) noexcept
     case action::adopt: return "adopt";
     case action::drift: return "drift";
     case action::skip: return "skip";
+    case action::held: return "held";
     case action::error: return "error";
     }
     return "?";
@@ -41,6 +42,7 @@ bool run_summary::only_transient_errors() const
 {
     if (errors == 0) return false;
     for (const auto& i : items) {
+        if (i.what == action::held) return false;  // waits for an operator, not for time
         if (i.what == action::error) {
             error e{i.error_kind, {}, i.http_status};
             if (!is_retryable(e) && i.error_kind != errc::unknown_outcome) return false;
@@ -131,6 +133,17 @@ std::int64_t now_ms()
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+/// "2026-11-29T15:43:00Z": when something happened, for people to look it up in a UI.
+std::string iso_utc(std::int64_t t)
+{
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
 std::string make_run_uid()
 {
     // Zuora-Track-Id allows at most 64 ASCII characters without : ; " '.
@@ -147,13 +160,29 @@ struct target_view {
     std::string workflow;  ///< empty: no definition yet
     std::string name;
     std::string highest_version;
-    std::string latest_hash;  ///< hash of the latest version's content; empty if none
+    connector::version_summary highest;            ///< the version highest_version names
+    std::vector<connector::version_summary> versions;
+    std::string latest_hash;  ///< fingerprint of the latest version's content; empty if none
     std::optional<normalized_package> latest;
+    /// The target's versions are read another way than the source's are exported
+    /// (SecMaster's version detail), so their fingerprints never equal a content hash.
+    bool other_space = false;
+};
+
+/// What a target shows of an import whose outcome is unknown.
+struct landing {
+    enum class kind { landed, absent, unknowable } what = kind::absent;
+    connector::version_summary version;  ///< landed: the version holding it
+    std::string hash;                    ///< landed: its fingerprint, when read
+    std::string why;                     ///< unknowable: what an operator should check
 };
 
 }  // namespace
 
 struct engine::impl {
+    /// Versions read at most when looking for an import whose answer was lost.
+    static constexpr std::size_t max_versions_read = 20;
+
     executor ex;
     std::shared_ptr<const config::config> cfg;
     store::store& st;
@@ -459,6 +488,30 @@ struct engine::impl {
         }
     }
 
+    /// Reads one version of a tenant for its fingerprint: through the platform's version API
+    /// where it has one besides the export (any version), else by exporting that version.
+    /// `other_space` tells which: a fingerprint read another way never equals a content hash.
+    awaitable<result<normalized_package>> read_fingerprint(connector::connector& c, const connector::workflow_summary& wf,
+                                                           const connector::version_summary& v, bool& other_space)
+    {
+        auto direct = co_await c.read_version(wf, v);
+        if (!direct) co_return std::move(direct.error()).context("reading version " + v.version);
+        connector::package pkg;
+        other_space = direct->has_value();
+        if (*direct) {
+            pkg = std::move(**direct);
+        } else {
+            // Named, not a braced temporary: GCC 12 destroys temporaries in co_await arguments twice.
+            connector::version_ref ref{connector::version_ref::kind::exact, v.version};
+            auto fetched = co_await fetch_package(c, wf, ref);
+            if (!fetched) co_return std::move(fetched.error()).context("reading version " + v.version);
+            pkg = std::move(*fetched);
+        }
+        auto norm = normalize(pkg);
+        if (!norm) co_return std::move(norm.error()).context("version " + v.version);
+        co_return std::move(*norm);
+    }
+
     awaitable<result<target_view>> read_target(connector::connector& target,
                                                 const std::vector<connector::workflow_summary>& listing,
                                                 const std::string& source_tenant,
@@ -484,22 +537,105 @@ struct engine::impl {
 
         auto versions = co_await target.list_versions(view.workflow);
         if (!versions) co_return versions.error();
-        for (const auto& v : *versions) {
-            if (view.highest_version.empty() || compare_versions(v.version, view.highest_version) > 0)
+        view.versions = std::move(*versions);
+        for (const auto& v : view.versions) {
+            if (view.highest_version.empty() || compare_versions(v.version, view.highest_version) > 0) {
                 view.highest_version = v.version;
+                view.highest = v;
+            }
         }
         if (view.highest_version.empty()) co_return view;
 
         connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
-        // Named, not a braced temporary: GCC 12 destroys temporaries in co_await arguments twice.
-        connector::version_ref ref{connector::version_ref::kind::exact, view.highest_version};
-        auto pkg = co_await fetch_package(target, tw, ref);
-        if (!pkg) co_return std::move(pkg.error()).context("reading target version " + view.highest_version);
-        auto norm = normalize(*pkg);
-        if (!norm) co_return std::move(norm.error()).context("target version " + view.highest_version);
+        auto norm = co_await read_fingerprint(target, tw, view.highest, view.other_space);
+        if (!norm) co_return std::move(norm.error()).context("reading target version " + view.highest_version);
         view.latest_hash = norm->hash;
         view.latest = std::move(*norm);
         co_return view;
+    }
+
+    /// Looks for an import whose answer was lost among the target's versions: the versions
+    /// that appeared since the intent was made (all of them when that is not recorded), read
+    /// and compared with the content. Where the platform shows only one version, or reads
+    /// versions in another form than it exports, "not found" may not mean "not there".
+    awaitable<result<landing>> find_landed(connector::connector& target, const target_view& view,
+                                           const connector::workflow_summary& src, const normalized_package& norm,
+                                           const store::import_intent& intent)
+    {
+        landing out;
+        const bool partial = target.visibility() == connector::write_visibility::exported_only;
+        const bool create = intent.target_workflow.empty();
+        if (create && partial) {
+            out.what = landing::kind::unknowable;
+            out.why = fmt::format("the answer to the creation of workflow '{}' in {} was lost, and the platform has no "
+                                  "API that lists workflows: check in its UI whether a workflow named '{}' was "
+                                  "created at about {}",
+                                  src.name, target.tenant(), src.name, iso_utc(intent.updated_at));
+            co_return out;
+        }
+        if (view.workflow.empty()) co_return out;  // nothing of that name: the creation did not happen
+        std::vector<std::string> before;
+        for (std::string_view rest = intent.target_before; !rest.empty();) {
+            auto nl = rest.find('\n');
+            before.emplace_back(rest.substr(0, nl));
+            rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        }
+        const bool known_before = create || !intent.target_before.empty();
+        std::vector<connector::version_summary> candidates;
+        for (const auto& v : view.versions)
+            if (!known_before || std::find(before.begin(), before.end(), v.version) == before.end())
+                candidates.push_back(v);
+        std::sort(candidates.begin(), candidates.end(),
+                  [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) > 0; });
+        if (candidates.size() > max_versions_read) candidates.resize(max_versions_read);
+
+        connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
+        bool other_space = view.other_space;
+        for (const auto& v : candidates) {
+            std::string hash;
+            if (v.version == view.highest_version && !view.latest_hash.empty()) {
+                hash = view.latest_hash;
+            } else {
+                auto fp = co_await read_fingerprint(target, tw, v, other_space);
+                if (!fp) co_return std::move(fp.error()).context("looking for an import whose answer was lost");
+                hash = fp->hash;
+            }
+            if (hash == norm.hash) {
+                out.what = landing::kind::landed;
+                out.version = v;
+                out.hash = hash;
+                co_return out;
+            }
+        }
+        if (partial) {
+            out.what = landing::kind::unknowable;
+            out.why = fmt::format("the answer to the import into workflow {} of {} was lost, and the platform shows "
+                                  "only its deployed version, which does not hold the content: check the "
+                                  "workflow's versions in its UI for one imported at about {}",
+                                  view.workflow, target.tenant(), iso_utc(intent.updated_at));
+            co_return out;
+        }
+        if (other_space && known_before) {
+            // Fingerprints cannot be compared with the content: what appeared since is ours
+            // when it is one version; several need a person to tell them apart.
+            if (candidates.size() == 1) {
+                out.what = landing::kind::landed;
+                out.version = candidates.front();
+                co_return out;
+            }
+            if (candidates.size() > 1) {
+                std::string labels;
+                for (const auto& v : candidates) labels += (labels.empty() ? "" : ", ") + v.version;
+                out.what = landing::kind::unknowable;
+                out.why = fmt::format("the answer to the import into workflow {} of {} was lost, and {} versions "
+                                      "appeared since ({}): check in the platform's UI which one holds version {} "
+                                      "of '{}'",
+                                      view.workflow, target.tenant(), candidates.size(), labels,
+                                      intent.source_version, src.name);
+                co_return out;
+            }
+        }
+        co_return out;  // every version was seen and none holds it: it did not happen
     }
 
     std::string plan_version(const config::rule& r, const std::string& source_version,
@@ -534,12 +670,16 @@ struct engine::impl {
             case action::drift: ++s.drift; break;
             case action::skip: ++s.skipped; break;
             case action::error: ++s.errors; break;
+            case action::held:
+                ++s.held;
+                ++s.errors;
+                break;
             }
             if (done.drifted && done.what != action::drift) ++s.drift;
             record(s, run, done, started, o);
-            auto lvl = done.what == action::error ? log::level::error
-                       : done.what == action::drift ? log::level::warn
-                                                    : log::level::info;
+            auto lvl = done.what == action::error || done.what == action::held ? log::level::error
+                       : done.what == action::drift                             ? log::level::warn
+                                                                                 : log::level::info;
             if (log::enabled(lvl))
                 log::write(lvl, fmt::format("run {} rule {}: {} {} '{}' -> {} {}: {}", s.run_uid, r.name,
                                             to_string(done.what), done.source_tenant, done.workflow_name,
@@ -580,17 +720,42 @@ struct engine::impl {
         // A write-ahead intent left open by a crash or a lost response is settled first.
         auto prior = st.find_intent(r.name, r.source, src.id, target_name, norm.hash);
         if (!prior) co_return failed(prior.error());
+        const bool open_prior = *prior && ((*prior)->state == store::intent_state::pending ||
+                                           (*prior)->state == store::intent_state::unknown);
 
-        if (!view->latest_hash.empty() && view->latest_hash == norm.hash) {
+        // The target holds this content: as sent, or as the platform stored what wfsync wrote
+        // (its own ids or labels stamped on it), by the fingerprint read back then.
+        std::optional<store::version_mapping> same_as;
+        if (!view->latest_hash.empty() && view->latest_hash != norm.hash && !view->workflow.empty()) {
+            auto m = st.find_version_mapping(target_name, view->workflow, norm.hash);
+            if (!m) co_return failed(m.error());
+            if (*m && !(*m)->target_hash.empty() && (*m)->target_hash == view->latest_hash) same_as = **m;
+        }
+        // Read another way than exported (SecMaster), a fingerprint never equals a content hash:
+        // with no record of this content there, the target's export (its active version) tells.
+        bool same_exported = false;
+        if (!same_as && view->other_space && view->highest.active && !view->latest_hash.empty()) {
+            auto m = st.find_version_mapping(target_name, view->workflow, norm.hash);
+            if (!m) co_return failed(m.error());
+            if (!*m) {
+                connector::workflow_summary tw{view->workflow, view->name, view->highest_version, view->highest_version};
+                connector::version_ref ref{connector::version_ref::kind::exact, view->highest_version};
+                auto exported = co_await fetch_package(target, tw, ref);
+                if (!exported) co_return failed(std::move(exported.error()).context("target " + target_name));
+                auto n = normalize(*exported);
+                if (!n) co_return failed(std::move(n.error()).context("target " + target_name));
+                same_exported = n->hash == norm.hash;
+            }
+        }
+        if (!view->latest_hash.empty() && (view->latest_hash == norm.hash || same_as || same_exported)) {
             it.target_version = view->highest_version;
-            bool settles_intent = *prior && ((*prior)->state == store::intent_state::pending ||
-                                             (*prior)->state == store::intent_state::unknown);
-            it.what = settles_intent ? action::adopt : action::unchanged;
-            it.reason = settles_intent ? "an earlier import with an unknown outcome is in the target"
-                                       : "target already holds this content";
+            it.what = open_prior ? action::adopt : action::unchanged;
+            it.reason = open_prior ? "an earlier import with an unknown outcome is in the target"
+                        : same_as  ? "target holds this content as the platform stored it when wfsync imported it"
+                                   : "target already holds this content";
             it.done = !o.dry_run;
             if (!o.dry_run) {
-                if (settles_intent) {
+                if (open_prior) {
                     if (auto u = st.set_intent_state((*prior)->id, store::intent_state::succeeded,
                                                      "found in target as version " + view->highest_version,
                                                      view->workflow);
@@ -598,20 +763,89 @@ struct engine::impl {
                         co_return failed(u.error());
                     close_jobs_of((*prior)->id, target_name, "settled: the content is in the target");
                 }
-                if (auto m = remember(r, src, norm.hash, target_name, *view, view->highest_version); !m)
+                if (auto m = remember(r, src, norm.hash, target_name, *view, view->highest_version, view->latest_hash);
+                    !m)
                     co_return failed(m.error());
             }
             co_return finish(std::move(it));
         }
 
-        // Drift: the target's latest content is neither what wfsync last put there nor the source's.
+        // An import job recorded for an open intent by an earlier run is followed, not resent.
+        std::optional<store::async_job> recorded_job;
+        if (open_prior) {
+            auto open = st.open_jobs(target_name);
+            if (!open) co_return failed(open.error());
+            for (const auto& j : *open)
+                if (j.kind == "import" && j.intent == (*prior)->id) recorded_job = j;
+        }
+
+        // An open intent without a job: did the import happen? Held ones wait for an operator.
+        if (open_prior && !recorded_job) {
+            const auto& p = **prior;
+            if (!p.hold.empty()) {
+                it.what = action::held;
+                it.error_kind = errc::unknown_outcome;
+                it.target_version = p.target_version;
+                it.reason = fmt::format("{}; then run `wfsync resolve --intent {} --imported` (with --target-workflow "
+                                        "ID for a new workflow) or `--not-imported`",
+                                        p.hold, p.id);
+                co_return finish(std::move(it));
+            }
+            auto found = co_await find_landed(target, *view, src, norm, p);
+            if (!found) co_return failed(found.error());
+            if (found->what == landing::kind::landed) {
+                it.what = action::adopt;
+                it.target_version = found->version.version;
+                it.reason = "an earlier import with an unknown outcome is in the target as version " +
+                            found->version.version;
+                it.done = !o.dry_run;
+                if (!o.dry_run) {
+                    if (auto u = st.set_intent_state(p.id, store::intent_state::succeeded, it.reason, view->workflow); !u)
+                        co_return failed(u.error());
+                    std::string hash = found->hash;
+                    if (hash.empty() && found->version.version == view->highest_version) hash = view->latest_hash;
+                    if (auto m = remember(r, src, norm.hash, target_name, *view, found->version.version, hash); !m)
+                        co_return failed(m.error());
+                }
+                co_return finish(std::move(it));
+            }
+            if (found->what == landing::kind::unknowable) {
+                it.what = action::held;
+                it.error_kind = errc::unknown_outcome;
+                it.target_version = p.target_version;
+                it.reason = fmt::format("{}; then run `wfsync resolve --intent {} --imported` (with "
+                                        "--target-workflow ID for a new workflow) or `--not-imported`",
+                                        found->why, p.id);
+                if (!o.dry_run)
+                    if (auto h = st.hold_intent(p.id, found->why); !h) co_return failed(h.error());
+                co_return finish(std::move(it));
+            }
+            // Absent: every version was seen and none holds it, so sending again duplicates nothing.
+        }
+
+        // Drift: the target's latest content is not what wfsync last put there (by the
+        // fingerprint read back then) nor the source's.
         if (!view->workflow.empty() && !view->latest_hash.empty()) {
             auto last = st.last_version_mapping(target_name, view->workflow);
             if (!last) co_return failed(last.error());
             // Content of an import of ours whose bookkeeping a crash cut short is not drift.
             auto ours = st.find_intent(r.name, r.source, src.id, target_name, view->latest_hash);
             if (!ours) co_return failed(ours.error());
-            if (*last && (*last)->content_hash != view->latest_hash && !*ours) {
+            std::string baseline;
+            if (*last) {
+                baseline = (*last)->target_hash;
+                const auto* t = cfg->find_tenant(target_name);
+                // Zuora's fingerprints were always taken as now; an older wfsync's Kore.ai and
+                // SecMaster ones were not, so those are taken anew from the version it wrote.
+                if (baseline.empty() && t && t->kind == config::platform::zuora) baseline = (*last)->content_hash;
+                if (baseline.empty() && compare_versions((*last)->target_version, view->highest_version) == 0) {
+                    baseline = view->latest_hash;
+                    if (!o.dry_run)
+                        (void)st.set_target_hash(target_name, view->workflow, (*last)->content_hash,
+                                                 (*last)->target_version, baseline);
+                }
+            }
+            if (*last && baseline != view->latest_hash && !*ours) {
                 it.drifted = true;
                 std::string why = "target version " + view->highest_version +
                                   " was changed outside wfsync (last synced " + (*last)->target_version + ")";
@@ -620,6 +854,7 @@ struct engine::impl {
                     it.what = action::drift;
                     it.target_version = view->highest_version;
                     it.reason = why + "; on_drift: skip";
+                    if (o.with_diff && view->latest) it.diff = diff_packages(*view->latest, norm);
                     co_return finish(std::move(it));
                 case config::drift_policy::fail:
                     co_return failed(make_error(errc::drift, why + "; on_drift: fail"));
@@ -639,7 +874,7 @@ struct engine::impl {
         std::optional<store::import_intent> intent;
         int generation = 0;
         if (*prior) {
-            if ((*prior)->state == store::intent_state::pending || (*prior)->state == store::intent_state::unknown) {
+            if (open_prior) {
                 if ((*prior)->target_workflow == view->workflow &&
                     (view->highest_version.empty() ||
                      compare_versions((*prior)->target_version, view->highest_version) > 0))
@@ -674,23 +909,20 @@ struct engine::impl {
             fresh.idempotency_key =
                 idempotency_key(r.name, target_name, view->workflow.empty() ? "new:" + src.name : view->workflow,
                                 norm.hash, it.target_version, generation);
+            for (const auto& v : view->versions) fresh.target_before += (fresh.target_before.empty() ? "" : "\n") + v.version;
             auto created = st.create_intent(fresh);
             if (!created) co_return failed(created.error());
             intent = std::move(*created);
         }
 
-        // An import job recorded for this intent by an earlier run is followed, not resent.
-        std::optional<store::async_job> recorded_job;
-        {
-            auto open = st.open_jobs(target_name);
-            if (!open) co_return failed(open.error());
-            for (const auto& j : *open)
-                if (j.kind == "import" && j.intent == intent->id) recorded_job = j;
-        }
         result<connector::import_result> done = fail(errc::internal, "no import attempted");
         if (recorded_job) {
             log::info("tenant {}: following import job {} of an earlier run", target_name, recorded_job->job_id);
-            connector::import_result pending{recorded_job->workflow, recorded_job->version, recorded_job->job_id, false};
+            connector::import_result pending;
+            pending.target_workflow = recorded_job->workflow;
+            pending.version = recorded_job->version;
+            pending.job_id = recorded_job->job_id;
+            pending.done = false;
             done = co_await wait_import(target, pending, recorded_job->id);
         } else {
             connector::import_request req;
@@ -735,9 +967,73 @@ struct engine::impl {
             !u)
             co_return failed(u.error());
         if (view->name.empty()) view->name = src.name;
-        if (auto m = remember(r, src, norm.hash, target_name, *view, it.target_version); !m)
+
+        auto back = co_await read_back(target, *view, it.target_version, done->version_id, norm);
+        if (!back.note.empty()) it.reason += "; " + back.note;
+        if (!done->note.empty()) it.reason += "; " + done->note;
+        if (auto m = remember(r, src, norm.hash, target_name, *view, it.target_version, back.hash); !m)
             co_return failed(m.error());
+        if (!done->activation_error.empty()) {
+            it.what = action::error;
+            it.error_kind = errc::conflict;
+            it.reason = fmt::format("imported as version {}, but not activated as the rule says: {}", it.target_version,
+                                    done->activation_error);
+        } else if (target.visibility() == connector::write_visibility::exported_only && !back.hash.empty()) {
+            // Only the deployed version can be read: what it shows tells whether the import was deployed.
+            bool deployed = back.hash == norm.hash;
+            if (deployed && !r.activate)
+                it.reason += "; the platform deployed the import although the rule says activate: false";
+            else if (!deployed && r.activate)
+                it.reason += "; the deployed version is not the imported one: deploy it in the platform's UI";
+        }
         co_return finish(std::move(it));
+    }
+
+    /// What a read-back after an import found.
+    struct read_back_result {
+        std::string hash;  ///< the target's fingerprint of the version; empty if it could not be read
+        std::string note;  ///< for the item: a failed read, or how the stored version differs
+    };
+
+    /// Reads back the version an import created (any version, not only the active one), so that
+    /// drift is measured against what the target really holds of what wfsync wrote.
+    awaitable<read_back_result> read_back(connector::connector& target, const target_view& view,
+                                          const std::string& version, const std::string& version_id,
+                                          const normalized_package& sent)
+    {
+        read_back_result out;
+        auto versions = co_await target.list_versions(view.workflow);
+        if (!versions) {
+            out.note = "read-back failed (the next run takes it): " + versions.error().what();
+            co_return out;
+        }
+        const connector::version_summary* found = nullptr;
+        for (const auto& v : *versions)
+            if ((!version_id.empty() && v.id == version_id) || (!found && v.version == version)) found = &v;
+        if (!found) {
+            // Kore.ai lists only "deployed": read what is there.
+            if (versions->size() == 1) found = &versions->front();
+            else {
+                out.note = "read-back failed (the next run takes it): version " + version + " is not listed";
+                co_return out;
+            }
+        }
+        connector::workflow_summary tw{view.workflow, view.name, {}, found->version};
+        bool other_space = false;
+        auto fp = co_await read_fingerprint(target, tw, *found, other_space);
+        if (!fp) {
+            out.note = "read-back failed (the next run takes it): " + fp.error().what();
+            co_return out;
+        }
+        out.hash = fp->hash;
+        if (!other_space && fp->hash != sent.hash) {
+            auto d = diff_packages(sent, *fp);
+            std::string shown;
+            for (std::size_t i = 0; i < d.size() && i < 3; ++i) shown += (i ? "; " : "") + d[i];
+            if (d.size() > 3) shown += fmt::format("; and {} more", d.size() - 3);
+            out.note = "the target stores it differently from what was sent (" + shown + ")";
+        }
+        co_return out;
     }
 
     static std::string norm_version(const connector::package& pkg, const connector::workflow_summary& src)
@@ -747,7 +1043,7 @@ struct engine::impl {
 
     result<void> remember(const config::rule& r, const connector::workflow_summary& src,
                           const std::string& hash, const std::string& target_name, const target_view& view,
-                          const std::string& target_version)
+                          const std::string& target_version, const std::string& target_hash)
     {
         store::workflow_mapping m{r.source, src.id, target_name, view.workflow,
                                   view.name.empty() ? src.name : view.name};
@@ -760,9 +1056,14 @@ struct engine::impl {
         vm.target_workflow = view.workflow;
         vm.target_version = target_version;
         vm.at = std::time(nullptr);
+        vm.target_hash = target_hash;
         auto last = st.last_version_mapping(target_name, view.workflow);
         if (!last) return last.error();
-        if (*last && (*last)->content_hash == hash && (*last)->target_version == target_version) return {};
+        if (*last && (*last)->content_hash == hash && (*last)->target_version == target_version) {
+            if ((*last)->target_hash.empty() && !target_hash.empty())
+                return st.set_target_hash(target_name, view.workflow, hash, target_version, target_hash);
+            return {};
+        }
         return st.add_version_mapping(vm);
     }
 

@@ -276,6 +276,18 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(status_shape)
 
+BOOST_AUTO_TEST_CASE(held_imports_are_listed_with_what_to_check)
+{
+    app::daemon_status s;
+    s.held_imports.push_back({7, "promote", "kore-prod", "a-1", "deployed", "check the UI for 'Lost New'"});
+    auto o = app::to_json(s);
+    const auto& held = o.at("held_imports").as_array();
+    BOOST_TEST_REQUIRE(held.size() == 1u);
+    BOOST_TEST(boost::json::serialize(held[0]) ==
+               R"({"intent":7,"rule":"promote","target_tenant":"kore-prod","workflow":"a-1","version":"deployed",)"
+               R"("check":"check the UI for 'Lost New'"})");
+}
+
 BOOST_AUTO_TEST_CASE(to_json_gives_the_documented_shape)
 {
     using namespace std::chrono;
@@ -308,7 +320,7 @@ BOOST_AUTO_TEST_CASE(to_json_gives_the_documented_shape)
                R"("running":false,"last_outcome":"partial","last_run":"2025-11-23T01:00:00Z","last_success":null,)"
                R"("runs":4,"skipped_overlap":1},{"name":"manual","source":"prod","targets":[],"schedule":"",)"
                R"("timezone":"UTC","next_fire":null,"running":true,"last_outcome":null,"last_run":null,)"
-               R"("last_success":null,"runs":0,"skipped_overlap":0}],"pending_jobs":2})");
+               R"("last_success":null,"runs":0,"skipped_overlap":0}],"pending_jobs":2,"held_imports":[]})");
 }
 
 BOOST_AUTO_TEST_CASE(control_characters_in_paths_do_not_forge_log_lines)

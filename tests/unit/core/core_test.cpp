@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE wfsync_core
 #include <boost/test/unit_test.hpp>
 
+#include <wfsync/core/base64.hpp>
 #include <wfsync/core/duration.hpp>
 #include <wfsync/core/hash.hpp>
 #include <wfsync/core/json.hpp>
@@ -31,6 +32,37 @@ BOOST_AUTO_TEST_CASE(rejects_bad_text_naming_it)
         BOOST_TEST(r.error().code == errc::invalid_argument);
         BOOST_TEST(r.error().message.find(std::string("'") + bad + "'") != std::string::npos);
     }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(base64)
+
+BOOST_AUTO_TEST_CASE(rfc4648_vectors_both_ways)
+{
+    const std::pair<std::string, std::string> vectors[] = {
+        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"}};
+    for (const auto& [plain, coded] : vectors) {
+        BOOST_TEST(wfsync::base64_encode(plain) == coded);
+        BOOST_TEST(wfsync::base64_decode(coded).value() == plain);
+    }
+    std::string all;
+    for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+    BOOST_TEST(wfsync::base64_decode(wfsync::base64_encode(all)).value() == all);
+    // Line breaks are skipped; padding may be left out.
+    BOOST_TEST(wfsync::base64_decode("Zm9v\r\nYmE").value() == "fooba");
+}
+
+BOOST_AUTO_TEST_CASE(bad_base64_is_refused_with_the_offset)
+{
+    auto bad = wfsync::base64_decode("Zm9v*mFy");
+    BOOST_TEST_REQUIRE(bad.has_error());
+    BOOST_TEST(bad.error().code == wfsync::errc::bad_response);
+    BOOST_TEST(bad.error().message == "invalid base64: unexpected character at offset 4");
+    BOOST_TEST(wfsync::base64_decode("Zm9vY").has_error());     // one digit left over
+    BOOST_TEST(wfsync::base64_decode("Zg==Zg==").has_error());  // data after padding
+    BOOST_TEST(wfsync::base64_decode("Zg===").has_error());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -51,7 +51,9 @@ struct admin_provider {
     ///       "last_success": "2026-11-23T01:00:02Z", // or null
     ///       "runs": 12, "skipped_overlap": 0 }
     ///   ],
-    ///   "pending_jobs": 0
+    ///   "pending_jobs": 0,
+    ///   "held_imports": [ { "intent": 7, "rule": "...", "target_tenant": "...",
+    ///                       "workflow": "...", "version": "...", "check": "what to look at" } ]
     /// }
     /// ```
     virtual boost::json::object status() = 0;
@@ -89,6 +91,12 @@ struct daemon_status {
     bool ready = false;
     std::vector<rule_status> rules;
     std::int64_t pending_jobs = 0;
+    /// Imports held for an operator (`wfsync resolve`).
+    struct held_import {
+        std::int64_t intent = 0;
+        std::string rule, target_tenant, workflow, version, check;
+    };
+    std::vector<held_import> held_imports;
 };
 
 boost::json::object to_json(const rule_status& r);

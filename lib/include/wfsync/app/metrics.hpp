@@ -107,6 +107,7 @@ std::string escape_help(std::string_view v);
 /// | wfsync_http_retries_total                  | counter   | tenant            |
 /// | wfsync_http_request_duration_seconds       | histogram | tenant            |
 /// | wfsync_pending_async_jobs                  | gauge     |                   |
+/// | wfsync_held_imports                        | gauge     |                   |
 /// | wfsync_last_success_timestamp_seconds      | gauge     | rule              |
 /// | wfsync_config_reloads_total                | counter   | result (ok, failed) |
 ///
@@ -136,6 +137,8 @@ public:
     /// A SIGHUP reload, accepted or refused.
     void record_reload(bool ok);
     void set_pending_jobs(std::int64_t n);
+    /// Imports held for an operator (store::held_intents).
+    void set_held_imports(std::int64_t n);
     /// Number of configured rules.
     void set_rules(std::int64_t n);
     /// Drops the per-rule gauges of a rule that left the config (counters stay).

@@ -58,6 +58,18 @@ public:
         co_return job;
     }
 
+    /// Reads one version's content, any version (not only the active one), where the platform
+    /// has an API for it other than the export (SecMaster's version detail). nullopt: the
+    /// platform reads versions by export only; the engine exports the exact version.
+    [[nodiscard]] virtual awaitable<result<std::optional<package>>> read_version(const workflow_summary& wf,
+                                                                                const version_summary& v)
+    {
+        co_return std::nullopt;
+    }
+
+    /// How much of what was written the platform's API shows (see write_visibility).
+    virtual write_visibility visibility() const noexcept { return write_visibility::every_version; }
+
     /// Sets the value the platform's trace header carries for this run (Zuora-Track-Id).
     virtual void set_run_id(const std::string& run_id) = 0;
 };

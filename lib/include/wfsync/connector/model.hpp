@@ -65,6 +65,22 @@ struct import_result {
     std::string version;          ///< version created
     std::string job_id;           ///< async platforms: the import's job
     bool done = true;
+    std::string version_id;       ///< the platform's id of the version created, where it has one
+    /// What the platform did beyond storing the version, as the connector verified it
+    /// ("activated", or that it activated although not asked to); empty when nothing to say.
+    std::string note;
+    /// The import happened, but the activation the rule asks for did not (a workspace that
+    /// wants an approval first): the item is an error, the version is not imported again.
+    std::string activation_error;
+};
+
+/// How much of what was written a tenant's API shows.
+enum class write_visibility {
+    /// Every version can be listed and read: an import that is not among them did not happen.
+    every_version,
+    /// Only the exported version can be read and workflows cannot be listed (Kore.ai): an
+    /// import whose answer was lost may exist unseen.
+    exported_only,
 };
 
 }  // namespace wfsync::connector

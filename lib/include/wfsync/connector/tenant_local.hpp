@@ -40,7 +40,7 @@ struct tenant_local_fields {
     bool file_name_local = false;
 };
 
-/// The fields of packages of `format` ("kore-zip", "secmaster-file"); nullptr for a format
+/// The fields of packages of `format` ("kore-zip", "secmaster-file", "secmaster-version"); nullptr for a format
 /// normalized otherwise ("zuora-json": sync::normalize_zuora_export) or unknown.
 [[nodiscard]] const tenant_local_fields* tenant_local_fields_for(std::string_view format) noexcept;
 

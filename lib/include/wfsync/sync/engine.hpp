@@ -33,6 +33,7 @@ enum class action {
     drift,      ///< the target was changed outside wfsync; on_drift said skip
     skip,       ///< nothing to export (e.g. no active version)
     error,      ///< this item failed; the others went on
+    held,       ///< an earlier import's outcome is unknown and no read can tell: an operator decides
 };
 std::string_view to_string(action a) noexcept;
 
@@ -63,7 +64,8 @@ struct run_summary {
     int unchanged = 0;
     int drift = 0;
     int skipped = 0;
-    int errors = 0;
+    int errors = 0;    ///< errors and held items
+    int held = 0;      ///< imports held for an operator (`wfsync resolve`)
     /// Archives whose retention could not be applied after the run, with why.
     std::vector<std::string> prune_errors;
     /// True when every error is transient (tenant down, timeouts): exit 75 rather than 1.

@@ -43,6 +43,8 @@ public:
     awaitable<result<export_job>> poll_export(const workflow_summary& wf, const export_job& job) override;
     awaitable<result<import_result>> import_package(const import_request& r) override;
     awaitable<result<import_result>> poll_import(const import_result& job) override;
+    /// No API lists workflows or versions; the export gives the deployed version only.
+    write_visibility visibility() const noexcept override { return write_visibility::exported_only; }
     /// Kore.ai documents no trace header: nothing to set.
     void set_run_id(const std::string& run_id) override;
 

@@ -429,7 +429,79 @@ awaitable<result<import_result>> secmaster_connector::import_package(const impor
         log::info("tenant {}: {}: SecMaster labelled the imported version {} (asked for {})", name_,
                   what, out.version, r.version);
     }
+    for (const auto& v : *vs)
+        if (v.version == out.version) out.version_id = v.id;
+    co_await settle_activation(r, out, what);
     co_return out;
+}
+
+awaitable<void> secmaster_connector::settle_activation(const import_request& r, import_result& out,
+                                                       const std::string& what)
+{
+    auto status_now = [&]() -> awaitable<result<version_summary>> {
+        auto vs = co_await list_versions(out.target_workflow);
+        if (!vs) co_return vs.error();
+        for (auto& v : *vs)
+            if (v.version == out.version) co_return std::move(v);
+        co_return fail(errc::bad_response, prefix(fmt::format("{}: version {} is no longer listed", what, out.version)));
+    };
+    auto before = co_await status_now();
+    if (!before) {
+        out.activation_error = "its status could not be read: " + before.error().message;
+        co_return;
+    }
+    if (!r.activate) {
+        if (before->active)
+            out.note = "SecMaster activated the imported version although the rule says activate: false";
+        co_return;
+    }
+    if (before->active) {
+        out.note = "activated (by the platform on import)";
+        co_return;
+    }
+    if (out.version_id.empty()) {
+        out.activation_error = fmt::format("version {} is {} and has no id to activate it by", out.version,
+                                           before->status.empty() ? "not activated" : before->status);
+        co_return;
+    }
+    const std::string act = fmt::format("activation of version {} ({})", out.version, out.version_id);
+    net::http_request req;
+    req.method = "PUT";
+    req.target = api("/versions/" + net::url_encode(out.version_id));
+    req.content_type = std::string(json_type);
+    req.body = R"({"status":"activated"})";
+    auto put = co_await call(std::move(req), act, true);
+    if (put) {
+        if (auto ok = check_success(*put, prefix(act), true); !ok) put = ok.error();
+    }
+    if (!put) {
+        out.activation_error = put.error().message;
+        co_return;
+    }
+    auto after = co_await status_now();
+    if (!after) {
+        out.activation_error = "activated, but its status could not be read back: " + after.error().message;
+    } else if (!after->active) {
+        out.activation_error = fmt::format("{}: accepted, but the version is {} afterwards", prefix(act),
+                                           after->status.empty() ? "not activated" : after->status);
+    } else {
+        out.note = "activated";
+    }
+}
+
+awaitable<result<std::optional<package>>> secmaster_connector::read_version(const workflow_summary& wf,
+                                                                            const version_summary& v)
+{
+    const std::string what = fmt::format("version {} of workflow {} ('{}')", v.version, wf.id, wf.name);
+    if (v.id.empty()) co_return fail(errc::bad_response, prefix(what + ": the version list gave it no id"));
+    net::http_request req;
+    req.target = api("/versions/" + net::url_encode(v.id));
+    auto r = co_await call(std::move(req), what, false);
+    if (!r) co_return r.error();
+    if (auto ok = check_success(*r, prefix(what), false); !ok) co_return ok.error();
+    auto pkg = parse_version_detail(r->body, wf, v, prefix(what));
+    if (!pkg) co_return pkg.error();
+    co_return std::optional<package>(std::move(*pkg));
 }
 
 }  // namespace wfsync::connector::secmaster

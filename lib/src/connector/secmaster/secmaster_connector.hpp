@@ -26,7 +26,11 @@ namespace wfsync::connector::secmaster {
 /// answer names nothing ([UNKNOWN] whether it creates a workflow or a version, and which), so
 /// the connector finds the target afterwards by listing and matching the workflow's name; the
 /// file's workflow.name is set to the target's name first when the file is JSON. There is no
-/// idempotency key: the engine's write-ahead intent guards against double imports.
+/// idempotency key: the engine's write-ahead intent guards against double imports. After an
+/// import the version is activated when the rule asks for it (PUT .../versions/{id} with
+/// status "activated", then its status read back); an import the platform activated by itself
+/// against `activate: false` is reported, not undone. Any version is read back through the
+/// version detail API (read_version), the export giving only the activated one.
 ///
 /// Thread safety: use from the executor's one thread only.
 class secmaster_connector final : public connector {
@@ -41,6 +45,9 @@ public:
     awaitable<result<export_job>> start_export(const workflow_summary& wf, const version_ref& v) override;
     awaitable<result<export_job>> poll_export(const workflow_summary& wf, const export_job& job) override;
     awaitable<result<import_result>> import_package(const import_request& r) override;
+    /// The version detail API [H-SHOWV]: any version, not only the activated one the export gives.
+    awaitable<result<std::optional<package>>> read_version(const workflow_summary& wf,
+                                                           const version_summary& v) override;
     void set_run_id(const std::string& run_id) override;
 
     /// Workflows asked for per page (the documented maximum [H-LIST]).
@@ -59,6 +66,10 @@ private:
     /// once. Non-2xx answers and "success": false bodies become errors named by `what`.
     awaitable<result<net::http_response>> call(net::http_request req, const std::string& what,
                                                bool write);
+
+    /// Activates an imported version as the rule asks [H-UPDV] and reads its status back;
+    /// fills the result's note, or its activation_error when the platform refuses.
+    awaitable<void> settle_activation(const import_request& r, import_result& out, const std::string& what);
 
     /// "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows" + rest.
     std::string api(std::string_view rest) const;

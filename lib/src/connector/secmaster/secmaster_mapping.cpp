@@ -4,6 +4,7 @@
 #include "../mapping_detail.hpp"
 #include "../token_cache.hpp"
 
+#include <wfsync/core/base64.hpp>
 #include <wfsync/core/json.hpp>
 #include <wfsync/core/log.hpp>
 
@@ -444,6 +445,56 @@ result<package> make_export_package(std::string_view body, std::string file_name
     if (p.version.empty()) p.version = wf.latest_version;
     if (p.version.empty()) p.version = std::string(fallback_version);
     p.files.emplace(std::move(file_name), std::string(body));
+    return p;
+}
+
+result<package> parse_version_detail(std::string_view body, const workflow_summary& wf, const version_summary& v,
+                                     std::string_view what)
+{
+    auto parsed = parse_body(body, what);
+    if (!parsed) return parsed.error();
+    const json::value* data = &*parsed;
+    if (const auto* d = find_member(*parsed, "data"); d && d->is_object()) data = d;
+    if (!data->is_object()) return fail(errc::bad_response, fmt::format("{}: expected an object with a \"data\" object", what));
+    const auto& o = data->get_object();
+
+    package p;
+    p.format = "secmaster-version";
+    p.workflow_id = wf.id;
+    p.workflow_name = wf.name;
+    p.version = v.version;
+    json::object rest;
+    bool content = false;
+    for (const auto& kv : o) {
+        std::string_view key = kv.key();
+        const auto& value = kv.value();
+        if (key == "taskflow" && value.is_string()) {
+            auto bytes = base64_decode(value.get_string());
+            if (!bytes) return fail(errc::bad_response, fmt::format("{}: taskflow: {}", what, bytes.error().message));
+            boost::system::error_code ec;
+            (void)json::parse(*bytes, ec);
+            p.files[ec ? "taskflow" : "taskflow.json"] = std::move(*bytes);
+            content = true;
+        } else if (key == "taskconfig" && value.is_string()) {
+            if (value.get_string().empty()) continue;  // no configuration
+            boost::system::error_code ec;
+            (void)json::parse(value.get_string(), ec);
+            p.files[ec ? "taskconfig" : "taskconfig.json"] = std::string(value.get_string());
+            content = true;
+        } else if (key == "taskconfig" && (value.is_object() || value.is_array())) {
+            p.files["taskconfig.json"] = json::serialize(value);
+            content = true;
+        } else {
+            rest.emplace(key, value);
+        }
+    }
+    if (!content) {
+        return fail(errc::bad_response,
+                    fmt::format("{}: the version detail has neither taskflow nor taskconfig, so its content "
+                                "cannot be read",
+                                what));
+    }
+    p.files["version.json"] = json::serialize(rest);
     return p;
 }
 

@@ -111,6 +111,15 @@ std::string export_file_name(const std::string* content_disposition, std::string
                                                   std::string_view fallback_version,
                                                   std::string_view what);
 
+/// Reads a version detail answer, GET .../soc/workflows/versions/{version_id} [H-SHOWV]
+/// ({code, message, success, data:{...}} or the object itself) into a package of format
+/// "secmaster-version": "taskflow.json" (the BASE64 topology decoded; "taskflow" when it is not
+/// JSON), "taskconfig.json" (a JSON text or object), and "version.json" with the remaining
+/// members. [GUESS] that the detail carries the content the update API takes [H-UPDV]: an
+/// answer with neither taskflow nor taskconfig is errc::bad_response, as is bad BASE64.
+[[nodiscard]] result<package> parse_version_detail(std::string_view body, const workflow_summary& wf,
+                                                   const version_summary& v, std::string_view what);
+
 /// The workflow name an export file carries (JSON object with workflow.name, or "name");
 /// empty if the file is not JSON or names none.
 std::string file_workflow_name(std::string_view file);
