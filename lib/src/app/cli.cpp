@@ -15,7 +15,7 @@ namespace {
 
 const std::set<std::string, std::less<>> known_commands{"sync",   "plan",    "check",   "history",
                                                           "serve",  "diff",    "archive", "restore",
-                                                          "status"};
+                                                          "status", "resolve"};
 
 }  // namespace
 
@@ -35,6 +35,9 @@ std::string usage()
            "                                      import an archived version (same rules as a sync)\n"
            "  history [--rule R] [--workflow W] [--limit N] [--json]\n"
            "                                      runs and events recorded in the state\n"
+           "  resolve [--json]                    imports held because no read could tell whether they happened\n"
+           "  resolve --intent N --imported [--target-workflow ID] | --not-imported\n"
+           "                                      settle one as you found it in the platform's UI\n"
            "\n"
            "options:\n"
            "  --config FILE   config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)\n"
@@ -103,6 +106,24 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
                          : name == "--version" ? cl.version
                                                : cl.at;
             slot = *v;
+        } else if (is(a, "--intent")) {
+            auto v = value_of(i, "--intent");
+            if (!v) return v.error();
+            std::int64_t n = 0;
+            auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+            if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
+                return fail(errc::invalid_argument, "--intent needs an intent number, not '" + *v + "'");
+            cl.intent = n;
+        } else if (is(a, "--target-workflow")) {
+            auto v = value_of(i, "--target-workflow");
+            if (!v) return v.error();
+            if (v->empty()) return fail(errc::invalid_argument, "--target-workflow needs a value");
+            cl.target_workflow = *v;
+        } else if (a == "--imported" || a == "--not-imported") {
+            auto r = a.substr(2);
+            if (!cl.resolution.empty() && cl.resolution != r)
+                return fail(errc::invalid_argument, "--imported and --not-imported exclude each other");
+            cl.resolution = r;
         } else if (a == "--dry-run") {
             cl.dry_run = true;
         } else if (a == "--offline") {
@@ -133,8 +154,22 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         return r.error();
     if (auto r = refuse(!cl.workflow.empty() && c != "history" && c != "restore", "--workflow"); !r)
         return r.error();
-    if (auto r = refuse(cl.json && c != "history" && c != "status" && c != "plan" && c != "sync" && c != "archive", "--json"); !r)
+    if (auto r = refuse(cl.json && c != "history" && c != "status" && c != "plan" && c != "sync" && c != "archive" &&
+                            c != "resolve",
+                        "--json");
+        !r)
         return r.error();
+    for (auto [set, opt] : {std::pair{cl.intent != 0, "--intent"}, std::pair{!cl.resolution.empty(), "--imported"},
+                            std::pair{!cl.target_workflow.empty(), "--target-workflow"}})
+        if (auto r = refuse(set && c != "resolve", opt); !r) return r.error();
+    if (c == "resolve") {
+        if (cl.intent != 0 && cl.resolution.empty())
+            return fail(errc::invalid_argument, "resolve --intent N needs --imported or --not-imported");
+        if (cl.intent == 0 && (!cl.resolution.empty() || !cl.target_workflow.empty()))
+            return fail(errc::invalid_argument, "resolve: say which intent with --intent N");
+        if (cl.resolution == "not-imported" && !cl.target_workflow.empty())
+            return fail(errc::invalid_argument, "--target-workflow goes with --imported");
+    }
     if (!cl.positional.empty() && c != "diff" && c != "archive")
         return fail(errc::invalid_argument, "unexpected argument '" + cl.positional.front() + "'");
     if (auto r = refuse(!cl.archive.empty() && c != "archive", "--archive"); !r) return r.error();

@@ -4,6 +4,7 @@
 #include "load_config.hpp"
 #include "run_to_end.hpp"
 #include "archive_commands.hpp"
+#include "resolve_command.hpp"
 #include "serve.hpp"
 
 #include <wfsync/app/admin.hpp>
@@ -362,6 +363,16 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             }
             return cl.command == "archive" ? run_archive(*cfg, **st, cl, out, err)
                                            : run_restore(cfg, **st, cl, out, err);
+        }
+        if (cl.command == "resolve") {
+            auto cfg = load_config(cl.config_file, err);
+            if (!cfg) return exit_config;
+            auto st = open_state(*cfg);
+            if (!st) {
+                err << "wfsync: " << st.error().what() << '\n';
+                return exit_tempfail;
+            }
+            return run_resolve(**st, cl, out, err);
         }
         if (cl.command == "status") {
             auto cfg = load_config(cl.config_file, err);

@@ -723,6 +723,29 @@ struct engine::impl {
         const bool open_prior = *prior && ((*prior)->state == store::intent_state::pending ||
                                            (*prior)->state == store::intent_state::unknown);
 
+        // What wfsync last put into this target workflow. A mapping without the target's
+        // fingerprint (an operator's `wfsync resolve`, a read-back that failed, a Kore.ai or
+        // SecMaster state of an older wfsync) takes it now from the version wfsync wrote, or
+        // where only one version can be read (Kore.ai), from what that one holds.
+        std::optional<store::version_mapping> last_mapping;
+        if (!view->workflow.empty()) {
+            auto last = st.last_version_mapping(target_name, view->workflow);
+            if (!last) co_return failed(last.error());
+            last_mapping = *last;
+            const auto* t = cfg->find_tenant(target_name);
+            const bool zuora = t && t->kind == config::platform::zuora;
+            if (last_mapping && last_mapping->target_hash.empty() && !zuora && !view->latest_hash.empty() &&
+                (compare_versions(last_mapping->target_version, view->highest_version) == 0 ||
+                 target.visibility() == connector::write_visibility::exported_only)) {
+                last_mapping->target_hash = view->latest_hash;
+                if (!o.dry_run)
+                    if (auto u = st.set_target_hash(target_name, view->workflow, last_mapping->content_hash,
+                                                    last_mapping->target_version, view->latest_hash);
+                        !u)
+                        co_return failed(u.error());
+            }
+        }
+
         // The target holds this content: as sent, or as the platform stored what wfsync wrote
         // (its own ids or labels stamped on it), by the fingerprint read back then.
         std::optional<store::version_mapping> same_as;
@@ -825,30 +848,22 @@ struct engine::impl {
 
         // Drift: the target's latest content is not what wfsync last put there (by the
         // fingerprint read back then) nor the source's.
-        if (!view->workflow.empty() && !view->latest_hash.empty()) {
-            auto last = st.last_version_mapping(target_name, view->workflow);
-            if (!last) co_return failed(last.error());
+        if (last_mapping && !view->latest_hash.empty()) {
+            const auto& last = *last_mapping;
             // Content of an import of ours whose bookkeeping a crash cut short is not drift.
             auto ours = st.find_intent(r.name, r.source, src.id, target_name, view->latest_hash);
             if (!ours) co_return failed(ours.error());
-            std::string baseline;
-            if (*last) {
-                baseline = (*last)->target_hash;
-                const auto* t = cfg->find_tenant(target_name);
-                // Zuora's fingerprints were always taken as now; an older wfsync's Kore.ai and
-                // SecMaster ones were not, so those are taken anew from the version it wrote.
-                if (baseline.empty() && t && t->kind == config::platform::zuora) baseline = (*last)->content_hash;
-                if (baseline.empty() && compare_versions((*last)->target_version, view->highest_version) == 0) {
-                    baseline = view->latest_hash;
-                    if (!o.dry_run)
-                        (void)st.set_target_hash(target_name, view->workflow, (*last)->content_hash,
-                                                 (*last)->target_version, baseline);
-                }
-            }
-            if (*last && baseline != view->latest_hash && !*ours) {
+            std::string baseline = last.target_hash;
+            const auto* t = cfg->find_tenant(target_name);
+            // Zuora's fingerprints were always taken as now: the content hash is its own.
+            if (baseline.empty() && t && t->kind == config::platform::zuora) baseline = last.content_hash;
+            // No fingerprint of what wfsync wrote, and a version after it: changed, as far as
+            // anyone can tell, so not overwritten unless the rule says so.
+            if (baseline != view->latest_hash && !*ours) {
                 it.drifted = true;
                 std::string why = "target version " + view->highest_version +
-                                  " was changed outside wfsync (last synced " + (*last)->target_version + ")";
+                                  " was changed outside wfsync (last synced " + last.target_version +
+                                  (baseline.empty() ? ", whose fingerprint was never read back)" : ")");
                 switch (r.on_drift) {
                 case config::drift_policy::skip:
                     it.what = action::drift;

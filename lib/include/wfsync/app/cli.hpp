@@ -34,6 +34,9 @@ struct command_line {
     std::string to;           ///< restore --to TENANT
     std::string version;      ///< restore --version V
     std::string at;           ///< restore --at TIME (ISO 8601, UTC)
+    std::int64_t intent = 0;  ///< resolve --intent N
+    std::string resolution;   ///< resolve: "imported" or "not-imported"
+    std::string target_workflow;  ///< resolve --target-workflow ID
     std::vector<std::string> positional;
 };
 
