@@ -338,6 +338,9 @@ void kore_story(const json::object& switches, bool deploys)
         auto again = env.run({"sync"});  // still held, still not sent
         BOOST_TEST(again.code == 1, describe(again));
         BOOST_TEST(w.imports() == 0u);
+        auto plan = env.run({"plan"});  // the hold shows in plan too
+        BOOST_TEST(plan.code == 1, describe(plan));
+        BOOST_TEST(has(plan.out, "held"), plan.out);
         auto intent = w.held_intent();
         auto resolved = env.run({"resolve", "--intent", intent, "--imported"});
         BOOST_TEST_REQUIRE(resolved.code == 0, describe(resolved));

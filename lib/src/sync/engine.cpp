@@ -777,6 +777,8 @@ struct engine::impl {
                         : same_as  ? "target holds this content as the platform stored it when wfsync imported it"
                                    : "target already holds this content";
             it.done = !o.dry_run;
+            // What the platform changed of what was sent, for plan to show.
+            if (same_as && o.with_diff && view->latest) it.diff = diff_packages(norm, *view->latest);
             if (!o.dry_run) {
                 if (open_prior) {
                     if (auto u = st.set_intent_state((*prior)->id, store::intent_state::succeeded,

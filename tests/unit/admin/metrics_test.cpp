@@ -167,6 +167,8 @@ BOOST_AUTO_TEST_CASE(daemon_metrics_start_with_up_and_zero_gauges)
     BOOST_TEST(*doc.get("wfsync_up") == 1);
     BOOST_TEST(*doc.get("wfsync_rules") == 0);
     BOOST_TEST(*doc.get("wfsync_pending_async_jobs") == 0);
+    BOOST_TEST(*doc.get("wfsync_held_imports") == 0);
+    BOOST_TEST(doc.types["wfsync_held_imports"] == "gauge");
     for (std::string fam : {"wfsync_runs_total", "wfsync_imports_total", "wfsync_unchanged_total", "wfsync_skips_total",
                             "wfsync_drift_total", "wfsync_errors_total", "wfsync_http_requests_total",
                             "wfsync_http_retries_total", "wfsync_config_reloads_total"})
@@ -175,12 +177,14 @@ BOOST_AUTO_TEST_CASE(daemon_metrics_start_with_up_and_zero_gauges)
     BOOST_TEST(doc.types["wfsync_last_success_timestamp_seconds"] == "gauge");
     m.set_rules(3);
     m.set_pending_jobs(2);
+    m.set_held_imports(1);
     m.record_reload(true);
     m.record_reload(false);
     m.record_reload(false);
     doc = test::parse_prometheus(m.render());
     BOOST_TEST(*doc.get("wfsync_rules") == 3);
     BOOST_TEST(*doc.get("wfsync_pending_async_jobs") == 2);
+    BOOST_TEST(*doc.get("wfsync_held_imports") == 1);
     BOOST_TEST(*doc.get("wfsync_config_reloads_total{result=ok}") == 1);
     BOOST_TEST(*doc.get("wfsync_config_reloads_total{result=failed}") == 2);
 }
@@ -228,12 +232,15 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     p.items.push_back(e1);
     p.items.push_back(e1);
     p.items.push_back(e2);
+    p.items.push_back(make_item(sync::action::held, "qa", false));
     p.imported = 1;
-    p.errors = 3;
+    p.errors = 4;
+    p.held = 1;
     m.record_run(p, t + std::chrono::hours(1));
     BOOST_TEST(r.value("wfsync_runs_total", {"nightly", "partial"}) == 1);
     BOOST_TEST(r.value("wfsync_errors_total", {"nightly", "timeout"}) == 2);
     BOOST_TEST(r.value("wfsync_errors_total", {"nightly", "conflict"}) == 1);
+    BOOST_TEST(r.value("wfsync_errors_total", {"nightly", "held"}) == 1);
     BOOST_TEST(r.value("wfsync_last_success_timestamp_seconds", {"nightly"}) == 1'763'900'000);
 
     // Only errors: failed.

@@ -66,6 +66,33 @@ BOOST_AUTO_TEST_CASE(usage_errors_name_the_argument)
     BOOST_TEST(error_of({"serve", "--grace", "soon"}) == "--grace needs a duration like 30s, not 'soon'");
 }
 
+BOOST_AUTO_TEST_CASE(resolve_takes_an_intent_and_one_answer)
+{
+    auto list = parse({"resolve", "--json"});
+    BOOST_TEST_REQUIRE(list.has_value());
+    BOOST_TEST(list->intent == 0);
+    BOOST_TEST(list->json);
+    auto yes = parse({"resolve", "--intent", "12", "--imported", "--target-workflow=a-77"});
+    BOOST_TEST_REQUIRE(yes.has_value());
+    BOOST_TEST(yes->intent == 12);
+    BOOST_TEST(yes->resolution == "imported");
+    BOOST_TEST(yes->target_workflow == "a-77");
+    auto no = parse({"resolve", "--intent=3", "--not-imported"});
+    BOOST_TEST_REQUIRE(no.has_value());
+    BOOST_TEST(no->resolution == "not-imported");
+
+    BOOST_TEST(error_of({"resolve", "--intent", "x1"}) == "--intent needs an intent number, not 'x1'");
+    BOOST_TEST(error_of({"resolve", "--intent", "0", "--imported"}) == "--intent needs an intent number, not '0'");
+    BOOST_TEST(error_of({"resolve", "--intent", "4"}) == "resolve --intent N needs --imported or --not-imported");
+    BOOST_TEST(error_of({"resolve", "--imported"}) == "resolve: say which intent with --intent N");
+    BOOST_TEST(error_of({"resolve", "--intent", "4", "--imported", "--not-imported"}) ==
+               "--imported and --not-imported exclude each other");
+    BOOST_TEST(error_of({"resolve", "--intent", "4", "--not-imported", "--target-workflow", "a-1"}) ==
+               "--target-workflow goes with --imported");
+    BOOST_TEST(error_of({"sync", "--intent", "4"}) == "--intent is not an option of 'sync'");
+    BOOST_TEST(error_of({"plan", "--imported"}) == "--imported is not an option of 'plan'");
+}
+
 BOOST_AUTO_TEST_CASE(idempotency_key_is_deterministic_and_sensitive_to_every_part)
 {
     auto base = sync::idempotency_key("r", "prod", "501", "abc", "0.0.2", 0);
