@@ -74,8 +74,9 @@ std::string seed()
     auto draft = tenant(json::array{json::object{
         {"id", wf_draft},
         {"name", "Draft flow"},
-        {"versions", json::array{json::object{{"version", "v1"}, {"status", "activated"}, {"document", doc(11)}},
-                                 json::object{{"version", "v2"}, {"status", "not_activated"}, {"document", doc(12)}}}}}});
+        {"versions",
+         json::array{json::object{{"version", "v1"}, {"status", "activated"}, {"document", doc(11)}},
+                     json::object{{"version", "v2"}, {"status", "not_activated"}, {"document", doc(12)}}}}}});
     // Imports stored not_activated; "approval" also refuses PUT status=activated.
     auto leave = tenant(json::array{json::object{
         {"id", wf_kept},
@@ -645,9 +646,9 @@ BOOST_AUTO_TEST_CASE(read_version_without_id_or_of_an_unknown_id_is_an_error)
     auto r = run(c->read_version(wf, no_id));
     BOOST_TEST_REQUIRE(r.has_error());
     BOOST_TEST(r.error().code == errc::bad_response);
-    BOOST_TEST(r.error().message ==
-                   fmt::format("tenant draft-t: version v7 of workflow {} ('Draft flow'): the version list gave it no id",
-                               wf_draft),
+    BOOST_TEST(r.error().message == fmt::format("tenant draft-t: version v7 of workflow {} ('Draft flow'): the "
+                                                "version list gave it no id",
+                                                wf_draft),
                r.error().message);
     BOOST_TEST(logged("draft", "/soc/workflows/versions/").empty());  // nothing asked
 
@@ -782,6 +783,45 @@ BOOST_AUTO_TEST_CASE(import_without_activate_leaves_the_version_not_activated)
     BOOST_TEST(version_puts("leave").empty());
     BOOST_TEST(state_version("leave", wf_kept, "v2").at("status").as_string() == "not_activated");
     BOOST_TEST(state_version("leave", wf_kept, "v1").at("status").as_string() == "activated");
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_status_after_import_is_an_activation_error_only_when_asked)
+{
+    auto src = make(iam_tenant("sm"));
+    auto tgt = make(iam_tenant("leave"));
+    auto p = export_of(*src, wf_a);
+    // Version listings of the target: before the import, after it, then the status read: refused.
+    auto refuse_status_read = [&] {
+        emu.clear_faults();
+        emu.clear_requests();
+        BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "leave"}, {"method", "GET"},
+                                                      {"path_contains", fmt::format("/{}/versions", wf_kept)},
+                                                      {"kind", "status"}, {"status", 404}, {"skip", 2}, {"count", 5}})
+                               .has_value());
+    };
+    import_request r;
+    r.target_workflow = wf_kept;
+    r.content = &p;
+
+    // activate: false: nothing was asked, so nothing failed; the note says what is unknown.
+    refuse_status_read();
+    r.activate = false;
+    auto quiet = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(quiet.has_value(), (quiet ? "" : quiet.error().message));
+    BOOST_TEST(quiet->version == "v2");
+    BOOST_TEST(quiet->activation_error == "", quiet->activation_error);
+    BOOST_TEST(contains(quiet->note, "status could not be read"), quiet->note);
+    BOOST_TEST(version_puts("leave").empty());
+
+    // activate: true: the activation the rule asks for is not known to have happened.
+    refuse_status_read();
+    r.activate = true;
+    auto asked = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(asked.has_value(), (asked ? "" : asked.error().message));
+    BOOST_TEST(asked->version == "v3");
+    BOOST_TEST(contains(asked->activation_error, "its status could not be read: "), asked->activation_error);
+    BOOST_TEST(asked->note == "");
+    BOOST_TEST(version_puts("leave").empty());
 }
 
 BOOST_AUTO_TEST_CASE(config_is_checked)
