@@ -34,6 +34,8 @@ constexpr const char* password = "pw-\"Sup3r\"-s3cret";
 constexpr const char* static_token = "static-sm-token-98765";
 constexpr const char* wf_a = "c19470f3-5eaf-4572-82e8-2ff094495919";
 constexpr const char* wf_b = "0b4f6a8e-1111-4222-8333-944455556666";
+constexpr const char* wf_draft = "d2a7e3c1-2222-4333-8444-a55566667777";  // "draft": v1 activated, v2 not
+constexpr const char* wf_kept = "e3b8f4d2-3333-4444-8555-b66677778888";   // "leave": v1 activated
 
 json::object doc(int n) { return json::object{{"steps", json::array{"triage", n}}, {"timeout", n}}; }
 
@@ -68,11 +70,30 @@ std::string seed()
     capped["limit_max"] = 40;
     auto short_lived = tenant(many(1));
     short_lived["token_ttl_seconds"] = 1;
+    // A workflow whose newest version is not activated: the export gives v1, the detail any.
+    auto draft = tenant(json::array{json::object{
+        {"id", wf_draft},
+        {"name", "Draft flow"},
+        {"versions",
+         json::array{json::object{{"version", "v1"}, {"status", "activated"}, {"document", doc(11)}},
+                     json::object{{"version", "v2"}, {"status", "not_activated"}, {"document", doc(12)}}}}}});
+    // Imports stored not_activated; "approval" also refuses PUT status=activated.
+    auto leave = tenant(json::array{json::object{
+        {"id", wf_kept},
+        {"name", "Phishing triage"},
+        {"versions", json::array{json::object{{"version", "v1"}, {"status", "activated"}, {"document", doc(5)}}}}}});
+    leave["import_activation"] = "leave";
+    auto approval = tenant({});
+    approval["import_activation"] = "leave";
+    approval["activation"] = "needs_approval";
     return json::serialize(json::object{{"tenants", {{"sm", tenant(sm_wfs)},
                                                      {"tgt", tgt},
                                                      {"big", big},
                                                      {"capped", capped},
-                                                     {"short", short_lived}}}});
+                                                     {"short", short_lived},
+                                                     {"draft", draft},
+                                                     {"leave", leave},
+                                                     {"approval", approval}}}});
 }
 
 bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
@@ -166,6 +187,33 @@ struct fixture {
         BOOST_TEST_REQUIRE(job->done);
         BOOST_TEST_REQUIRE(job->result.has_value());
         return *job->result;
+    }
+    /// The version labelled `label` as c lists it for workflow `wf_id`.
+    version_summary listed(connector::connector& c, const std::string& wf_id, const std::string& label)
+    {
+        auto vs = run(c.list_versions(wf_id));
+        BOOST_TEST_REQUIRE(vs.has_value(), (vs ? "" : vs.error().message));
+        for (auto& v : *vs)
+            if (v.version == label) return v;
+        BOOST_FAIL("version " << label << " of " << wf_id << " not listed");
+        return {};
+    }
+    /// The version labelled `label` of workflow `wf_id` in the emulator's state of `tenant`.
+    json::object state_version(const std::string& tenant, const std::string& wf_id, const std::string& label)
+    {
+        const auto st = emu.state(tenant);  // kept: a range-for over a temporary's member dangles
+        for (const auto& w : st.at("workflows").as_array()) {
+            if (w.at("id").as_string() != wf_id) continue;
+            for (const auto& v : w.at("versions").as_array())
+                if (v.at("version").as_string() == label) return v.as_object();
+        }
+        BOOST_FAIL("version " << label << " of " << wf_id << " not in the state of " << tenant);
+        return {};
+    }
+    /// Version updates (activations) sent to `tenant`.
+    std::vector<json::value> version_puts(const std::string& tenant)
+    {
+        return logged(tenant, "/soc/workflows/versions/", "PUT");
     }
 };
 
@@ -548,6 +596,232 @@ BOOST_AUTO_TEST_CASE(lost_import_answer_is_unknown_outcome_sent_once)
     BOOST_TEST(logged("tgt", "/import").size() == 1u);  // never resent
     BOOST_TEST(emu.state("tgt").at("workflows").as_array().size() == 1u);  // it did happen
     no_secrets(out.error().message, *this);
+}
+
+BOOST_AUTO_TEST_CASE(read_version_reads_a_version_that_is_not_activated)
+{
+    auto c = make(iam_tenant("draft"));
+    auto wf = find(*c, wf_draft);
+    auto v2 = listed(*c, wf_draft, "v2");
+    BOOST_TEST_REQUIRE(!v2.active);
+    BOOST_TEST_REQUIRE(!v2.id.empty());
+
+    auto r = run(c->read_version(wf, v2));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    BOOST_TEST_REQUIRE(r->has_value());  // SecMaster has a detail API: never "export it instead"
+    const package& p = **r;
+    BOOST_TEST(p.format == "secmaster-version");
+    BOOST_TEST(p.workflow_id == wf_draft);
+    BOOST_TEST(p.workflow_name == "Draft flow");
+    BOOST_TEST(p.version == "v2");
+    BOOST_TEST_REQUIRE(p.files.count("taskflow.json") == 1u);
+    BOOST_TEST(json::parse(p.files.at("taskflow.json")) == json::value(doc(12)));
+    BOOST_TEST(p.files.count("taskconfig.json") == 0u);  // the emulator's taskconfig is ""
+    auto meta = json::parse(p.files.at("version.json"));
+    BOOST_TEST(meta.at("id").as_string() == v2.id);
+    BOOST_TEST(meta.at("status").as_string() == "not_activated");
+    BOOST_TEST(!meta.as_object().contains("taskflow"));
+    auto get = logged("draft", "/soc/workflows/versions/", "GET");
+    BOOST_TEST_REQUIRE(get.size() == 1u);
+    BOOST_TEST(get[0].at("path").as_string().ends_with("/v1/proj-1/workspaces/ws-1/soc/workflows/versions/" + v2.id),
+               get[0].at("path").as_string());
+
+    // The export gives the activated v1, not v2.
+    auto exported = export_of(*c, wf_draft);
+    BOOST_TEST(exported.version == "v1");
+    BOOST_TEST(json::parse(exported.files.begin()->second).at("version") == json::value(doc(11)));
+    // And the detail of v1 is v1's document.
+    auto r1 = run(c->read_version(wf, listed(*c, wf_draft, "v1")));
+    BOOST_TEST_REQUIRE(r1.has_value(), (r1 ? "" : r1.error().message));
+    BOOST_TEST_REQUIRE(r1->has_value());
+    BOOST_TEST(json::parse((*r1)->files.at("taskflow.json")) == json::value(doc(11)));
+    BOOST_TEST((*r1)->version == "v1");
+}
+
+BOOST_AUTO_TEST_CASE(read_version_without_id_or_of_an_unknown_id_is_an_error)
+{
+    auto c = make(iam_tenant("draft"));
+    auto wf = find(*c, wf_draft);
+    version_summary no_id{"", "v7", "activated", true};
+    auto r = run(c->read_version(wf, no_id));
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == errc::bad_response);
+    BOOST_TEST(r.error().message == fmt::format("tenant draft-t: version v7 of workflow {} ('Draft flow'): the "
+                                                "version list gave it no id",
+                                                wf_draft),
+               r.error().message);
+    BOOST_TEST(logged("draft", "/soc/workflows/versions/").empty());  // nothing asked
+
+    version_summary gone{"00000000-0000-4000-8000-000000000000", "v9", "", false};
+    auto g = run(c->read_version(wf, gone));
+    BOOST_TEST_REQUIRE(g.has_error());
+    BOOST_TEST(g.error().code == errc::not_found);
+    BOOST_TEST(g.error().http_status == 404);
+    BOOST_TEST(contains(g.error().message,
+                        fmt::format("tenant draft-t: version v9 of workflow {} ('Draft flow'): HTTP 404: "
+                                    "SecMaster.10000404: version 00000000-0000-4000-8000-000000000000 does not exist",
+                                    wf_draft)),
+               g.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(import_with_activate_puts_status_activated_when_the_platform_leaves_it)
+{
+    auto src = make(iam_tenant("sm"));
+    auto tgt = make(iam_tenant("leave"));
+    auto p = export_of(*src, wf_a);
+    import_request r;
+    r.target_workflow = wf_kept;
+    r.version = p.version;
+    r.activate = true;
+    r.content = &p;
+    auto out = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(out.has_value(), (out ? "" : out.error().message));
+    BOOST_TEST(out->target_workflow == wf_kept);
+    BOOST_TEST(out->version == "v2");
+    BOOST_TEST(out->note == "activated");
+    BOOST_TEST(out->activation_error == "", out->activation_error);
+    // version_id: the id the version list gives for the version created.
+    auto listed_v2 = listed(*tgt, wf_kept, "v2");
+    BOOST_TEST(!out->version_id.empty());
+    BOOST_TEST(out->version_id == listed_v2.id);
+    BOOST_TEST(listed_v2.active);
+
+    auto puts = version_puts("leave");
+    BOOST_TEST_REQUIRE(puts.size() == 1u);
+    BOOST_TEST(puts[0].at("path").as_string().ends_with("/soc/workflows/versions/" + out->version_id),
+               puts[0].at("path").as_string());
+    BOOST_TEST(json::parse(puts[0].at("body").as_string()) == json::parse(R"({"status":"activated"})"));
+    BOOST_TEST(header(puts[0], "content-type") == "application/json;charset=UTF-8");
+    BOOST_TEST(puts[0].at("status").as_int64() == 200);
+    // The emulator's state: v2 activated, the v1 activated before no longer.
+    BOOST_TEST(state_version("leave", wf_kept, "v2").at("status").as_string() == "activated");
+    BOOST_TEST(state_version("leave", wf_kept, "v1").at("status").as_string() == "not_activated");
+    BOOST_TEST(logged("leave", "/soc/workflows/import").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(platform_activating_on_import_is_reported_and_nothing_sent)
+{
+    auto src = make(iam_tenant("sm"));
+    auto tgt = make(iam_tenant("tgt"));  // import_activation "activate" (the default)
+    auto p = export_of(*src, wf_a);
+    import_request r;
+    r.target_name = "Phishing triage";
+    r.activate = false;
+    r.content = &p;
+    auto out = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(out.has_value(), (out ? "" : out.error().message));
+    BOOST_TEST(out->note == "SecMaster activated the imported version although the rule says activate: false");
+    BOOST_TEST(out->activation_error == "");
+    BOOST_TEST(version_puts("tgt").empty());  // reported, not undone
+    BOOST_TEST(state_version("tgt", out->target_workflow, "v1").at("status").as_string() == "activated");
+    BOOST_TEST(out->version_id == listed(*tgt, out->target_workflow, "v1").id);
+
+    // Asked to activate, it is already: said so, still no PUT.
+    BOOST_TEST_REQUIRE(emu.add_version("sm", wf_a, doc(3)).has_value());
+    auto p2 = export_of(*src, wf_a);
+    import_request again;
+    again.target_workflow = out->target_workflow;
+    again.activate = true;
+    again.content = &p2;
+    auto out2 = run(tgt->import_package(again));
+    BOOST_TEST_REQUIRE(out2.has_value(), (out2 ? "" : out2.error().message));
+    BOOST_TEST(out2->version == "v2");
+    BOOST_TEST(out2->note == "activated (by the platform on import)");
+    BOOST_TEST(out2->activation_error == "");
+    BOOST_TEST(out2->version_id == listed(*tgt, out->target_workflow, "v2").id);
+    BOOST_TEST(version_puts("tgt").empty());
+}
+
+BOOST_AUTO_TEST_CASE(refused_activation_is_an_activation_error_of_a_successful_import)
+{
+    auto src = make(iam_tenant("sm"));
+    auto tgt = make(iam_tenant("approval"));  // leave on import, PUT activated needs an approval
+    auto p = export_of(*src, wf_a);
+    import_request r;
+    r.target_name = "Phishing triage";
+    r.activate = true;
+    r.content = &p;
+    auto out = run(tgt->import_package(r));
+    // The import went through: the result names what it created.
+    BOOST_TEST_REQUIRE(out.has_value(), (out ? "" : out.error().message));
+    auto st = emu.state("approval");
+    BOOST_TEST_REQUIRE(st.at("workflows").as_array().size() == 1u);
+    BOOST_TEST(out->target_workflow == st.at("workflows").at(0).at("id").as_string());
+    BOOST_TEST(out->version == "v1");
+    BOOST_TEST(out->version_id == listed(*tgt, out->target_workflow, "v1").id);
+    BOOST_TEST(!out->version_id.empty());
+    // ... the activation did not, and the platform's refusal is named.
+    BOOST_TEST(out->note == "");
+    BOOST_TEST(contains(out->activation_error, "SecMaster.20010001"), out->activation_error);
+    BOOST_TEST(contains(out->activation_error, "approved"), out->activation_error);
+    BOOST_TEST(contains(out->activation_error,
+                        fmt::format("tenant approval-t: activation of version v1 ({}): HTTP 400", out->version_id)),
+               out->activation_error);
+    no_secrets(out->activation_error, *this);
+    auto puts = version_puts("approval");
+    BOOST_TEST_REQUIRE(puts.size() == 1u);  // a 400 is not retried
+    BOOST_TEST(puts[0].at("status").as_int64() == 400);
+    BOOST_TEST(state_version("approval", out->target_workflow, "v1").at("status").as_string() == "not_activated");
+    BOOST_TEST(logged("approval", "/soc/workflows/import").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(import_without_activate_leaves_the_version_not_activated)
+{
+    auto src = make(iam_tenant("sm"));
+    auto tgt = make(iam_tenant("leave"));
+    auto p = export_of(*src, wf_a);
+    import_request r;
+    r.target_workflow = wf_kept;
+    r.activate = false;
+    r.content = &p;
+    auto out = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(out.has_value(), (out ? "" : out.error().message));
+    BOOST_TEST(out->version == "v2");
+    BOOST_TEST(out->version_id == listed(*tgt, wf_kept, "v2").id);
+    BOOST_TEST(out->note == "");
+    BOOST_TEST(out->activation_error == "");
+    BOOST_TEST(version_puts("leave").empty());
+    BOOST_TEST(state_version("leave", wf_kept, "v2").at("status").as_string() == "not_activated");
+    BOOST_TEST(state_version("leave", wf_kept, "v1").at("status").as_string() == "activated");
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_status_after_import_is_an_activation_error_only_when_asked)
+{
+    auto src = make(iam_tenant("sm"));
+    auto tgt = make(iam_tenant("leave"));
+    auto p = export_of(*src, wf_a);
+    // Version listings of the target: before the import, after it, then the status read: refused.
+    auto refuse_status_read = [&] {
+        emu.clear_faults();
+        emu.clear_requests();
+        BOOST_TEST_REQUIRE(emu.add_fault(json::object{{"tenant", "leave"}, {"method", "GET"},
+                                                      {"path_contains", fmt::format("/{}/versions", wf_kept)},
+                                                      {"kind", "status"}, {"status", 404}, {"skip", 2}, {"count", 5}})
+                               .has_value());
+    };
+    import_request r;
+    r.target_workflow = wf_kept;
+    r.content = &p;
+
+    // activate: false: nothing was asked, so nothing failed; the note says what is unknown.
+    refuse_status_read();
+    r.activate = false;
+    auto quiet = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(quiet.has_value(), (quiet ? "" : quiet.error().message));
+    BOOST_TEST(quiet->version == "v2");
+    BOOST_TEST(quiet->activation_error == "", quiet->activation_error);
+    BOOST_TEST(contains(quiet->note, "status could not be read"), quiet->note);
+    BOOST_TEST(version_puts("leave").empty());
+
+    // activate: true: the activation the rule asks for is not known to have happened.
+    refuse_status_read();
+    r.activate = true;
+    auto asked = run(tgt->import_package(r));
+    BOOST_TEST_REQUIRE(asked.has_value(), (asked ? "" : asked.error().message));
+    BOOST_TEST(asked->version == "v3");
+    BOOST_TEST(contains(asked->activation_error, "its status could not be read: "), asked->activation_error);
+    BOOST_TEST(asked->note == "");
+    BOOST_TEST(version_puts("leave").empty());
 }
 
 BOOST_AUTO_TEST_CASE(config_is_checked)

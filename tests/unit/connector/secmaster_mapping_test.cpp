@@ -4,6 +4,7 @@
 
 #include "secmaster/secmaster_mapping.hpp"
 
+#include <wfsync/core/base64.hpp>
 #include <wfsync/core/log.hpp>
 
 #include <boost/json/parse.hpp>
@@ -258,6 +259,134 @@ BOOST_AUTO_TEST_CASE(import_answers)
     auto odd = check_import_answer("OK", 200, "i");
     BOOST_TEST_REQUIRE(odd.has_error());
     BOOST_TEST(odd.error().code == errc::bad_response);
+}
+
+// ---- version detail [H-SHOWV] ----------------------------------------------------------
+
+namespace {
+const workflow_summary detail_wf{"wf-1", "Triage", "v2", "v3"};
+const version_summary detail_v{"vid-3", "v3", "not_activated", false};
+
+/// A version detail answer {code, success, data:{...}} whose data holds `members` (JSON text
+/// without braces) after the id.
+std::string detail_answer(const std::string& members)
+{
+    return R"({"code":"00000000","message":"","success":true,"request_id":"r1","data":{"id":"vid-3",)" + members +
+           "}}";
+}
+std::string taskflow_member(std::string_view flow) { return "\"taskflow\":\"" + base64_encode(flow) + "\""; }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(version_detail_decodes_taskflow_and_keeps_the_other_members)
+{
+    const std::string flow = R"({"nodes":[{"id":"n1","type":"start"}],"edges":[]})";
+    auto body = detail_answer(taskflow_member(flow) + R"(,"taskconfig":"{\"timeout\":5}","version":"v3",)"
+                                                      R"("status":"not_activated","taskflow_type":"JSON")");
+    auto p = parse_version_detail(body, detail_wf, detail_v, "detail");
+    BOOST_TEST_REQUIRE(p.has_value(), (p ? "" : p.error().message));
+    BOOST_TEST(p->format == "secmaster-version");
+    BOOST_TEST(p->workflow_id == "wf-1");
+    BOOST_TEST(p->workflow_name == "Triage");
+    BOOST_TEST(p->version == "v3");  // the summary's label, not the workflow's active one
+    BOOST_TEST_REQUIRE(p->files.size() == 3u);
+    BOOST_TEST(p->files.at("taskflow.json") == flow);  // decoded bytes, as they were
+    BOOST_TEST(p->files.at("taskconfig.json") == R"({"timeout":5})");
+    // version.json: the data members other than the content, not the answer's envelope.
+    auto rest = json::parse(p->files.at("version.json"));
+    BOOST_TEST(rest == json::parse(R"({"id":"vid-3","version":"v3","status":"not_activated","taskflow_type":"JSON"})"),
+               p->files.at("version.json"));
+}
+
+BOOST_AUTO_TEST_CASE(version_detail_taskconfig_shapes)
+{
+    const std::string flow = R"({"nodes":[]})";
+    auto parse = [&](const std::string& taskconfig) {
+        auto p = parse_version_detail(detail_answer(taskflow_member(flow) + ",\"taskconfig\":" + taskconfig),
+                                      detail_wf, detail_v, "detail");
+        BOOST_TEST_REQUIRE(p.has_value(), (p ? "" : p.error().message));
+        return *p;
+    };
+    // A JSON object (not a string): serialized into taskconfig.json; an array the same.
+    auto obj = parse(R"({"timeout":5,"hosts":["a","b"]})");
+    BOOST_TEST_REQUIRE(obj.files.count("taskconfig.json") == 1u);
+    BOOST_TEST(json::parse(obj.files.at("taskconfig.json")) == json::parse(R"({"timeout":5,"hosts":["a","b"]})"));
+    BOOST_TEST(!contains(obj.files.at("version.json"), "taskconfig"));
+    auto arr = parse(R"([1,2])");
+    BOOST_TEST(arr.files.at("taskconfig.json") == "[1,2]");
+    // An empty string: no configuration, no file, and not carried into version.json either.
+    auto empty = parse(R"("")");
+    BOOST_TEST(empty.files.size() == 2u);
+    BOOST_TEST(empty.files.count("taskflow.json") == 1u);
+    BOOST_TEST(empty.files.count("version.json") == 1u);
+    BOOST_TEST(json::parse(empty.files.at("version.json")) == json::parse(R"({"id":"vid-3"})"));
+    // A string that is not JSON: kept raw under "taskconfig".
+    auto raw = parse(R"("timeout=5; hosts=a,b")");
+    BOOST_TEST(raw.files.count("taskconfig.json") == 0u);
+    BOOST_TEST(raw.files.at("taskconfig") == "timeout=5; hosts=a,b");
+}
+
+BOOST_AUTO_TEST_CASE(version_detail_taskflow_that_is_not_json_is_kept_raw)
+{
+    const std::string xml = "<flow><node id=\"n1\"/></flow>\n\x01\xff";
+    auto p = parse_version_detail(detail_answer(taskflow_member(xml)), detail_wf, detail_v, "detail");
+    BOOST_TEST_REQUIRE(p.has_value(), (p ? "" : p.error().message));
+    BOOST_TEST(p->files.count("taskflow.json") == 0u);
+    BOOST_TEST(p->files.at("taskflow") == xml);
+    BOOST_TEST(p->files.count("version.json") == 1u);
+    // taskconfig alone is content enough.
+    auto only_config = parse_version_detail(detail_answer(R"("taskconfig":{"a":1})"), detail_wf, detail_v, "d");
+    BOOST_TEST_REQUIRE(only_config.has_value(), (only_config ? "" : only_config.error().message));
+    BOOST_TEST(only_config->files.size() == 2u);
+    BOOST_TEST(only_config->files.at("taskconfig.json") == R"({"a":1})");
+}
+
+BOOST_AUTO_TEST_CASE(version_detail_without_data_wrapper)
+{
+    const std::string flow = R"({"nodes":[1]})";
+    auto body = R"({"id":"vid-3","version":"v3",)" + taskflow_member(flow) + "}";
+    auto p = parse_version_detail(body, detail_wf, detail_v, "detail");
+    BOOST_TEST_REQUIRE(p.has_value(), (p ? "" : p.error().message));
+    BOOST_TEST(p->files.at("taskflow.json") == flow);
+    BOOST_TEST(json::parse(p->files.at("version.json")) == json::parse(R"({"id":"vid-3","version":"v3"})"));
+    // Line breaks inside the BASE64 (MIME style) are skipped.
+    auto b64 = base64_encode(flow);
+    auto wrapped = R"({"taskflow":")" + b64.substr(0, 8) + "\\r\\n" + b64.substr(8) + "\"}";
+    auto w = parse_version_detail(wrapped, detail_wf, detail_v, "detail");
+    BOOST_TEST_REQUIRE(w.has_value(), (w ? "" : w.error().message));
+    BOOST_TEST(w->files.at("taskflow.json") == flow);
+}
+
+BOOST_AUTO_TEST_CASE(version_detail_bad_base64_is_bad_response_naming_taskflow)
+{
+    for (std::string bad : {"e30@", "e", "e30==="}) {
+        auto p = parse_version_detail(detail_answer(R"("taskflow":")" + bad + "\""), detail_wf, detail_v,
+                                      "tenant s: version v3 of workflow wf-1");
+        BOOST_TEST_REQUIRE(p.has_error(), bad);
+        BOOST_TEST(p.error().code == errc::bad_response);
+        BOOST_TEST(p.error().message.rfind("tenant s: version v3 of workflow wf-1: taskflow: invalid base64", 0) == 0u,
+                   p.error().message);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(version_detail_without_content_is_bad_response)
+{
+    const std::string what = "tenant s: version v3 of workflow wf-1";
+    const std::string expected = what + ": the version detail has neither taskflow nor taskconfig, so its content "
+                                        "cannot be read";
+    for (std::string members : {R"("version":"v3","status":"activated")", R"("taskconfig":"")",
+                                R"("taskflow":null,"taskconfig":null)"}) {
+        auto p = parse_version_detail(detail_answer(members), detail_wf, detail_v, what);
+        BOOST_TEST_REQUIRE(p.has_error(), members);
+        BOOST_TEST(p.error().code == errc::bad_response);
+        BOOST_TEST(p.error().message == expected, p.error().message);
+    }
+    auto not_json = parse_version_detail("<html>", detail_wf, detail_v, what);
+    BOOST_TEST_REQUIRE(not_json.has_error());
+    BOOST_TEST(not_json.error().code == errc::bad_response);
+    BOOST_TEST(contains(not_json.error().message, what + ": invalid JSON at byte"), not_json.error().message);
+    auto not_object = parse_version_detail(R"(["taskflow"])", detail_wf, detail_v, what);
+    BOOST_TEST_REQUIRE(not_object.has_error());
+    BOOST_TEST(not_object.error().message == what + ": expected an object with a \"data\" object");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -447,7 +447,8 @@ awaitable<void> secmaster_connector::settle_activation(const import_request& r, 
     };
     auto before = co_await status_now();
     if (!before) {
-        out.activation_error = "its status could not be read: " + before.error().message;
+        // Without `activate` nothing was asked of the platform, so nothing failed: only said.
+        (r.activate ? out.activation_error : out.note) = "its status could not be read: " + before.error().message;
         co_return;
     }
     if (!r.activate) {
