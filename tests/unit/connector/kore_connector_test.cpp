@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Kore.ai connector against the emulator's Kore tenants (notes/emulator.md, Kore section)
-// on real loopback sockets: what goes over the wire is read back from the request log.
+// The Kore.ai connector against the emulator's Kore tenants (tests/emulator/README.md, section
+// Kore.ai) on real loopback sockets: what goes over the wire is read back from the request log.
 #include <boost/test/unit_test.hpp>
 
 #include <emulator.hpp>

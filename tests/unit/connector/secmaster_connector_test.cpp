@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The SecMaster connector against the in-process emulator's SecMaster tenants (notes/emulator.md,
-// section SecMaster) on a real loopback socket; what goes over the wire is read back from the
-// emulator's request log.
+// The SecMaster connector against the in-process emulator's SecMaster tenants
+// (tests/emulator/README.md, section SecMaster) on a real loopback socket; what goes over the
+// wire is read back from the emulator's request log.
 #include <boost/test/unit_test.hpp>
 
 #include <emulator.hpp>

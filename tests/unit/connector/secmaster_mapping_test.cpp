@@ -374,7 +374,7 @@ BOOST_AUTO_TEST_CASE(version_detail_without_content_is_bad_response)
     const std::string expected = what + ": the version detail has neither taskflow nor taskconfig, so its content "
                                         "cannot be read";
     for (std::string members : {R"("version":"v3","status":"activated")", R"("taskconfig":"")",
-                                R"("taskflow":null,"taskconfig":null)"}) {
+                                R"("taskflow":null,"taskconfig":null)", R"("taskflow":"","taskconfig":"")"}) {
         auto p = parse_version_detail(detail_answer(members), detail_wf, detail_v, what);
         BOOST_TEST_REQUIRE(p.has_error(), members);
         BOOST_TEST(p.error().code == errc::bad_response);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Zuora connector against the in-process emulator (notes/emulator.md) on a real loopback
-// socket: what goes over the wire is read back from the emulator's request log.
+// The Zuora connector against the in-process emulator (tests/emulator/README.md) on a real
+// loopback socket: what goes over the wire is read back from the emulator's request log.
 #include <boost/test/unit_test.hpp>
 
 #include <emulator.hpp>

@@ -469,6 +469,7 @@ result<package> parse_version_detail(std::string_view body, const workflow_summa
         std::string_view key = kv.key();
         const auto& value = kv.value();
         if (key == "taskflow" && value.is_string()) {
+            if (value.get_string().empty()) continue;  // no topology
             auto bytes = base64_decode(value.get_string());
             if (!bytes) return fail(errc::bad_response, fmt::format("{}: taskflow: {}", what, bytes.error().message));
             boost::system::error_code ec;
