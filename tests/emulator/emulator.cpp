@@ -352,10 +352,11 @@ awaitable<net::server_response> handle(std::shared_ptr<emulator::impl> self, net
 
     // Faults that stop the request before it reaches the tenant.
     if (fault && fault->kind == "status") {
-        auto r = sm ? detail::secmaster_error(fault->status, "SecMaster.50000000",
-                                              fmt::format("injected fault: status {}", fault->status))
-                    : error_reply(fault->status, fault->status == 429 ? 90000030 : 50000000,
-                                  fmt::format("injected fault: status {}", fault->status));
+        // Each platform's own error shape.
+        const auto text = fmt::format("injected fault: status {}", fault->status);
+        auto r = sm   ? detail::secmaster_error(fault->status, "SecMaster.50000000", text)
+                 : kt ? detail::kore_error(fault->status, text)
+                      : error_reply(fault->status, fault->status == 429 ? 90000030 : 50000000, text);
         if (!fault->retry_after.empty()) r.headers.set("Retry-After", fault->retry_after);
         if (!fault->rate_limit_reset.empty()) r.headers.set("RateLimit-Reset", fault->rate_limit_reset);
         co_return finish(to_response(r, req), r.status);

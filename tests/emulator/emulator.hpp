@@ -15,8 +15,8 @@
 /// any number of tenants on loopback, for tests, the demo and the benchmark. Where the
 /// platforms' docs leave a behaviour open, per-tenant seed switches choose it (kore.cpp
 /// kore_tenant_from_seed, secmaster.cpp secmaster_from_seed). The contract it follows is
-/// notes/emulator.md. It shares no code with the connectors it imitates, so the two cannot
-/// agree on a mistake.
+/// tests/emulator/README.md. It shares no code with the connectors it imitates, so the two
+/// cannot agree on a mistake.
 namespace wfsync::emulator {
 
 struct options {
@@ -33,8 +33,8 @@ public:
     emulator(const emulator&) = delete;
     emulator& operator=(const emulator&) = delete;
 
-    /// Loads tenants from seed JSON (see notes/emulator.md). A tenant already loaded under
-    /// the same name is replaced. May be called before or after start().
+    /// Loads tenants from seed JSON (see tests/emulator/README.md). A tenant already loaded
+    /// under the same name is replaced. May be called before or after start().
     [[nodiscard]] result<void> load_seed(std::string_view json_text);
     [[nodiscard]] result<void> start();
     std::string base_url() const;                             ///< "http://127.0.0.1:PORT"

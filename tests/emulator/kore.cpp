@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The emulator's Kore.ai AI for Process tenants: export jobs tracked by dock status, zip
 // downloads (from the tenant's own host or from a second listener standing in for a
-// storage host), multipart file uploads and imports. Contract: notes/emulator.md (Kore).
+// storage host), multipart file uploads and imports. Contract: tests/emulator/README.md,
+// section Kore.ai.
 #include "kore_model.hpp"
 #include "restamp.hpp"
 

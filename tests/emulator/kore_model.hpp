@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Internal to the emulator: Kore.ai AI for Process tenants (notes/emulator.md, Kore section).
+// Internal to the emulator: Kore.ai AI for Process tenants (tests/emulator/README.md,
+// section Kore.ai).
 #pragma once
 
 #include "zuora_model.hpp"  // reply

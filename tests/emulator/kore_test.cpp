@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The emulator's Kore.ai tenants over real loopback HTTP (notes/emulator.md, Kore section),
-// driven with the generic http_client, never with connector code.
+// The emulator's Kore.ai tenants over real loopback HTTP (tests/emulator/README.md, section
+// Kore.ai), driven with the generic http_client, never with connector code.
 #define BOOST_TEST_MODULE wfsync_emulator_kore
 #include <boost/test/unit_test.hpp>
 

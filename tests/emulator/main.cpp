@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// wfsync-emulator: serves fake Zuora tenants from a seed file until SIGTERM/SIGINT.
+// wfsync-emulator: serves fake Zuora, Kore.ai and SecMaster tenants from a seed file until SIGTERM/SIGINT.
 #include "emulator.hpp"
 
 #include <boost/asio/io_context.hpp>

@@ -2,8 +2,8 @@
 // The emulator's Huawei Cloud SecMaster tenants: an IAM token endpoint and the SOC workflow
 // API (list, versions, export, import). One documented variant of what api-reference.md
 // section 3 leaves open, chosen per tenant by seed switches (secmaster_from_seed); see
-// notes/emulator.md, section SecMaster. Also the version detail GET/PUT that [H-SHOWV] and
-// [H-UPDV] suggest, in the shape api-reference.md guesses.
+// tests/emulator/README.md, section SecMaster. Also the version detail GET/PUT that [H-SHOWV]
+// and [H-UPDV] suggest, in the shape api-reference.md guesses.
 #include "restamp.hpp"
 #include "secmaster_model.hpp"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Internal to the emulator: the Huawei Cloud SecMaster tenants (with their IAM endpoint) and
-// their routes. The variant served is described in notes/emulator.md, section SecMaster.
+// their routes. The variant served is described in tests/emulator/README.md, section SecMaster.
 #pragma once
 
 #include "zuora_model.hpp"

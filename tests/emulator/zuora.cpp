@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Zuora tenants' data and the Zuora Workflow API routes. Written from api-reference.md
-// section 1 and notes/emulator.md only -- never from the connector's code.
+// section 1 and tests/emulator/README.md only -- never from the connector's code.
 #include "zuora_model.hpp"
 
 #include <wfsync/core/hash.hpp>

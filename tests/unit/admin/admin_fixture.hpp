@@ -57,7 +57,9 @@ struct fake_provider : app::admin_provider {
              "running": true, "last_outcome": null, "last_run": null,
              "last_success": null, "runs": 0, "skipped_overlap": 0}
           ],
-          "pending_jobs": 3})")
+          "pending_jobs": 3,
+          "held_imports": [{"intent": 7, "rule": "prod-to-sandbox", "target_tenant": "zuora-sbx",
+                            "workflow": "458", "version": "0.0.4", "check": "look for Lost New in the UI"}]})")
             .as_object();
     }
     result<std::string> run_rule(const std::string& name) override

@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(prints_a_table_for_people)
     std::istringstream lines(text);
     std::string line, prod, backup;
     while (std::getline(lines, line)) {
-        if (contains(line, "prod-to-sandbox")) prod = line;
+        if (contains(line, "prod-to-sandbox") && prod.empty()) prod = line;  // the rules table comes first
         if (contains(line, "backup-hourly")) backup = line;
     }
     BOOST_TEST(contains(prod, "0 2 * * * (Europe/Berlin)"), prod);
@@ -76,6 +76,15 @@ BOOST_AUTO_TEST_CASE(prints_a_table_for_people)
     BOOST_TEST(contains(backup, " yes "), backup);
     BOOST_TEST(contains(backup, " - "), backup);
     BOOST_TEST(contains(text, "pending async jobs: 3"), text);
+    // Held imports: what to check, and how to settle them.
+    BOOST_TEST(contains(text, "held imports (outcome unknown; settle with wfsync resolve --intent N"), text);
+    std::string held;
+    std::istringstream again(text);
+    while (std::getline(again, line))
+        if (contains(line, "look for Lost New")) held = line;
+    BOOST_TEST(contains(held, "7"), held);
+    BOOST_TEST(contains(held, "0.0.4"), held);
+    BOOST_TEST(contains(held, "zuora-sbx"), held);
     BOOST_TEST(f.provider.status_calls == 1);
 }
 
