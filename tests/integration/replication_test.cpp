@@ -273,3 +273,26 @@ BOOST_AUTO_TEST_CASE(check_logs_in_to_every_tenant_and_names_the_one_that_fails)
     BOOST_TEST(offline.code == 0, describe(offline));
     BOOST_TEST(emu->requests().size() == 0u);
 }
+
+BOOST_AUTO_TEST_CASE(activate_true_activates_each_import_and_the_read_back_agrees)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    // The same rule asking for activation.
+    auto text = read_file(env.config_file);
+    text.replace(text.find("    create_missing: true\n"), std::string("    create_missing: true\n").size(),
+                 "    create_missing: true\n    activate: true\n");
+    env.dir->write("wfsync.yaml", text);
+    auto r = env.run({"sync"});
+    BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+    for (const auto& q : emu.find("prod", "import", "POST")) BOOST_TEST(q.at("query").as_string().find("activate=true") != json::string::npos);
+    // Every imported version is the active one, and nothing says otherwise.
+    auto state = emu->state("prod");
+    for (const auto& w : state.at("workflows").as_array()) {
+        const auto& vs = w.at("versions").as_array();
+        BOOST_TEST_REQUIRE(!vs.empty());
+        BOOST_TEST(vs.back().at("status").as_string() == "Active", w.at("name").as_string());
+    }
+    BOOST_TEST(r.out.find("not activated") == std::string::npos, r.out);
+    BOOST_TEST(r.out.find("although") == std::string::npos, r.out);
+}

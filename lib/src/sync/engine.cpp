@@ -995,6 +995,19 @@ struct engine::impl {
             it.error_kind = errc::conflict;
             it.reason = fmt::format("imported as version {}, but not activated as the rule says: {}", it.target_version,
                                     done->activation_error);
+        } else if (target.visibility() == connector::write_visibility::every_version && done->note.empty() &&
+                   back.version && back.version->version == it.target_version) {
+            // The connector said nothing of activation: the version list tells.
+            if (back.version->active && !r.activate) {
+                it.reason += "; the platform activated the imported version although the rule says activate: false";
+            } else if (!back.version->active && r.activate) {
+                it.what = action::error;
+                it.error_kind = errc::conflict;
+                it.reason = fmt::format("imported as version {}, but not activated as the rule says: the platform "
+                                        "lists it as {}",
+                                        it.target_version,
+                                        back.version->status.empty() ? "not active" : back.version->status);
+            }
         } else if (target.visibility() == connector::write_visibility::exported_only && !back.hash.empty()) {
             // Only the deployed version can be read: what it shows tells whether the import was deployed.
             bool deployed = back.hash == norm.hash;
@@ -1010,6 +1023,7 @@ struct engine::impl {
     struct read_back_result {
         std::string hash;  ///< the target's fingerprint of the version; empty if it could not be read
         std::string note;  ///< for the item: a failed read, or how the stored version differs
+        std::optional<connector::version_summary> version;  ///< as the platform lists it now
     };
 
     /// Reads back the version an import created (any version, not only the active one), so that
@@ -1035,6 +1049,7 @@ struct engine::impl {
                 co_return out;
             }
         }
+        out.version = *found;
         connector::workflow_summary tw{view.workflow, view.name, {}, found->version};
         bool other_space = false;
         auto fp = co_await read_fingerprint(target, tw, *found, other_space);

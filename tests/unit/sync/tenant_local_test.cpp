@@ -4,6 +4,8 @@
 // any change a person makes to the content hashes different.
 #include <boost/test/unit_test.hpp>
 
+#include "sync_fixtures.hpp"
+
 #include <wfsync/sync/normalize.hpp>
 
 #include <boost/json.hpp>
@@ -271,6 +273,64 @@ BOOST_AUTO_TEST_CASE(kore_restamped_hashes_equal_and_edits_differ)
 BOOST_AUTO_TEST_CASE(secmaster_restamped_hashes_equal_and_edits_differ)
 {
     check_property(secmaster_package, 300);
+}
+
+BOOST_AUTO_TEST_CASE(zuora_restamped_hashes_equal_and_edits_differ)
+{
+    // Zuora's export: any task/linkage id space, any order, any tenant noise hashes equal.
+    std::mt19937 rng(4242);
+    auto hash = [](const std::string& doc) { return hash_of(test::zuora_package(doc)); };
+    const auto h = hash(test::sample_export({}));
+    for (int round = 0; round < 200; ++round) {
+        test::export_options o;
+        o.base = 10 + static_cast<int>(rng() % 100000);
+        o.workflow_id = 1 + static_cast<int>(rng() % 9999);
+        o.shuffle_seed = rng() % 1000;
+        o.tenant_noise = rng() % 2 == 0;
+        auto doc = test::sample_export(o);
+        BOOST_TEST(hash(doc) == h, "round " << round);
+
+        // Each edit a person can make changes the hash.
+        auto v = json::parse(doc);
+        auto& tasks = v.at("tasks").as_array();
+        auto& links = v.at("linkages").as_array();
+        std::vector<std::pair<std::string, json::value>> edits;
+        {
+            auto e = v;
+            auto& t = e.at("tasks").as_array()[rng() % tasks.size()].as_object();
+            t["name"] = std::string(t.at("name").as_string()) + " (edited)";
+            edits.emplace_back("a task's name", std::move(e));
+        }
+        {
+            auto e = v;
+            auto& l = e.at("linkages").as_array()[rng() % links.size()].as_object();
+            l["linkage_type"] = l.at("linkage_type").as_string() == "Success" ? "Failure" : "Success";
+            edits.emplace_back("a linkage's type", std::move(e));
+        }
+        {
+            // A linkage that now ends at another task: the same ids, another pattern.
+            auto e = v;
+            auto& ls = e.at("linkages").as_array();
+            for (auto& lv : ls) {
+                auto& l = lv.as_object();
+                if (l.at("linkage_type").as_string() != "True") continue;
+                auto target = l.at("target_task_id");
+                for (const auto& t : e.at("tasks").as_array())
+                    if (t.at("id") != target && t.at("id") != l.at("source_task_id")) {
+                        l["target_task_id"] = t.at("id");
+                        break;
+                    }
+            }
+            edits.emplace_back("a linkage's end", std::move(e));
+        }
+        {
+            auto e = v;
+            e.at("workflow").as_object()["description"] = "Remind customers twice";
+            edits.emplace_back("the description", std::move(e));
+        }
+        for (const auto& [what, e] : edits)
+            BOOST_TEST(hash(json::serialize(e)) != h, "round " << round << ": a change of " << what << " hashes equal");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(secmaster_file_name_is_not_content)
