@@ -90,16 +90,6 @@ boost::json::value time_or_null(const std::optional<std::chrono::system_clock::t
 
 }  // namespace
 
-std::string format_iso_utc(std::chrono::system_clock::time_point t)
-{
-    auto secs = std::chrono::floor<std::chrono::seconds>(t);
-    std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 boost::json::object to_json(const rule_status& r)
 {
     boost::json::array targets;

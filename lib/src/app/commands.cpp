@@ -353,7 +353,7 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             if (!cl.grace.empty()) opts.grace = *parse_duration(cl.grace);  // checked by the parser
             return run_serve(cl.config_file, opts, err);
         }
-        if (cl.command == "archive" || cl.command == "restore") {
+        if (cl.command == "archive" || cl.command == "restore" || cl.command == "resolve") {
             auto cfg = load_config(cl.config_file, err);
             if (!cfg) return exit_config;
             auto st = open_state(*cfg);
@@ -361,18 +361,9 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
                 err << "wfsync: " << st.error().what() << '\n';
                 return exit_tempfail;
             }
+            if (cl.command == "resolve") return run_resolve(**st, cl, out, err);
             return cl.command == "archive" ? run_archive(*cfg, **st, cl, out, err)
                                            : run_restore(cfg, **st, cl, out, err);
-        }
-        if (cl.command == "resolve") {
-            auto cfg = load_config(cl.config_file, err);
-            if (!cfg) return exit_config;
-            auto st = open_state(*cfg);
-            if (!st) {
-                err << "wfsync: " << st.error().what() << '\n';
-                return exit_tempfail;
-            }
-            return run_resolve(**st, cl, out, err);
         }
         if (cl.command == "status") {
             auto cfg = load_config(cl.config_file, err);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/core/duration.hpp>
 
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -51,6 +53,21 @@ std::string format_duration(milliseconds d)
     if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
     if (ms >= 1000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
     return fmt::format("{}ms", ms);
+}
+
+std::string format_iso_utc(std::chrono::system_clock::time_point t)
+{
+    return format_iso_utc(static_cast<std::int64_t>(
+        std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t))));
+}
+
+std::string format_iso_utc(std::int64_t unix_seconds)
+{
+    std::time_t tt = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace wfsync

@@ -133,17 +133,6 @@ std::int64_t now_ms()
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-/// "2026-11-29T15:43:00Z": when something happened, for people to look it up in a UI.
-std::string iso_utc(std::int64_t t)
-{
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 std::string make_run_uid()
 {
     // Zuora-Track-Id allows at most 64 ASCII characters without : ; " '.
@@ -570,7 +559,7 @@ struct engine::impl {
             out.why = fmt::format("the answer to the creation of workflow '{}' in {} was lost, and the platform has no "
                                   "API that lists workflows: check in its UI whether a workflow named '{}' was "
                                   "created at about {}",
-                                  src.name, target.tenant(), src.name, iso_utc(intent.updated_at));
+                                  src.name, target.tenant(), src.name, format_iso_utc(intent.updated_at));
             co_return out;
         }
         if (view.workflow.empty()) co_return out;  // nothing of that name: the creation did not happen
@@ -612,7 +601,7 @@ struct engine::impl {
             out.why = fmt::format("the answer to the import into workflow {} of {} was lost, and the platform shows "
                                   "only its deployed version, which does not hold the content: check the "
                                   "workflow's versions in its UI for one imported at about {}",
-                                  view.workflow, target.tenant(), iso_utc(intent.updated_at));
+                                  view.workflow, target.tenant(), format_iso_utc(intent.updated_at));
             co_return out;
         }
         if (other_space && known_before) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <wfsync/core/duration.hpp>
 #include <wfsync/core/async.hpp>
 #include <wfsync/core/error.hpp>
 
@@ -64,8 +65,8 @@ struct admin_provider {
     virtual result<std::string> run_rule(const std::string& name) = 0;
 };
 
-/// "2026-11-23T15:04:05Z": the time format of /status (UTC, whole seconds).
-std::string format_iso_utc(std::chrono::system_clock::time_point t);
+/// The time format of /status: wfsync::format_iso_utc (UTC, whole seconds).
+using wfsync::format_iso_utc;
 
 /// One rule in /status; to_json() gives the documented shape.
 struct rule_status {

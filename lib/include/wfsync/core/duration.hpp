@@ -18,4 +18,9 @@ using milliseconds = std::chrono::milliseconds;
 /// Formats a duration the way parse_duration reads it (`1500ms` -> "1.5s").
 std::string format_duration(milliseconds d);
 
+/// "2026-11-23T15:04:05Z": a time in UTC, whole seconds (status, logs, what to look up in a UI).
+std::string format_iso_utc(std::chrono::system_clock::time_point t);
+/// The same for seconds since the Unix epoch.
+std::string format_iso_utc(std::int64_t unix_seconds);
+
 }  // namespace wfsync
