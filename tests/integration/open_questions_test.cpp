@@ -18,6 +18,20 @@ namespace {
 
 bool has(const std::string& text, std::string_view what) { return text.find(what) != std::string::npos; }
 
+/// Restores `workflow` from the archive into `tenant` twice: the first imports it, the second
+/// imports nothing and reports no drift.
+template <class World>
+void restore_twice(World& w, const std::string& workflow, const std::string& tenant)
+{
+    auto restored = w.env.run({"restore", "--from", "archive:local", "--workflow", workflow, "--to", tenant});
+    BOOST_TEST_REQUIRE(restored.code == 0, describe(restored));
+    BOOST_TEST(has(restored.out, "1 imported"), restored.out);
+    auto twice = w.env.run({"restore", "--from", "archive:local", "--workflow", workflow, "--to", tenant});
+    BOOST_TEST(twice.code == 0, describe(twice));
+    BOOST_TEST(has(twice.out, "0 imported, 1 unchanged, 0 drift, 0 errors"), twice.out);
+    BOOST_TEST(w.imports(tenant) == 1u);
+}
+
 /// `wfsync sync` on a fresh request log: checks its exit code and the imports it sent.
 template <class World>
 run_output sync_expecting(World& w, int code, std::size_t imports)
@@ -167,13 +181,8 @@ void secmaster_story(const json::object& switches, bool activate)
     BOOST_TEST(has(drift.out, "1 drift"), drift.out);
 
     // Restore into an empty tenant twice: the second imports nothing and reports no drift.
-    auto restored = env.run({"restore", "--from", "archive:local", "--workflow", "Block IP", "--to", "soc-c"});
-    BOOST_TEST_REQUIRE(restored.code == 0, describe(restored));
-    BOOST_TEST(has(restored.out, "1 imported"), restored.out);
-    auto twice = env.run({"restore", "--from", "archive:local", "--workflow", "Block IP", "--to", "soc-c"});
-    BOOST_TEST(twice.code == 0, describe(twice));
-    BOOST_TEST(has(twice.out, "0 imported, 1 unchanged, 0 drift, 0 errors"), twice.out);
-    BOOST_TEST(w.imports("soc-c") == 1u);
+    emu->clear_requests();
+    restore_twice(w, "Block IP", "soc-c");
 }
 
 // ---- Kore.ai -----------------------------------------------------------------------------
@@ -326,13 +335,8 @@ void kore_story(const json::object& switches, bool deploys)
     BOOST_TEST(has(drift.out, "1 drift"), drift.out);
 
     // Restore into an empty tenant twice: the second imports nothing and reports no drift.
-    auto restored = env.run({"restore", "--from", "archive:local", "--workflow", "Claims Triage", "--to", "kore-dr"});
-    BOOST_TEST_REQUIRE(restored.code == 0, describe(restored));
-    BOOST_TEST(has(restored.out, "1 imported"), restored.out);
-    auto twice = env.run({"restore", "--from", "archive:local", "--workflow", "Claims Triage", "--to", "kore-dr"});
-    BOOST_TEST(twice.code == 0, describe(twice));
-    BOOST_TEST(has(twice.out, "0 imported, 1 unchanged, 0 drift, 0 errors"), twice.out);
-    BOOST_TEST(w.imports("kore-dr") == 1u);
+    emu->clear_requests();
+    restore_twice(w, "Claims Triage", "kore-dr");
 }
 
 }  // namespace
