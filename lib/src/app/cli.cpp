@@ -36,7 +36,7 @@ std::string usage()
            "  history [--rule R] [--workflow W] [--limit N] [--json]\n"
            "                                      runs and events recorded in the state\n"
            "  resolve [--json]                    imports held because no read could tell whether they happened\n"
-           "  resolve --intent N --imported [--target-workflow ID] | --not-imported\n"
+           "  resolve --intent N --imported [--target-workflow ID] [--target-version V] | --not-imported\n"
            "                                      settle one as you found it in the platform's UI\n"
            "\n"
            "options:\n"
@@ -119,6 +119,11 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             if (!v) return v.error();
             if (v->empty()) return fail(errc::invalid_argument, "--target-workflow needs a value");
             cl.target_workflow = *v;
+        } else if (is(a, "--target-version")) {
+            auto v = value_of(i, "--target-version");
+            if (!v) return v.error();
+            if (v->empty()) return fail(errc::invalid_argument, "--target-version needs a value");
+            cl.target_version = *v;
         } else if (a == "--imported" || a == "--not-imported") {
             auto r = a.substr(2);
             if (!cl.resolution.empty() && cl.resolution != r)
@@ -160,15 +165,16 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         !r)
         return r.error();
     for (auto [set, opt] : {std::pair{cl.intent != 0, "--intent"}, std::pair{!cl.resolution.empty(), "--imported"},
-                            std::pair{!cl.target_workflow.empty(), "--target-workflow"}})
+                            std::pair{!cl.target_workflow.empty(), "--target-workflow"},
+                            std::pair{!cl.target_version.empty(), "--target-version"}})
         if (auto r = refuse(set && c != "resolve", opt); !r) return r.error();
     if (c == "resolve") {
         if (cl.intent != 0 && cl.resolution.empty())
             return fail(errc::invalid_argument, "resolve --intent N needs --imported or --not-imported");
         if (cl.intent == 0 && (!cl.resolution.empty() || !cl.target_workflow.empty()))
             return fail(errc::invalid_argument, "resolve: say which intent with --intent N");
-        if (cl.resolution == "not-imported" && !cl.target_workflow.empty())
-            return fail(errc::invalid_argument, "--target-workflow goes with --imported");
+        if (cl.resolution == "not-imported" && (!cl.target_workflow.empty() || !cl.target_version.empty()))
+            return fail(errc::invalid_argument, "--target-workflow and --target-version go with --imported");
     }
     if (!cl.positional.empty() && c != "diff" && c != "archive")
         return fail(errc::invalid_argument, "unexpected argument '" + cl.positional.front() + "'");

@@ -134,9 +134,12 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
     }
     std::string name;
     if (auto w = st.find_workflow(i.source_tenant, i.source_workflow); w && *w) name = (*w)->name;
-    const std::string why = "resolved by an operator: imported into " + target_workflow;
+    // The platform may have labelled it otherwise than planned (SecMaster gives its own labels).
+    const std::string version = !cl.target_version.empty() ? cl.target_version : i.target_version;
+    const std::string why = "resolved by an operator: imported into " + target_workflow + " as version " + version;
+    // The record of where it went first, the intent last: a crash in between leaves the intent
+    // open, and resolving it again is safe.
     auto done = [&]() -> result<void> {
-        if (auto r = st.set_intent_state(i.id, store::intent_state::succeeded, why, target_workflow); !r) return r;
         if (auto r = st.put_mapping({i.source_tenant, i.source_workflow, i.target_tenant, target_workflow, name}); !r)
             return r;
         store::version_mapping vm;
@@ -146,9 +149,10 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
         vm.content_hash = i.content_hash;
         vm.target_tenant = i.target_tenant;
         vm.target_workflow = target_workflow;
-        vm.target_version = i.target_version;
+        vm.target_version = version;
         // The target's fingerprint is taken by the next run, from the version it holds.
-        return st.add_version_mapping(vm);
+        if (auto r = st.add_version_mapping(vm); !r) return r;
+        return st.set_intent_state(i.id, store::intent_state::succeeded, why, target_workflow);
     }();
     if (!done) {
         err << "wfsync: " << done.error().what() << '\n';

@@ -137,6 +137,9 @@ constexpr const char* sql_find_version_mapping =
     "SELECT " WFSYNC_VERSION_MAPPING_COLUMNS " FROM version_mappings "
     "WHERE target_tenant = ?1 AND target_workflow = ?2 AND content_hash = ?3 ORDER BY id DESC LIMIT 1";
 #undef WFSYNC_VERSION_MAPPING_COLUMNS
+constexpr const char* sql_has_target_hash =
+    "SELECT 1 FROM version_mappings WHERE target_tenant = ?1 AND target_workflow = ?2 AND target_hash = ?3 "
+    "AND target_hash <> '' LIMIT 1";
 constexpr const char* sql_set_target_hash =
     "UPDATE version_mappings SET target_hash = ?5 WHERE id = (SELECT id FROM version_mappings "
     "WHERE target_tenant = ?1 AND target_workflow = ?2 AND content_hash = ?3 AND target_version = ?4 "
@@ -638,6 +641,20 @@ public:
             if (!r) return r.error();
             if (!*r) return std::nullopt;
             return read_version_mapping(**s);
+        });
+    }
+
+    result<bool> has_target_hash(const std::string& target_tenant, const std::string& target_workflow,
+                                 const std::string& target_hash) override
+    {
+        constexpr std::string_view op = "find target fingerprint";
+        return in_tx(op, false, [&]() -> result<bool> {
+            auto s = use(op, sql_has_target_hash);
+            if (!s) return s.error();
+            (*s)->bind(1, target_tenant).bind(2, target_workflow).bind(3, target_hash);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            return *r;
         });
     }
 

@@ -14,6 +14,8 @@
 #include <wfsync/core/zip.hpp>
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -543,36 +545,60 @@ struct engine::impl {
         co_return view;
     }
 
-    /// Looks for an import whose answer was lost among the target's versions: the versions
-    /// that appeared since the intent was made (all of them when that is not recorded), read
-    /// and compared with the content. Where the platform shows only one version, or reads
-    /// versions in another form than it exports, "not found" may not mean "not there".
+    /// Why a creation whose answer was lost cannot be looked for where workflows cannot be listed.
+    static std::string lost_creation(const std::string& name, const std::string& tenant, std::int64_t at)
+    {
+        return fmt::format("the answer to the creation of workflow '{}' in {} was lost, and the platform has no "
+                           "API that lists workflows: check in its UI whether a workflow named '{}' was created at "
+                           "about {}",
+                           name, tenant, name, format_iso_utc(at));
+    }
+
+    /// The target's version labels as an intent records them: a JSON array, so that "none"
+    /// ("[]") differs from "not recorded" (empty, an intent of an older wfsync).
+    static std::string labels_text(const std::vector<connector::version_summary>& versions)
+    {
+        boost::json::array a;
+        for (const auto& v : versions) a.emplace_back(v.version);
+        return boost::json::serialize(a);
+    }
+
+    static std::optional<std::vector<std::string>> labels_of(const std::string& text)
+    {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(text, ec);
+        if (ec || !v.is_array()) return std::nullopt;
+        std::vector<std::string> out;
+        for (const auto& e : v.get_array())
+            if (e.is_string()) out.emplace_back(e.get_string());
+        return out;
+    }
+
+    /// Looks for an import whose answer was lost among the target's versions that appeared
+    /// since the intent was written (all of them when that is not recorded), each read and
+    /// compared with the content: as exported, or (`read_hash`) as the source's version reads
+    /// the same way the target's do (SecMaster's version detail). Found: landed. No new
+    /// version: it did not happen, where every version is visible. New versions of which none
+    /// shows the content, or a platform that shows one version only: no read can tell.
     awaitable<result<landing>> find_landed(connector::connector& target, const target_view& view,
                                            const connector::workflow_summary& src, const normalized_package& norm,
-                                           const store::import_intent& intent)
+                                           const std::string& read_hash, const store::import_intent& intent)
     {
         landing out;
         const bool partial = target.visibility() == connector::write_visibility::exported_only;
         const bool create = intent.target_workflow.empty();
         if (create && partial) {
             out.what = landing::kind::unknowable;
-            out.why = fmt::format("the answer to the creation of workflow '{}' in {} was lost, and the platform has no "
-                                  "API that lists workflows: check in its UI whether a workflow named '{}' was "
-                                  "created at about {}",
-                                  src.name, target.tenant(), src.name, format_iso_utc(intent.updated_at));
+            out.why = lost_creation(src.name, target.tenant(), intent.updated_at);
             co_return out;
         }
         if (view.workflow.empty()) co_return out;  // nothing of that name: the creation did not happen
-        std::vector<std::string> before;
-        for (std::string_view rest = intent.target_before; !rest.empty();) {
-            auto nl = rest.find('\n');
-            before.emplace_back(rest.substr(0, nl));
-            rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-        }
-        const bool known_before = create || !intent.target_before.empty();
+        std::optional<std::vector<std::string>> before;
+        if (create) before.emplace();
+        else before = labels_of(intent.target_before);
         std::vector<connector::version_summary> candidates;
         for (const auto& v : view.versions)
-            if (!known_before || std::find(before.begin(), before.end(), v.version) == before.end())
+            if (!before || std::find(before->begin(), before->end(), v.version) == before->end())
                 candidates.push_back(v);
         std::sort(candidates.begin(), candidates.end(),
                   [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) > 0; });
@@ -589,7 +615,7 @@ struct engine::impl {
                 if (!fp) co_return std::move(fp.error()).context("looking for an import whose answer was lost");
                 hash = fp->hash;
             }
-            if (hash == norm.hash) {
+            if (hash == norm.hash || (!read_hash.empty() && hash == read_hash)) {
                 out.what = landing::kind::landed;
                 out.version = v;
                 out.hash = hash;
@@ -604,27 +630,20 @@ struct engine::impl {
                                   view.workflow, target.tenant(), format_iso_utc(intent.updated_at));
             co_return out;
         }
-        if (other_space && known_before) {
-            // Fingerprints cannot be compared with the content: what appeared since is ours
-            // when it is one version; several need a person to tell them apart.
-            if (candidates.size() == 1) {
-                out.what = landing::kind::landed;
-                out.version = candidates.front();
-                co_return out;
-            }
-            if (candidates.size() > 1) {
-                std::string labels;
-                for (const auto& v : candidates) labels += (labels.empty() ? "" : ", ") + v.version;
-                out.what = landing::kind::unknowable;
-                out.why = fmt::format("the answer to the import into workflow {} of {} was lost, and {} versions "
-                                      "appeared since ({}): check in the platform's UI which one holds version {} "
-                                      "of '{}'",
-                                      view.workflow, target.tenant(), candidates.size(), labels,
-                                      intent.source_version, src.name);
-                co_return out;
-            }
+        if (!candidates.empty()) {
+            // Versions appeared and none shows the content: a person's, or ours stored in a way
+            // the fingerprints do not see through. Guessing either way could duplicate or lose.
+            std::string labels;
+            for (const auto& v : candidates) labels += (labels.empty() ? "" : ", ") + v.version;
+            out.what = landing::kind::unknowable;
+            out.why = fmt::format("the answer to the import into workflow {} of {} was lost, and {} version{} appeared "
+                                  "since ({}) without the content as it was sent: check in the platform's UI whether "
+                                  "one of them is version {} of '{}'",
+                                  view.workflow, target.tenant(), candidates.size(), candidates.size() == 1 ? "" : "s",
+                                  labels, intent.source_version, src.name);
+            co_return out;
         }
-        co_return out;  // every version was seen and none holds it: it did not happen
+        co_return out;  // every version was seen and none appeared since: it did not happen
     }
 
     std::string plan_version(const config::rule& r, const std::string& source_version,
@@ -641,7 +660,8 @@ struct engine::impl {
 
     /// One source version into one target: decide, then (unless a dry run) import.
     awaitable<void> sync_target(const config::rule& r, run_summary& s, store::row_id run,
-                                const run_options& o, const connector::workflow_summary& src,
+                                const run_options& o, connector::connector& source,
+                                const connector::workflow_summary& src,
                                 const connector::package& pkg, const normalized_package& norm,
                                 const std::string& target_name,
                                 const std::vector<connector::workflow_summary>& listing, item it,
@@ -712,6 +732,35 @@ struct engine::impl {
         const bool open_prior = *prior && ((*prior)->state == store::intent_state::pending ||
                                            (*prior)->state == store::intent_state::unknown);
 
+        // An earlier version of this workflow whose import is held, or whose creation was lost
+        // where workflows cannot be listed, blocks the later ones: sending them could create the
+        // workflow twice, or bury what an operator is asked to check.
+        {
+            auto open = st.open_intents();
+            if (!open) co_return failed(open.error());
+            const bool partial = target.visibility() == connector::write_visibility::exported_only;
+            for (const auto& other : *open) {
+                if (other.rule != r.name || other.source_tenant != r.source || other.source_workflow != src.id ||
+                    other.target_tenant != target_name || other.content_hash == norm.hash)
+                    continue;
+                const bool lost_create = other.target_workflow.empty() && view->workflow.empty() && partial;
+                if (other.hold.empty() && !lost_create) continue;
+                std::string why = other.hold;
+                if (why.empty()) {
+                    why = lost_creation(src.name, target_name, other.updated_at);
+                    if (!o.dry_run)
+                        if (auto h = st.hold_intent(other.id, why); !h) co_return failed(h.error());
+                }
+                it.what = action::held;
+                it.error_kind = errc::unknown_outcome;
+                it.reason = fmt::format("waits for intent {} (version {}), whose import is held: {}; then run "
+                                        "`wfsync resolve --intent {} --imported` (with --target-workflow ID for a new "
+                                        "workflow) or `--not-imported`",
+                                        other.id, other.source_version, why, other.id);
+                co_return finish(std::move(it));
+            }
+        }
+
         // What wfsync last put into this target workflow. A mapping without the target's
         // fingerprint (an operator's `wfsync resolve`, a read-back that failed, a Kore.ai or
         // SecMaster state of an older wfsync) takes it now from the version wfsync wrote, or
@@ -723,9 +772,17 @@ struct engine::impl {
             last_mapping = *last;
             const auto* t = cfg->find_tenant(target_name);
             const bool zuora = t && t->kind == config::platform::zuora;
-            if (last_mapping && last_mapping->target_hash.empty() && !zuora && !view->latest_hash.empty() &&
-                (compare_versions(last_mapping->target_version, view->highest_version) == 0 ||
-                 target.visibility() == connector::write_visibility::exported_only)) {
+            bool rebaseline = last_mapping && last_mapping->target_hash.empty() && !zuora && !view->latest_hash.empty();
+            if (rebaseline && target.visibility() == connector::write_visibility::exported_only) {
+                // One version readable: only what wfsync wrote, or saw there before, is a baseline;
+                // anything else may be a person's edit.
+                auto seen = st.has_target_hash(target_name, view->workflow, view->latest_hash);
+                if (!seen) co_return failed(seen.error());
+                rebaseline = view->latest_hash == last_mapping->content_hash || *seen;
+            } else if (rebaseline) {
+                rebaseline = compare_versions(last_mapping->target_version, view->highest_version) == 0;
+            }
+            if (rebaseline) {
                 last_mapping->target_hash = view->latest_hash;
                 if (!o.dry_run)
                     if (auto u = st.set_target_hash(target_name, view->workflow, last_mapping->content_hash,
@@ -739,27 +796,41 @@ struct engine::impl {
         // (its own ids or labels stamped on it), by the fingerprint read back then.
         std::optional<store::version_mapping> same_as;
         if (!view->latest_hash.empty() && view->latest_hash != norm.hash && !view->workflow.empty()) {
-            auto m = st.find_version_mapping(target_name, view->workflow, norm.hash);
-            if (!m) co_return failed(m.error());
-            if (*m && !(*m)->target_hash.empty() && (*m)->target_hash == view->latest_hash) same_as = **m;
-        }
-        // Read another way than exported (SecMaster), a fingerprint never equals a content hash:
-        // with no record of this content there, the target's export (its active version) tells.
-        bool same_exported = false;
-        if (!same_as && view->other_space && view->highest.active && !view->latest_hash.empty()) {
-            auto m = st.find_version_mapping(target_name, view->workflow, norm.hash);
-            if (!m) co_return failed(m.error());
-            if (!*m) {
-                connector::workflow_summary tw{view->workflow, view->name, view->highest_version, view->highest_version};
-                connector::version_ref ref{connector::version_ref::kind::exact, view->highest_version};
-                auto exported = co_await fetch_package(target, tw, ref);
-                if (!exported) co_return failed(std::move(exported.error()).context("target " + target_name));
-                auto n = normalize(*exported);
-                if (!n) co_return failed(std::move(n.error()).context("target " + target_name));
-                same_exported = n->hash == norm.hash;
+            if (last_mapping && last_mapping->content_hash == norm.hash && last_mapping->target_hash == view->latest_hash) {
+                same_as = *last_mapping;
+            } else {
+                auto m = st.find_version_mapping(target_name, view->workflow, norm.hash);
+                if (!m) co_return failed(m.error());
+                if (*m && !(*m)->target_hash.empty() && (*m)->target_hash == view->latest_hash) same_as = **m;
             }
         }
-        if (!view->latest_hash.empty() && (view->latest_hash == norm.hash || same_as || same_exported)) {
+        // Read another way than exported (SecMaster), a target fingerprint never equals a
+        // content hash: the source's version, read the same way, is compared instead.
+        std::optional<std::string> read_hash_memo;
+        auto source_read_hash = [&]() -> awaitable<result<std::string>> {
+            if (read_hash_memo) co_return *read_hash_memo;
+            auto versions = co_await source.list_versions(src.id);
+            if (!versions) co_return std::move(versions.error()).context("source " + r.source);
+            const connector::version_summary* v = nullptr;
+            for (const auto& x : *versions)
+                if (x.version == it.source_version) v = &x;
+            std::string hash;
+            if (v) {
+                bool other = false;
+                auto fp = co_await read_fingerprint(source, src, *v, other);
+                if (!fp) co_return std::move(fp.error()).context("source " + r.source);
+                if (other) hash = fp->hash;
+            }
+            read_hash_memo = hash;
+            co_return hash;
+        };
+        bool same_read = false;
+        if (!same_as && view->other_space && !view->latest_hash.empty()) {
+            auto rh = co_await source_read_hash();
+            if (!rh) co_return failed(rh.error());
+            same_read = !rh->empty() && *rh == view->latest_hash;
+        }
+        if (!view->latest_hash.empty() && (view->latest_hash == norm.hash || same_as || same_read)) {
             it.target_version = view->highest_version;
             it.what = open_prior ? action::adopt : action::unchanged;
             it.reason = open_prior ? "an earlier import with an unknown outcome is in the target"
@@ -805,7 +876,13 @@ struct engine::impl {
                                         p.hold, p.id);
                 co_return finish(std::move(it));
             }
-            auto found = co_await find_landed(target, *view, src, norm, p);
+            std::string read_hash;
+            if (view->other_space) {
+                auto rh = co_await source_read_hash();
+                if (!rh) co_return failed(rh.error());
+                read_hash = *rh;
+            }
+            auto found = co_await find_landed(target, *view, src, norm, read_hash, p);
             if (!found) co_return failed(found.error());
             if (found->what == landing::kind::landed) {
                 it.what = action::adopt;
@@ -915,7 +992,7 @@ struct engine::impl {
             fresh.idempotency_key =
                 idempotency_key(r.name, target_name, view->workflow.empty() ? "new:" + src.name : view->workflow,
                                 norm.hash, it.target_version, generation);
-            for (const auto& v : view->versions) fresh.target_before += (fresh.target_before.empty() ? "" : "\n") + v.version;
+            fresh.target_before = labels_text(view->versions);
             auto created = st.create_intent(fresh);
             if (!created) co_return failed(created.error());
             intent = std::move(*created);
@@ -968,17 +1045,23 @@ struct engine::impl {
         if (!done->version.empty()) it.target_version = done->version;
         it.target_workflow = view->workflow;
         it.done = true;
+        if (view->name.empty()) view->name = src.name;
+        // Where it went is recorded before the intent is settled: a crash in between leaves an
+        // open intent, which the next run settles by looking, never a settled one without a record.
+        if (auto m = remember(r, src, norm.hash, target_name, *view, it.target_version, {}); !m)
+            co_return failed(m.error());
         if (auto u = st.set_intent_state(intent->id, store::intent_state::succeeded,
                                          "imported as version " + it.target_version, view->workflow);
             !u)
             co_return failed(u.error());
-        if (view->name.empty()) view->name = src.name;
+        close_superseded(r, src, target_name, norm.hash, it.target_version);
 
         auto back = co_await read_back(target, *view, it.target_version, done->version_id, norm);
         if (!back.note.empty()) it.reason += "; " + back.note;
         if (!done->note.empty()) it.reason += "; " + done->note;
-        if (auto m = remember(r, src, norm.hash, target_name, *view, it.target_version, back.hash); !m)
-            co_return failed(m.error());
+        if (!back.hash.empty())
+            if (auto m = remember(r, src, norm.hash, target_name, *view, it.target_version, back.hash); !m)
+                co_return failed(m.error());
         if (!done->activation_error.empty()) {
             it.what = action::error;
             it.error_kind = errc::conflict;
@@ -1006,6 +1089,23 @@ struct engine::impl {
                 it.reason += "; the deployed version is not the imported one: deploy it in the platform's UI";
         }
         co_return finish(std::move(it));
+    }
+
+    /// Settles the open intents of older contents of the same workflow and target once a newer
+    /// one is imported: they are not sent any more (held ones stay for the operator).
+    void close_superseded(const config::rule& r, const connector::workflow_summary& src, const std::string& target_name,
+                          const std::string& imported_hash, const std::string& version)
+    {
+        auto open = st.open_intents();
+        if (!open) return log::warn("cannot list open intents: {}", open.error().what());
+        for (const auto& other : *open) {
+            if (other.rule != r.name || other.source_tenant != r.source || other.source_workflow != src.id ||
+                other.target_tenant != target_name || other.content_hash == imported_hash || !other.hold.empty())
+                continue;
+            (void)st.set_intent_state(other.id, store::intent_state::failed,
+                                      "superseded: version " + version + " was imported after it");
+            close_jobs_of(other.id, target_name, "superseded by a newer import");
+        }
     }
 
     /// What a read-back after an import found.
@@ -1204,7 +1304,7 @@ struct engine::impl {
                 if (found == listings.end()) continue;
                 item it = version_base;
                 it.target_tenant = target;
-                co_await sync_target(r, s, run, o, src, pkg, *norm, target, found->second, std::move(it), older);
+                co_await sync_target(r, s, run, o, source, src, pkg, *norm, target, found->second, std::move(it), older);
             }
         }
     }

@@ -88,12 +88,44 @@ public:
 
     void finish_names()
     {
+        if (f_.embedded_id_min == 0) return;
         for (const auto& [id, ref] : names_)
             if (id.size() >= f_.embedded_id_min) embedded_.emplace_back(id, ref);
         // Longest first, so that an id containing another is replaced whole.
         std::sort(embedded_.begin(), embedded_.end(), [](const auto& a, const auto& b) {
             return a.first.size() != b.first.size() ? a.first.size() > b.first.size() : a.first < b.first;
         });
+        // Indexed by their first embedded_id_min characters: one look-up per position of a
+        // string, not one search per identifier.
+        for (const auto& e : embedded_) by_prefix_[std::string_view(e.first).substr(0, f_.embedded_id_min)].push_back(&e);
+    }
+
+    /// `s` with every long identifier inside it replaced by its reference.
+    std::string replace_embedded(const std::string& s) const
+    {
+        const std::size_t k = f_.embedded_id_min;
+        std::string out;
+        std::size_t copied = 0;
+        for (std::size_t pos = 0; pos + k <= s.size();) {
+            const std::pair<std::string, std::string>* hit = nullptr;
+            if (auto it = by_prefix_.find(std::string_view(s).substr(pos, k)); it != by_prefix_.end())
+                for (const auto* e : it->second)
+                    if (s.compare(pos, e->first.size(), e->first) == 0) {
+                        hit = e;
+                        break;
+                    }
+            if (!hit) {
+                ++pos;
+                continue;
+            }
+            out.append(s, copied, pos - copied);
+            out += hit->second;
+            pos += hit->first.size();
+            copied = pos;
+        }
+        if (copied == 0) return s;
+        out.append(s, copied, std::string::npos);
+        return out;
     }
 
     json::value rewrite(const json::value& v, int depth, bool id_member, bool reference_member) const
@@ -130,16 +162,10 @@ public:
             if (auto it = names_.find(s); it != names_.end()) {
                 if (id_member || reference_member || looks_like_id(s)) return json::string(it->second);
             }
-            if (s.size() > f_.embedded_id_min) {
-                for (const auto& [id, ref] : embedded_) {
-                    if (id.size() >= s.size()) continue;
-                    for (auto at = s.find(id); at != std::string::npos; at = s.find(id, at + ref.size()))
-                        s.replace(at, id.size(), ref);
-                }
-            }
+            if (!by_prefix_.empty() && s.size() > f_.embedded_id_min) return json::string(replace_embedded(s));
             return json::string(s);
         }
-        if (id_member && (v.is_int64() || v.is_uint64())) {
+        if ((id_member || reference_member) && (v.is_int64() || v.is_uint64())) {
             if (auto it = names_.find(id_text(v)); it != names_.end()) return json::string(it->second);
         }
         return v;
@@ -157,7 +183,7 @@ private:
     bool dropped(std::string_view key, int depth, const json::value& v) const
     {
         if (contains(f_.dropped, key)) return true;
-        if (depth == 0 && contains(f_.dropped_top_level, key)) return true;
+        if (depth <= f_.top_level_depth && contains(f_.dropped_top_level, key)) return true;
         return contains(f_.version_members, key) && is_scalar(v);
     }
 
@@ -179,6 +205,7 @@ private:
     const connector::tenant_local_fields& f_;
     std::unordered_map<std::string, std::string> names_;           // identifier -> reference
     std::vector<std::pair<std::string, std::string>> embedded_;   // long identifiers
+    std::unordered_map<std::string_view, std::vector<const std::pair<std::string, std::string>*>> by_prefix_;
 };
 
 }  // namespace

@@ -88,7 +88,11 @@ BOOST_AUTO_TEST_CASE(resolve_takes_an_intent_and_one_answer)
     BOOST_TEST(error_of({"resolve", "--intent", "4", "--imported", "--not-imported"}) ==
                "--imported and --not-imported exclude each other");
     BOOST_TEST(error_of({"resolve", "--intent", "4", "--not-imported", "--target-workflow", "a-1"}) ==
-               "--target-workflow goes with --imported");
+               "--target-workflow and --target-version go with --imported");
+    auto labelled = parse({"resolve", "--intent", "5", "--imported", "--target-version", "v7"});
+    BOOST_TEST_REQUIRE(labelled.has_value());
+    BOOST_TEST(labelled->target_version == "v7");
+    BOOST_TEST(error_of({"history", "--target-version", "v7"}) == "--target-version is not an option of 'history'");
     BOOST_TEST(error_of({"sync", "--intent", "4"}) == "--intent is not an option of 'sync'");
     BOOST_TEST(error_of({"plan", "--imported"}) == "--imported is not an option of 'plan'");
 }

@@ -444,6 +444,10 @@ BOOST_AUTO_TEST_CASE(read_back_fingerprints_are_kept_and_filled_in_late)
     BOOST_TEST(found->target_hash == "t1");
     BOOST_TEST(found->target_version == "v7");
     BOOST_TEST(s->last_version_mapping("sandbox", "901").value()->target_hash.empty());
+    BOOST_TEST(s->has_target_hash("sandbox", "901", "t1").value());
+    BOOST_TEST(!s->has_target_hash("sandbox", "901", "t2").value());
+    BOOST_TEST(!s->has_target_hash("sandbox", "901", "").value());  // "not known" is no fingerprint
+    BOOST_TEST(!s->has_target_hash("sandbox", "902", "t1").value());
     BOOST_TEST_REQUIRE(s->set_target_hash("sandbox", "901", "h2", "v8", "t2").has_value());
     BOOST_TEST(s->last_version_mapping("sandbox", "901").value()->target_hash == "t2");
     BOOST_TEST(s->find_version_mapping("sandbox", "901", "h1").value()->target_hash == "t1");  // untouched

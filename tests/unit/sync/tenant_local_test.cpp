@@ -373,6 +373,52 @@ BOOST_AUTO_TEST_CASE(words_equal_to_an_id_stay_words_outside_references)
     BOOST_TEST(c.find(R"("next":"@/flow_definition.json/nodes/1/id")") != std::string::npos, c);
 }
 
+BOOST_AUTO_TEST_CASE(integer_references_follow_their_ids)
+{
+    // A target that numbers its nodes: "next" holds a number, re-stamped with the ids.
+    connector::package a{.format = "kore-zip",
+                         .files = {{"flow_definition.json", R"({"nodes":[{"id":17,"next":18},{"id":18,"next":null}]})"}}};
+    connector::package b{.format = "kore-zip",
+                         .files = {{"flow_definition.json", R"({"nodes":[{"id":901,"next":902},{"id":902,"next":null}]})"}}};
+    BOOST_TEST(hash_of(a) == hash_of(b));
+    b.files.begin()->second = R"({"nodes":[{"id":901,"next":901},{"id":902,"next":null}]})";  // a loop now
+    BOOST_TEST(hash_of(a) != hash_of(b));
+}
+
+BOOST_AUTO_TEST_CASE(secmaster_switches_of_actions_are_content)
+{
+    auto file = [](const char* wf_enabled, const char* version_status, const char* action_enabled) {
+        return connector::package{
+            .format = "secmaster-file",
+            .files = {{"x.json", std::string(R"({"workflow":{"name":"A","enabled":)") + wf_enabled +
+                                     R"(},"version":{"status":")" + version_status +
+                                     R"(","actions":[{"id":"a-1234567890","enabled":)" + action_enabled + "}]}}"}}};
+    };
+    // The workflow's switch and the version's state are the workspace's...
+    BOOST_TEST(hash_of(file("true", "activated", "true")) == hash_of(file("false", "not_activated", "true")));
+    // ...an action switched off is a change a person made.
+    BOOST_TEST(hash_of(file("true", "activated", "true")) != hash_of(file("true", "activated", "false")));
+}
+
+BOOST_AUTO_TEST_CASE(many_long_ids_in_many_texts_finish)
+{
+    // 2,000 nodes with uuid-like ids, each prompt naming two others: the embedded look-up is
+    // one hash probe per position, not one search per identifier.
+    json::array nodes;
+    auto id = [](int i) { return fmt::format("node-{:08x}-{:04x}", i * 7919, i); };
+    for (int i = 0; i < 2000; ++i)
+        nodes.push_back(json::object{{"id", id(i)},
+                                     {"next", id((i + 1) % 2000)},
+                                     {"prompt", "use {{" + id((i + 7) % 2000) + ".output}} and {{" + id((i + 13) % 2000) +
+                                                    ".output}} to answer the customer politely"}});
+    connector::package p{.format = "kore-zip", .files = {{"flow_definition.json", json::serialize(json::object{{"nodes", nodes}})}}};
+    auto r = sync::normalize(p);
+    BOOST_TEST_REQUIRE(r.has_value());
+    const auto& c = r->files.front().canonical;
+    BOOST_TEST(c.find("node-") == std::string::npos);  // every id, embedded or not, replaced
+    BOOST_TEST(c.find("{{@/flow_definition.json/nodes/7/id.output}}") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(version_labels_and_stamps_go_content_stays)
 {
     connector::package a{.format = "kore-zip",

@@ -37,6 +37,7 @@ struct command_line {
     std::int64_t intent = 0;  ///< resolve --intent N
     std::string resolution;   ///< resolve: "imported" or "not-imported"
     std::string target_workflow;  ///< resolve --target-workflow ID
+    std::string target_version;   ///< resolve --target-version V
     std::vector<std::string> positional;
 };
 

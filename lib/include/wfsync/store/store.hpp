@@ -215,6 +215,10 @@ public:
     [[nodiscard]] virtual result<std::optional<version_mapping>> find_version_mapping(
         const std::string& target_tenant, const std::string& target_workflow,
         const std::string& content_hash) = 0;
+    /// True if some mapping into that target workflow recorded this target fingerprint.
+    [[nodiscard]] virtual result<bool> has_target_hash(const std::string& target_tenant,
+                                                       const std::string& target_workflow,
+                                                       const std::string& target_hash) = 0;
     /// Sets the target fingerprint of the newest mapping of (target workflow, content,
     /// target version): a read-back that came late. errc::not_found when there is none.
     [[nodiscard]] virtual result<void> set_target_hash(const std::string& target_tenant,

@@ -15,10 +15,12 @@ const tenant_local_fields tenant_local{
     .id_suffixes = {"_id", "Id", "_ids"},
     // Where an action names the action that follows it or a link its ends.
     .reference_names = {"next", "source", "target", "from", "to", "parent"},
-    // Who touched it when, and its switch state in one workspace.
-    .dropped = {"create_time", "update_time", "creator_name", "modifier_name", "status", "enabled",
-                "approve_name", "approve_time"},
-    .dropped_top_level = {},
+    // Who touched it when, at any depth.
+    .dropped = {"create_time", "update_time", "creator_name", "modifier_name", "approve_name", "approve_time"},
+    // The workflow's switch and the version's state in one workspace ({"workflow": {"enabled"},
+    // "version": {"status"}}, or a version detail's own "status"); an action's are content.
+    .dropped_top_level = {"status", "enabled"},
+    .top_level_depth = 1,
     // Labels ("v3") are given by the target on import; the engine compares versions itself.
     .version_members = {"version", "version_name", "version_number", "current_version"},
     .version_object_members = {"label", "number"},
