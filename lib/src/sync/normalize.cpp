@@ -24,49 +24,12 @@ namespace json = boost::json;
 
 namespace {
 
-// ---------------------------------------------------------------------------------------
-// What is tenant-local in a Zuora export. These members say where and when a definition
-// lives in one tenant, not what it does, so two tenants holding the same workflow differ
-// in them. They are removed from the workflow object, from each task, from each linkage
-// and from the document's top level -- not from inside `parameters` and other nested
-// values, which are the user's content (a query filter on "status" is real content).
-//  - ids: the workflow's, the tasks' (replaced by refs), the linkages', the source workflow;
-//  - status: definition/version status, and run state of a task;
-//  - timestamps and authors: created/updated (both spellings), last run start/finish;
-//  - version labels: the version is compared separately by the engine;
-//  - original_*: where a copied workflow or task came from (original_workflow_id, ...);
-//  - task_summary / process_id: run-time counters and the run that last touched a task.
-constexpr std::array tenant_local_members = {
-    std::string_view{"id"},
-    std::string_view{"workflow_id"},
-    std::string_view{"source_workflow_id"},
-    std::string_view{"status"},
-    std::string_view{"created_at"},
-    std::string_view{"updated_at"},
-    std::string_view{"createdAt"},
-    std::string_view{"updatedAt"},
-    std::string_view{"created_by"},
-    std::string_view{"updated_by"},
-    std::string_view{"createdBy"},
-    std::string_view{"updatedBy"},
-    std::string_view{"started_at"},
-    std::string_view{"finished_at"},
-    std::string_view{"version"},
-    std::string_view{"active_version"},
-    std::string_view{"latest_version"},
-    std::string_view{"task_summary"},
-    std::string_view{"process_id"},
-};
-constexpr std::string_view tenant_local_prefix = "original_";
-
-// Task members that hold the id of another task of the same export. They become refs
-// like the linkages' ends; an id that names no task of the document is tenant-local
-// noise and is dropped.
-constexpr std::array task_ref_members = {std::string_view{"task_id"}};
-
-// Linkage members naming the two tasks a linkage joins.
-constexpr std::string_view linkage_source = "source_task_id";
-constexpr std::string_view linkage_target = "target_task_id";
+// What is tenant-local in a Zuora export, and how tasks refer to each other: the
+// connector's list (connector/zuora/zuora_tenant_local.cpp).
+const connector::zuora_export_fields& zuora = connector::zuora_tenant_local();
+const std::vector<std::string_view>& task_ref_members = zuora.task_references;
+const std::string_view linkage_source = zuora.linkage_source;
+const std::string_view linkage_target = zuora.linkage_target;
 
 // The member each normalized task gets with its stable reference. Zuora tasks have no
 // member of this name; one there would be replaced.
@@ -83,9 +46,8 @@ constexpr std::size_t refine_budget = 10'000'000;
 
 bool is_tenant_local(std::string_view key)
 {
-    if (key.starts_with(tenant_local_prefix)) return true;
-    return std::find(tenant_local_members.begin(), tenant_local_members.end(), key) !=
-           tenant_local_members.end();
+    if (key.starts_with(zuora.tenant_local_prefix)) return true;
+    return std::find(zuora.tenant_local.begin(), zuora.tenant_local.end(), key) != zuora.tenant_local.end();
 }
 
 // A copy of `obj` without tenant-local members and without the listed `also` members.

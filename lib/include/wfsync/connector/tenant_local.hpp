@@ -43,6 +43,21 @@ struct tenant_local_fields {
     bool file_name_local = false;
 };
 
+/// Zuora's export ({workflow, tasks[], linkages[]}) has a structure of its own, which
+/// sync::normalize_zuora_export walks: what of it is tenant-local, and how tasks refer to each
+/// other (the references become stable refs).
+struct zuora_export_fields {
+    /// Dropped from the workflow object, each task, each linkage and the top level (not from
+    /// inside parameters, which are the user's content).
+    std::vector<std::string_view> tenant_local;
+    std::string_view tenant_local_prefix;  ///< members starting with it are dropped too
+    std::vector<std::string_view> task_references;  ///< task members naming another task
+    std::string_view linkage_source, linkage_target;  ///< the two tasks a linkage joins
+};
+
+/// Zuora's list, with the reasons, in zuora/zuora_tenant_local.cpp.
+[[nodiscard]] const zuora_export_fields& zuora_tenant_local() noexcept;
+
 /// The fields of packages of `format` ("kore-zip", "secmaster-file", "secmaster-version"); nullptr for a format
 /// normalized otherwise ("zuora-json": sync::normalize_zuora_export) or unknown.
 [[nodiscard]] const tenant_local_fields* tenant_local_fields_for(std::string_view format) noexcept;
