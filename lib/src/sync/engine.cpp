@@ -732,35 +732,6 @@ struct engine::impl {
         const bool open_prior = *prior && ((*prior)->state == store::intent_state::pending ||
                                            (*prior)->state == store::intent_state::unknown);
 
-        // An earlier version of this workflow whose import is held, or whose creation was lost
-        // where workflows cannot be listed, blocks the later ones: sending them could create the
-        // workflow twice, or bury what an operator is asked to check.
-        {
-            auto open = st.open_intents();
-            if (!open) co_return failed(open.error());
-            const bool partial = target.visibility() == connector::write_visibility::exported_only;
-            for (const auto& other : *open) {
-                if (other.rule != r.name || other.source_tenant != r.source || other.source_workflow != src.id ||
-                    other.target_tenant != target_name || other.content_hash == norm.hash)
-                    continue;
-                const bool lost_create = other.target_workflow.empty() && view->workflow.empty() && partial;
-                if (other.hold.empty() && !lost_create) continue;
-                std::string why = other.hold;
-                if (why.empty()) {
-                    why = lost_creation(src.name, target_name, other.updated_at);
-                    if (!o.dry_run)
-                        if (auto h = st.hold_intent(other.id, why); !h) co_return failed(h.error());
-                }
-                it.what = action::held;
-                it.error_kind = errc::unknown_outcome;
-                it.reason = fmt::format("waits for intent {} (version {}), whose import is held: {}; then run "
-                                        "`wfsync resolve --intent {} --imported` (with --target-workflow ID for a new "
-                                        "workflow) or `--not-imported`",
-                                        other.id, other.source_version, why, other.id);
-                co_return finish(std::move(it));
-            }
-        }
-
         // What wfsync last put into this target workflow. A mapping without the target's
         // fingerprint (an operator's `wfsync resolve`, a read-back that failed, a Kore.ai or
         // SecMaster state of an older wfsync) takes it now from the version wfsync wrote, or
@@ -815,6 +786,8 @@ struct engine::impl {
             for (const auto& x : *versions)
                 if (x.version == it.source_version) v = &x;
             std::string hash;
+            if (!v) log::warn("source {}: '{}' lists no version {}: compared by export only", r.source, src.name,
+                              it.source_version);
             if (v) {
                 bool other = false;
                 auto fp = co_await read_fingerprint(source, src, *v, other);
@@ -826,9 +799,10 @@ struct engine::impl {
         };
         bool same_read = false;
         if (!same_as && view->other_space && !view->latest_hash.empty()) {
+            // Only a shortcut here: a source that cannot be read that way leaves the import to decide.
             auto rh = co_await source_read_hash();
-            if (!rh) co_return failed(rh.error());
-            same_read = !rh->empty() && *rh == view->latest_hash;
+            if (!rh) log::warn("run {} rule {}: '{}': {}", s.run_uid, r.name, src.name, rh.error().what());
+            else same_read = !rh->empty() && *rh == view->latest_hash;
         }
         if (!view->latest_hash.empty() && (view->latest_hash == norm.hash || same_as || same_read)) {
             it.target_version = view->highest_version;
@@ -853,6 +827,79 @@ struct engine::impl {
                     co_return failed(m.error());
             }
             co_return finish(std::move(it));
+        }
+
+        // An earlier version of this workflow whose import is held, or whose creation was lost
+        // where workflows cannot be listed, blocks the later ones: sending them could create the
+        // workflow twice, or bury what an operator is asked to check.
+        {
+            auto open = st.open_intents();
+            if (!open) co_return failed(open.error());
+            const bool partial = target.visibility() == connector::write_visibility::exported_only;
+            for (const auto& other : *open) {
+                if (other.rule != r.name || other.source_tenant != r.source || other.source_workflow != src.id ||
+                    other.target_tenant != target_name || other.content_hash == norm.hash)
+                    continue;
+                const bool lost_create = other.target_workflow.empty() && view->workflow.empty() && partial;
+                if (other.hold.empty() && !lost_create) continue;
+                if (other.hold.empty()) {
+                    // Its import job may still be open: followed first, then this version next run.
+                    auto jobs = st.open_jobs(target_name);
+                    if (!jobs) co_return failed(jobs.error());
+                    auto job = std::find_if(jobs->begin(), jobs->end(), [&](const store::async_job& j) {
+                        return j.kind == "import" && j.intent == other.id;
+                    });
+                    if (job != jobs->end()) {
+                        if (o.dry_run) {
+                            it.what = action::skip;
+                            it.reason = fmt::format("waits for import job {} of an earlier version (intent {})",
+                                                    job->job_id, other.id);
+                            co_return finish(std::move(it));
+                        }
+                        connector::import_result pending;
+                        pending.target_workflow = job->workflow;
+                        pending.version = job->version;
+                        pending.job_id = job->job_id;
+                        pending.done = false;
+                        auto ended = co_await wait_import(target, pending, job->id);
+                        if (!ended) {
+                            if (ended.error().code != errc::unknown_outcome)
+                                (void)st.set_intent_state(other.id, store::intent_state::failed,
+                                                          log::redact(ended.error().what()));
+                            co_return failed(std::move(ended.error())
+                                                 .context("import job " + job->job_id + " of an earlier version"));
+                        }
+                        target_view landed = *view;
+                        landed.workflow = ended->target_workflow.empty() ? job->workflow : ended->target_workflow;
+                        landed.name = src.name;
+                        if (auto m = remember(r, src, other.content_hash, target_name, landed, other.target_version, {}); !m)
+                            co_return failed(m.error());
+                        if (auto u = st.set_intent_state(other.id, store::intent_state::succeeded,
+                                                         "imported by job " + job->job_id, landed.workflow);
+                            !u)
+                            co_return failed(u.error());
+                        it.what = action::skip;
+                        it.target_workflow = landed.workflow;
+                        it.reason = fmt::format("the import job {} of an earlier version ended first; this version "
+                                                "follows next run",
+                                                job->job_id);
+                        co_return finish(std::move(it));
+                    }
+                }
+                std::string why = other.hold;
+                if (why.empty()) {
+                    why = lost_creation(src.name, target_name, other.updated_at);
+                    if (!o.dry_run)
+                        if (auto h = st.hold_intent(other.id, why); !h) co_return failed(h.error());
+                }
+                it.what = action::held;
+                it.error_kind = errc::unknown_outcome;
+                it.reason = fmt::format("waits for intent {} (version {}), whose import is held: {}; then run "
+                                        "`wfsync resolve --intent {} --imported` (with --target-workflow ID for a new "
+                                        "workflow) or `--not-imported`",
+                                        other.id, other.source_version, why, other.id);
+                co_return finish(std::move(it));
+            }
         }
 
         // An import job recorded for an open intent by an earlier run is followed, not resent.
@@ -1054,7 +1101,6 @@ struct engine::impl {
                                          "imported as version " + it.target_version, view->workflow);
             !u)
             co_return failed(u.error());
-        close_superseded(r, src, target_name, norm.hash, it.target_version);
 
         auto back = co_await read_back(target, *view, it.target_version, done->version_id, norm);
         if (!back.note.empty()) it.reason += "; " + back.note;
@@ -1089,23 +1135,6 @@ struct engine::impl {
                 it.reason += "; the deployed version is not the imported one: deploy it in the platform's UI";
         }
         co_return finish(std::move(it));
-    }
-
-    /// Settles the open intents of older contents of the same workflow and target once a newer
-    /// one is imported: they are not sent any more (held ones stay for the operator).
-    void close_superseded(const config::rule& r, const connector::workflow_summary& src, const std::string& target_name,
-                          const std::string& imported_hash, const std::string& version)
-    {
-        auto open = st.open_intents();
-        if (!open) return log::warn("cannot list open intents: {}", open.error().what());
-        for (const auto& other : *open) {
-            if (other.rule != r.name || other.source_tenant != r.source || other.source_workflow != src.id ||
-                other.target_tenant != target_name || other.content_hash == imported_hash || !other.hold.empty())
-                continue;
-            (void)st.set_intent_state(other.id, store::intent_state::failed,
-                                      "superseded: version " + version + " was imported after it");
-            close_jobs_of(other.id, target_name, "superseded by a newer import");
-        }
     }
 
     /// What a read-back after an import found.

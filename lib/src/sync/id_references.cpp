@@ -58,14 +58,15 @@ class rewriter {
 public:
     explicit rewriter(const connector::tenant_local_fields& f) : f_(f) {}
 
-    void collect(const json::value& v, std::string& path, int depth)
+    /// `level`: 0 for a file's own members, 1 inside one of its top-level containers, 2 deeper.
+    void collect(const json::value& v, std::string& path, int level)
     {
         if (v.is_array()) {
             std::size_t i = 0;
             for (const auto& e : v.get_array()) {
                 auto len = path.size();
                 append_segment(path, std::to_string(i++));
-                collect(e, path, depth + 1);
+                collect(e, path, 2);
                 path.resize(len);
             }
             return;
@@ -77,11 +78,11 @@ public:
                   [](const auto* a, const auto* b) { return a->key() < b->key(); });
         for (const auto* kv : members) {
             std::string_view key = kv->key();
-            if (dropped(key, depth, kv->value())) continue;
+            if (dropped(key, level, kv->value())) continue;
             auto len = path.size();
             append_segment(path, key);
             if (is_id_key(key)) name_ids(kv->value(), path);
-            collect(kv->value(), path, depth + 1);
+            collect(kv->value(), path, next_level(level, key));
             path.resize(len);
         }
     }
@@ -128,27 +129,27 @@ public:
         return out;
     }
 
-    json::value rewrite(const json::value& v, int depth, bool id_member, bool reference_member) const
+    json::value rewrite(const json::value& v, int level, bool id_member, bool reference_member) const
     {
         if (v.is_array()) {
             json::array out;
             out.reserve(v.get_array().size());
-            for (const auto& e : v.get_array()) out.push_back(rewrite(e, depth + 1, id_member, reference_member));
+            for (const auto& e : v.get_array()) out.push_back(rewrite(e, 2, id_member, reference_member));
             return out;
         }
         if (v.is_object()) {
             json::object out;
             for (const auto& kv : v.get_object()) {
                 std::string_view key = kv.key();
-                if (dropped(key, depth, kv.value())) continue;
+                if (dropped(key, level, kv.value())) continue;
                 json::value inner;
                 if (contains(f_.version_members, key) && kv.value().is_object()) {
                     json::object kept;
                     for (const auto& m : kv.value().get_object())
                         if (!contains(f_.version_object_members, m.key())) kept.emplace(m.key(), m.value());
-                    inner = rewrite(kept, depth + 1, false, false);
+                    inner = rewrite(kept, next_level(level, key), false, false);
                 } else {
-                    inner = rewrite(kv.value(), depth + 1, is_id_key(key), contains(f_.reference_names, key));
+                    inner = rewrite(kv.value(), next_level(level, key), is_id_key(key), contains(f_.reference_names, key));
                 }
                 // An object keyed by identifiers (a map of nodes) gets the references as keys.
                 auto named = names_.find(std::string(key));
@@ -180,10 +181,15 @@ private:
         return false;
     }
 
-    bool dropped(std::string_view key, int depth, const json::value& v) const
+    int next_level(int level, std::string_view key) const
+    {
+        return level == 0 && contains(f_.top_level_containers, key) ? 1 : 2;
+    }
+
+    bool dropped(std::string_view key, int level, const json::value& v) const
     {
         if (contains(f_.dropped, key)) return true;
-        if (depth <= f_.top_level_depth && contains(f_.dropped_top_level, key)) return true;
+        if (level <= 1 && contains(f_.dropped_top_level, key)) return true;
         return contains(f_.version_members, key) && is_scalar(v);
     }
 

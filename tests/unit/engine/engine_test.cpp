@@ -49,6 +49,8 @@ struct fake_tenant {
     bool async = false;
     int polls_to_finish = 2;
     bool import_job_fails = false;
+    // Kore.ai-like: no list API (nothing listed) and only one version readable.
+    bool partial = false;
     std::optional<error> import_poll_error;  ///< the next import poll answers this, once
     int export_starts = 0;
     int export_polls = 0;
@@ -78,6 +80,7 @@ public:
     {
         if (t_.list_failure) co_return *t_.list_failure;
         std::vector<wc::workflow_summary> out;
+        if (t_.partial) co_return out;
         for (const auto& w : t_.workflows)
             out.push_back({w.id, w.name, w.versions.empty() ? "" : w.versions.back().label,
                            w.versions.empty() ? "" : w.versions.back().label});
@@ -179,6 +182,10 @@ public:
         return wc::import_result{w->id, r.version, {}, true};
     }
     void set_run_id(const std::string&) override {}
+    wc::write_visibility visibility() const noexcept override
+    {
+        return t_.partial ? wc::write_visibility::exported_only : wc::write_visibility::every_version;
+    }
 
 private:
     fake_tenant& t_;
@@ -484,6 +491,41 @@ BOOST_FIXTURE_TEST_CASE(import_poll_timeout_is_followed_next_run_without_resendi
     BOOST_TEST((labels(dst, "Billing") == std::vector<std::string>{"0.0.2"}));
     BOOST_TEST(st->open_intents()->empty());
     BOOST_TEST(st->open_jobs()->empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_later_version_waits_for_an_earlier_versions_open_creation_job, fixture)
+{
+    // A creation on a platform that cannot list workflows is left running (poll timeout);
+    // the source moves on. The newer version must not create the workflow a second time:
+    // the earlier job is followed first, then the newer version goes into what it created.
+    dst.async = dst.partial = true;
+    dst.polls_to_finish = -1;
+    dst.workflows.clear();
+    src.workflows.erase(src.workflows.begin());  // Dunning only
+    auto first = run();
+    BOOST_TEST(first.errors == 1);
+    BOOST_TEST(dst.imports.size() == 1u);
+    BOOST_TEST(st->open_jobs("dst")->size() == 1u);
+
+    src.workflows.front().versions.push_back({"0.1.1", doc("Dunning", 130, "d")});
+    dst.polls_to_finish = 1;
+    dst.job_polls.clear();
+    auto second = run();
+    BOOST_TEST(second.errors == 0);
+    BOOST_TEST(dst.imports.size() == 1u);  // nothing sent: the earlier job was followed
+    BOOST_TEST_REQUIRE(second.items.size() == 1u);
+    BOOST_TEST((second.items.front().what == sync::action::skip));
+    BOOST_TEST(second.items.front().reason.find("ended first") != std::string::npos, second.items.front().reason);
+    BOOST_TEST(st->open_jobs()->empty());
+    BOOST_TEST(st->held_intents()->empty());
+
+    auto third = run();
+    BOOST_TEST(third.errors == 0);
+    BOOST_TEST(third.imported == 1);
+    BOOST_TEST(dst.imports.size() == 2u);
+    BOOST_TEST(dst.workflows.size() == 1u);  // one Dunning, now with two versions
+    BOOST_TEST(labels(dst, "Dunning").size() == 2u);
+    BOOST_TEST(!dst.imports.back().target_workflow.empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(failed_import_job_is_reported_and_retried_next_run, fixture)

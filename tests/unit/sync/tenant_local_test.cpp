@@ -398,6 +398,13 @@ BOOST_AUTO_TEST_CASE(secmaster_switches_of_actions_are_content)
     BOOST_TEST(hash_of(file("true", "activated", "true")) == hash_of(file("false", "not_activated", "true")));
     // ...an action switched off is a change a person made.
     BOOST_TEST(hash_of(file("true", "activated", "true")) != hash_of(file("true", "activated", "false")));
+    // Also where a version detail's taskconfig is a bare array of actions.
+    auto detail = [](const char* enabled) {
+        return connector::package{.format = "secmaster-version",
+                                  .files = {{"taskconfig.json", std::string(R"([{"name":"block","enabled":)") + enabled + "}]"},
+                                            {"version.json", R"({"status":"activated","enabled":true})"}}};
+    };
+    BOOST_TEST(hash_of(detail("true")) != hash_of(detail("false")));
 }
 
 BOOST_AUTO_TEST_CASE(many_long_ids_in_many_texts_finish)

@@ -26,11 +26,11 @@ struct tenant_local_fields {
     std::vector<std::string_view> reference_names;
     /// Members dropped at any depth: timestamps, authors, run state.
     std::vector<std::string_view> dropped;
-    /// Members dropped near the top of a file only, down to `top_level_depth` (0: the file's
-    /// own members; 1: also those of the objects it holds), since a node's own "status" or
-    /// "enabled" is content.
+    /// Members dropped at the top of a file only: its own members, and those of the objects
+    /// it holds under `top_level_containers` ({"workflow": {...}, "version": {...}}), since a
+    /// node's own "status" or "enabled" is content.
     std::vector<std::string_view> dropped_top_level;
-    int top_level_depth = 0;
+    std::vector<std::string_view> top_level_containers;
     /// Members carrying a version label or number: dropped when their value is a string or a
     /// number; an object value loses its members named in `version_object_members`.
     std::vector<std::string_view> version_members;

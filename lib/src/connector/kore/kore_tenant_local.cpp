@@ -26,7 +26,7 @@ const tenant_local_fields tenant_local{
                 "publishedOn", "publishedBy"},
     // A definition's deployment state ("deployed", "draft") is the target's, not content.
     .dropped_top_level = {"status", "state"},
-    .top_level_depth = 0,
+    .top_level_containers = {},
     // The version a tenant gave the definition: app_definition.json's "version", a label
     // or {"label", "number"}; the engine compares versions itself.
     .version_members = {"version", "versionLabel", "versionNumber", "version_label", "version_number",

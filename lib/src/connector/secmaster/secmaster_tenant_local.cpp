@@ -20,7 +20,7 @@ const tenant_local_fields tenant_local{
     // The workflow's switch and the version's state in one workspace ({"workflow": {"enabled"},
     // "version": {"status"}}, or a version detail's own "status"); an action's are content.
     .dropped_top_level = {"status", "enabled"},
-    .top_level_depth = 1,
+    .top_level_containers = {"workflow", "version"},
     // Labels ("v3") are given by the target on import; the engine compares versions itself.
     .version_members = {"version", "version_name", "version_number", "current_version"},
     .version_object_members = {"label", "number"},
