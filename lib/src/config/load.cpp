@@ -379,7 +379,7 @@ std::optional<fields> loader::mapping(const YAML::Node& node, const YAML::Mark& 
     if (node.Mark().line >= 0) f.mark = node.Mark();
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& k = it->first;
+        const YAML::Node k = it->first;  // a copy: operator-> yields a proxy that dies with the statement
         if (!k.IsScalar()) {
             add(k.Mark(), path, "keys must be plain names");
             continue;

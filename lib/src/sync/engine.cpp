@@ -13,6 +13,9 @@
 #include <wfsync/core/duration.hpp>
 #include <wfsync/core/zip.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -664,7 +667,7 @@ struct engine::impl {
                                 const connector::workflow_summary& src,
                                 const connector::package& pkg, const normalized_package& norm,
                                 const std::string& target_name,
-                                const std::vector<connector::workflow_summary>& listing, item it,
+                                std::vector<connector::workflow_summary>& listing, item it,
                                 bool older_version)
     {
         auto started = now_ms();
@@ -1101,6 +1104,10 @@ struct engine::impl {
                                          "imported as version " + it.target_version, view->workflow);
             !u)
             co_return failed(u.error());
+        // A created definition joins the run's listing, so that a later workflow of the same
+        // name (its lane runs after this one) finds it instead of creating it again.
+        if (it.what == action::create)
+            listing.push_back({view->workflow, view->name, it.target_version, it.target_version});
 
         auto back = co_await read_back(target, *view, it.target_version, done->version_id, norm);
         if (!back.note.empty()) it.reason += "; " + back.note;
@@ -1220,7 +1227,7 @@ struct engine::impl {
     awaitable<void> sync_workflow(const config::rule& r, run_summary& s, store::row_id run,
                                   const run_options& o, connector::connector& source,
                                   const connector::workflow_summary& src,
-                                  const std::map<std::string, std::vector<connector::workflow_summary>>& listings)
+                                  std::map<std::string, std::vector<connector::workflow_summary>>& listings)
     {
         auto started = now_ms();
         item base;
@@ -1338,6 +1345,67 @@ struct engine::impl {
         }
     }
 
+    /// How many workflows of a rule are handled at once: as many as the busiest tenant of the
+    /// rule may have requests in flight (each tenant's client holds its own to its
+    /// `concurrency` and `rate_limit`, so a slow tenant waits alone).
+    std::size_t width_of(const config::rule& r) const
+    {
+        int width = 1;
+        if (const auto* t = cfg->find_tenant(r.source)) width = t->net.concurrency;
+        for (const auto& target : r.targets)
+            if (const auto* t = cfg->find_tenant(target)) width = std::max(width, t->net.concurrency);
+        return static_cast<std::size_t>(width);
+    }
+
+    /// The rule's selected workflows, handled concurrently by workers that take one lane at a
+    /// time. Workflows of one name share a lane, in listing order: a target definition is found
+    /// or created by name, so two of them must not create it at once. The versions of one
+    /// workflow stay in order within it. Items are reported in listing order, whatever order
+    /// they finished in. A cancelled run cancels every worker and waits for them.
+    awaitable<void> sync_concurrently(const config::rule& r, run_summary& s, store::row_id run, const run_options& o,
+                                      connector::connector& source,
+                                      const std::vector<connector::workflow_summary>& listed,
+                                      std::map<std::string, std::vector<connector::workflow_summary>>& listings)
+    {
+        std::vector<std::vector<const connector::workflow_summary*>> lanes;
+        std::map<std::string, std::size_t> lane_of_name;
+        std::map<std::string, std::size_t> position;  // source workflow id -> listing order
+        for (const auto& src : listed) {
+            if (!r.select.matches(src.id, src.name)) continue;
+            position.emplace(src.id, position.size());
+            auto [it, fresh] = lane_of_name.emplace(src.name, lanes.size());
+            if (fresh) lanes.emplace_back();
+            lanes[it->second].push_back(&src);
+        }
+        if (lanes.empty()) co_return;
+
+        std::size_t next = 0;
+        auto worker = [&]() -> awaitable<void> {
+            while (next < lanes.size()) {
+                const auto& lane = lanes[next++];
+                for (const auto* src : lane) co_await sync_workflow(r, s, run, o, source, *src, listings);
+            }
+        };
+        const std::size_t width = std::min(width_of(r), lanes.size());
+        const std::size_t first_item = s.items.size();
+        if (width == 1) {
+            co_await worker();
+        } else {
+            using op_type = decltype(boost::asio::co_spawn(ex, worker(), boost::asio::deferred));
+            std::vector<op_type> ops;
+            for (std::size_t k = 0; k < width; ++k) ops.push_back(boost::asio::co_spawn(ex, worker(), boost::asio::deferred));
+            auto [order, failures] = co_await boost::asio::experimental::make_parallel_group(std::move(ops))
+                                         .async_wait(boost::asio::experimental::wait_for_all(),
+                                                     boost::asio::use_awaitable_t<executor>{});
+            for (const auto& e : failures)
+                if (e) std::rethrow_exception(e);
+        }
+        std::stable_sort(s.items.begin() + static_cast<std::ptrdiff_t>(first_item), s.items.end(),
+                         [&](const item& a, const item& b) {
+                             return position[a.source_workflow] < position[b.source_workflow];
+                         });
+    }
+
     awaitable<result<run_summary>> run(const config::rule& r, run_options o)
     {
         run_summary s;
@@ -1412,11 +1480,8 @@ struct engine::impl {
         for (const auto& target : r.targets)
             if (target.rfind("archive:", 0) != 0 && !listings.contains(target)) unreachable.push_back(target);
 
-        for (const auto& src : *listed) {
-            if (!r.select.matches(src.id, src.name)) continue;
-            if (unreachable.size() == r.targets.size() && !r.targets.empty()) break;
-            co_await sync_workflow(r, s, run_id, o, **source, src, listings);
-        }
+        if (unreachable.size() != r.targets.size() || r.targets.empty())
+            co_await sync_concurrently(r, s, run_id, o, **source, *listed, listings);
 
         if (!o.dry_run) apply_retention(r, s);
         s.errors += static_cast<int>(s.prune_errors.size());

@@ -53,6 +53,8 @@ struct fake_tenant {
     bool partial = false;
     std::optional<error> import_poll_error;  ///< the next import poll answers this, once
     int export_starts = 0;
+    int exports_open = 0;      ///< export jobs started and not yet finished
+    int max_exports_open = 0;  ///< the most at once
     int export_polls = 0;
     int import_polls = 0;
     std::map<std::string, int> job_polls;
@@ -112,6 +114,7 @@ public:
             ++t_.export_starts;
             job.job_id = "ex-" + std::to_string(t_.export_starts) + "-" + t_.name;
             t_.pending_exports[job.job_id] = std::move(pkg);
+            t_.max_exports_open = std::max(t_.max_exports_open, ++t_.exports_open);
             co_return job;
         }
         job.done = true;
@@ -128,6 +131,7 @@ public:
     {
         ++t_.export_polls;
         if (!finished(job.job_id)) co_return job;
+        --t_.exports_open;
         auto done = job;
         done.done = true;
         done.result = t_.pending_exports.at(job.job_id);
@@ -220,7 +224,7 @@ struct fixture {
         for (const auto* n : {"src", "dst"}) {
             config::tenant t;
             t.name = n;
-            t.net.poll = {milliseconds(1), milliseconds(4), milliseconds(60)};
+            t.net.poll = {milliseconds(1), milliseconds(4), milliseconds(400)};  // timeout: generous under a loaded CI
             cfg->tenants.emplace(n, t);
         }
         config::rule r;
@@ -448,6 +452,56 @@ BOOST_FIXTURE_TEST_CASE(async_export_and_import_jobs_are_recorded_polled_and_clo
     auto again = run();
     BOOST_TEST(again.unchanged == 2);
     BOOST_TEST(dst.imports.size() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(workflows_of_a_rule_are_handled_concurrently_up_to_the_tenants_concurrency, fixture)
+{
+    // Five workflows whose exports are jobs: with concurrency 3 three are in flight at once;
+    // with concurrency 1 one at a time. Items come out in listing order either way.
+    src.async = true;
+    src.polls_to_finish = 3;
+    for (int i = 0; i < 3; ++i)
+        src.workflows.push_back({std::to_string(200 + i), "Extra " + std::to_string(i), {{"0.0.1", doc("Extra", 200 + 10 * i, "x")}}});
+    for (auto& [name, t] : cfg->tenants) t.net.concurrency = 3;
+    auto s = run();
+    BOOST_TEST(s.errors == 0);
+    BOOST_TEST(s.imported == 5);
+    BOOST_TEST(src.max_exports_open == 3);
+    std::vector<std::string> order;
+    for (const auto& i : s.items) order.push_back(i.source_workflow);
+    BOOST_TEST((order == std::vector<std::string>{"101", "102", "200", "201", "202"}));
+
+    fixture sequential;
+    sequential.src.async = true;
+    sequential.src.polls_to_finish = 3;
+    for (int i = 0; i < 3; ++i)
+        sequential.src.workflows.push_back(
+            {std::to_string(200 + i), "Extra " + std::to_string(i), {{"0.0.1", doc("Extra", 200 + 10 * i, "x")}}});
+    for (auto& [name, t] : sequential.cfg->tenants) t.net.concurrency = 1;
+    auto one = sequential.run();
+    BOOST_TEST(one.imported == 5);
+    BOOST_TEST(sequential.src.max_exports_open == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(workflows_of_one_name_share_a_lane_so_the_definition_is_created_once, fixture)
+{
+    // Two source workflows named alike, a target without that name: handled one after the
+    // other, so the second finds what the first created instead of creating it again.
+    src.async = true;
+    src.polls_to_finish = 2;
+    dst.workflows.clear();
+    src.workflows = {{"101", "Billing", {{"0.0.1", doc("Billing", 100, "a")}}},
+                     {"102", "Billing", {{"0.0.1", doc("Billing", 100, "a")}}}};
+    for (auto& [name, t] : cfg->tenants) t.net.concurrency = 4;
+    auto s = run();
+    BOOST_TEST(src.max_exports_open == 1);  // one lane: one at a time
+    std::size_t creates = 0;
+    for (const auto& r : dst.imports) creates += r.target_workflow.empty();
+    BOOST_TEST(creates == 1u);
+    BOOST_TEST(dst.workflows.size() == 1u);
+    BOOST_TEST(s.errors == 0);
+    BOOST_TEST_REQUIRE(s.items.size() == 2u);
+    BOOST_TEST((s.items[1].what == sync::action::unchanged), s.items[1].reason);
 }
 
 BOOST_FIXTURE_TEST_CASE(export_poll_timeout_is_unknown_and_the_next_run_resumes_the_same_job, fixture)
