@@ -199,8 +199,10 @@ BOOST_AUTO_TEST_CASE(token_fetched_once_for_many_concurrent_calls)
     auto c = make(src());
     // Five calls in flight at once, before any token exists: one fetch serves them all.
     int done = 0, ok = 0;
-    for (int i = 1; i <= 5; ++i) {
-        asio::co_spawn(ioc, c->list_versions(std::to_string(100 + i)), [&](std::exception_ptr e, auto r) {
+    // The ids outlive the calls: a coroutine keeps its reference parameters, not copies.
+    const std::vector<std::string> ids{"101", "102", "103", "104", "105"};
+    for (const auto& id : ids) {
+        asio::co_spawn(ioc, c->list_versions(id), [&](std::exception_ptr e, auto r) {
             ++done;
             if (!e && r.has_value() && !r->empty()) ++ok;
         });
@@ -531,8 +533,9 @@ BOOST_AUTO_TEST_CASE(concurrent_callers_share_a_failed_login)
 {
     auto c = make(oauth_tenant("src", "wrong-secret-value-42"));
     int done = 0, auth_errors = 0;
-    for (int i = 1; i <= 3; ++i) {
-        asio::co_spawn(ioc, c->list_versions(std::to_string(100 + i)), [&](std::exception_ptr e, auto r) {
+    const std::vector<std::string> ids{"101", "102", "103"};  // outlive the calls
+    for (const auto& id : ids) {
+        asio::co_spawn(ioc, c->list_versions(id), [&](std::exception_ptr e, auto r) {
             ++done;
             if (!e && r.has_error() && r.error().code == errc::auth &&
                 !contains(r.error().message, "wrong-secret-value-42"))
