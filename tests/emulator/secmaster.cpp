@@ -414,8 +414,14 @@ std::pair<sm_workflow*, std::size_t> find_version(secmaster_tenant& t, std::stri
 
 /// GET .../soc/workflows/versions/{version_id} [H-SHOWV], in the shape api-reference.md
 /// guesses: the version with its document as `taskflow` (BASE64 of the JSON text).
-reply show_version(const sm_workflow& wf, const sm_version& v)
+reply show_version(const secmaster_tenant& t, const sm_workflow& wf, const sm_version& v)
 {
+    if (t.version_detail == "metadata") {
+        // The other plausible answer: the detail describes the version, not its content.
+        return ok_reply(json::object{{"data", {{"id", v.id}, {"workflow_id", wf.id}, {"version", v.label},
+                                               {"status", v.status}, {"name", wf.name},
+                                               {"create_time", v.created_at}, {"update_time", v.updated_at}}}});
+    }
     json::object data{{"id", v.id},
                       {"workflow_id", wf.id},
                       {"version", v.label},
@@ -500,6 +506,8 @@ reply secmaster_error(int status, std::string_view code, std::string_view messag
 //       a workflow created by import then has none).
 //   "activation": "direct" | "needs_approval". Whether PUT .../versions/{id} status=activated
 //       activates, or is refused 400 SecMaster.20010001 (approval needed first).
+//   "version_detail": "taskflow" | "metadata". Whether GET .../versions/{id} carries the
+//       version's content (taskflow, BASE64) or only what describes it.
 result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json::value& seed)
 {
     const std::string where = "tenants." + name;
@@ -507,7 +515,7 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
     const auto& o = seed.get_object();
     if (auto r = check_keys(o, {"platform", "project_id", "workspace_id", "iam", "bearer_token", "token_ttl_seconds",
                                 "limit_max", "workflows", "description", "import_ids", "export_file_name",
-                                "export_version", "import_activation", "activation"},
+                                "export_version", "import_activation", "activation", "version_detail"},
                             where);
         !r)
         return r.error();
@@ -522,7 +530,8 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
                            two_way{"export_file_name", &t.export_file_name, "workflow", "version"},
                            two_way{"export_version", &t.export_version, "active", "latest"},
                            two_way{"import_activation", &t.import_activation, "activate", "leave"},
-                           two_way{"activation", &t.activation, "direct", "needs_approval"}}) {
+                           two_way{"activation", &t.activation, "direct", "needs_approval"},
+                           two_way{"version_detail", &t.version_detail, "taskflow", "metadata"}}) {
         const auto* v = o.if_contains(sw.key);
         if (!v) continue;
         if (!v->is_string() || (v->get_string() != sw.first && v->get_string() != sw.second))
@@ -654,7 +663,7 @@ reply handle_secmaster(secmaster_tenant& t, const zuora_request& r)
     if (seg.size() == 8 && seg[6] == "versions") {
         auto [wf, index] = find_version(t, seg[7]);
         if (!wf) return secmaster_error(404, sm_not_found, fmt::format("version {} does not exist", seg[7]));
-        if (r.method == "GET") return show_version(*wf, wf->versions[index]);
+        if (r.method == "GET") return show_version(t, *wf, wf->versions[index]);
         if (r.method == "PUT") return update_version(t, *wf, index, r);
         return method_not_allowed(r);
     }

@@ -46,6 +46,7 @@ struct secmaster_tenant {
     std::string export_version = "active";         ///< "active" | "latest"
     std::string import_activation = "activate";    ///< "activate" | "leave"
     std::string activation = "direct";             ///< "direct" | "needs_approval"
+    std::string version_detail = "taskflow";       ///< "taskflow" | "metadata"
     std::vector<sm_workflow> workflows;          ///< creation order
     std::map<std::string, steady_time> tokens;   ///< IAM token -> expiry
 };

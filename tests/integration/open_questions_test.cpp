@@ -358,6 +358,13 @@ BOOST_AUTO_TEST_CASE(restamped_ids_latest_exported_imports_left_inactive)
     secmaster_story({{"import_ids", "restamp"}, {"export_version", "latest"}, {"import_activation", "leave"}}, false);
 }
 
+BOOST_AUTO_TEST_CASE(version_detail_without_content_falls_back_to_exports)
+{
+    // Where the version detail describes a version without its content, versions are read
+    // by export (the activated one): the story still holds where imports are activated.
+    secmaster_story({{"import_ids", "restamp"}, {"version_detail", "metadata"}}, false);
+}
+
 BOOST_AUTO_TEST_CASE(activation_follows_the_rule_and_says_what_the_platform_did)
 {
     {

@@ -83,6 +83,7 @@ private:
     net::http_client client_;
 
     detail::token_cache tokens_;  ///< IAM tokens
+    bool detail_without_content_logged_ = false;
 };
 
 /// Checks the tenant's SecMaster settings (base URL, project and workspace ids, auth type and
