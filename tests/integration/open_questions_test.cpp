@@ -146,7 +146,6 @@ void secmaster_story(const json::object& switches, bool activate)
 {
     soc_world w(switches, activate);
     auto& emu = w.emu;
-    const auto& env = w.env;
 
     // First sync: both playbooks are created in the empty target, and archived.
     sync_expecting(w, 0, 2);
