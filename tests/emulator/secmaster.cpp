@@ -138,13 +138,17 @@ void activate(sm_workflow& wf, std::size_t index)
     }
 }
 
+/// The label of a workflow's first version in this tenant.
+std::string_view first_label(const secmaster_tenant& t) { return t.labels == "dotted" ? "0.0.1" : "v1"; }
+
 /// Appends a version with the next label: activated (the one activated before becomes
 /// not_activated), or else not_activated (the activated one stays).
-const sm_version& append_version(sm_workflow& wf, json::object document, bool activated)
+const sm_version& append_version(sm_workflow& wf, json::object document, bool activated,
+                                 std::string_view first_label)
 {
     sm_version v;
     v.id = uuid_like();
-    v.label = wf.versions.empty() ? "v1" : next_label(wf.versions.back().label);
+    v.label = wf.versions.empty() ? std::string(first_label) : next_label(wf.versions.back().label);
     v.status = activated ? "activated" : "not_activated";
     v.document = std::move(document);
     v.created_at = v.updated_at = now_iso8601();
@@ -398,7 +402,7 @@ reply import_workflow(secmaster_tenant& t, const zuora_request& r)
     json::value document = ver->get_object();
     // import_ids "restamp": the tenant gives the version its own ids (references follow).
     if (t.import_ids == "restamp") restamp_ids({&document}, uuid_like);
-    append_version(*target, std::move(document.get_object()), t.import_activation == "activate");
+    append_version(*target, std::move(document.get_object()), t.import_activation == "activate", first_label(t));
     return json_reply(200, json::object{{"code", ok_code}, {"message", "success"}, {"success", true},
                                         {"request_id", request_id()}});
 }
@@ -506,6 +510,8 @@ reply secmaster_error(int status, std::string_view code, std::string_view messag
 //       a workflow created by import then has none).
 //   "activation": "direct" | "needs_approval". Whether PUT .../versions/{id} status=activated
 //       activates, or is refused 400 SecMaster.20010001 (approval needed first).
+//   "labels": "v" | "dotted". A new workflow's first version is labelled "v1" or "0.0.1"
+//       (the next ones count up the last number either way).
 //   "version_detail": "taskflow" | "metadata". Whether GET .../versions/{id} carries the
 //       version's content (taskflow, BASE64) or only what describes it.
 result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json::value& seed)
@@ -515,7 +521,7 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
     const auto& o = seed.get_object();
     if (auto r = check_keys(o, {"platform", "project_id", "workspace_id", "iam", "bearer_token", "token_ttl_seconds",
                                 "limit_max", "workflows", "description", "import_ids", "export_file_name",
-                                "export_version", "import_activation", "activation", "version_detail"},
+                                "export_version", "import_activation", "activation", "version_detail", "labels"},
                             where);
         !r)
         return r.error();
@@ -531,7 +537,8 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
                            two_way{"export_version", &t.export_version, "active", "latest"},
                            two_way{"import_activation", &t.import_activation, "activate", "leave"},
                            two_way{"activation", &t.activation, "direct", "needs_approval"},
-                           two_way{"version_detail", &t.version_detail, "taskflow", "metadata"}}) {
+                           two_way{"version_detail", &t.version_detail, "taskflow", "metadata"},
+                           two_way{"labels", &t.labels, "v", "dotted"}}) {
         const auto* v = o.if_contains(sw.key);
         if (!v) continue;
         if (!v->is_string() || (v->get_string() != sw.first && v->get_string() != sw.second))
@@ -607,7 +614,9 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
                 v.id = uuid_like();
                 auto label = want_string(vo, "version", vw, false);
                 if (!label) return label.error();
-                v.label = !label->empty() ? *label : wf.versions.empty() ? "v1" : next_label(wf.versions.back().label);
+                v.label = !label->empty()       ? *label
+                          : wf.versions.empty() ? first_label(t)
+                                                : next_label(wf.versions.back().label);
                 auto st = want_string(vo, "status", vw, false);
                 if (!st) return st.error();
                 v.status = st->empty() ? "not_activated" : *st;
@@ -685,7 +694,7 @@ result<std::string> secmaster_add_version(secmaster_tenant& t, const std::string
     auto* w = doc.if_contains("workflow");
     auto* v = doc.if_contains("version");
     if (w && w->is_object() && v && v->is_object()) document = v->get_object();
-    return append_version(*wf, std::move(document), true).label;
+    return append_version(*wf, std::move(document), true, first_label(t)).label;
 }
 
 json::object secmaster_summary(const secmaster_tenant& t)

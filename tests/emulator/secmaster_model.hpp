@@ -47,6 +47,7 @@ struct secmaster_tenant {
     std::string import_activation = "activate";    ///< "activate" | "leave"
     std::string activation = "direct";             ///< "direct" | "needs_approval"
     std::string version_detail = "taskflow";       ///< "taskflow" | "metadata"
+    std::string labels = "v";                      ///< "v" ("v1", "v2") | "dotted" ("0.0.1", ...)
     std::vector<sm_workflow> workflows;          ///< creation order
     std::map<std::string, steady_time> tokens;   ///< IAM token -> expiry
 };

@@ -357,6 +357,12 @@ BOOST_AUTO_TEST_CASE(restamped_ids_latest_exported_imports_left_inactive)
     secmaster_story({{"import_ids", "restamp"}, {"export_version", "latest"}, {"import_activation", "leave"}}, false);
 }
 
+BOOST_AUTO_TEST_CASE(dotted_labels_restamped_ids_imports_left_inactive)
+{
+    // Labels "0.0.1", "0.0.2" instead of "v1", "v2": compared as numbers all the same.
+    secmaster_story({{"labels", "dotted"}, {"import_ids", "restamp"}, {"import_activation", "leave"}}, true);
+}
+
 BOOST_AUTO_TEST_CASE(version_detail_without_content_falls_back_to_exports)
 {
     // Where the version detail describes a version without its content, versions are read
