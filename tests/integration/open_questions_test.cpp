@@ -411,19 +411,27 @@ BOOST_AUTO_TEST_CASE(activation_follows_the_rule_and_says_what_the_platform_did)
     }
 }
 
+/// After a first sync, a new source version of Block IP whose import POST meets `fault`
+/// (reset_after_commit: it landed; reset_before: it never arrived), then a person's version of
+/// Block IP in the target before the next run.
+void lose_an_import_then_edit_by_hand(soc_world& w, const char* fault)
+{
+    sync_expecting(w, 0, 2);
+    BOOST_TEST_REQUIRE(w.emu->add_version("soc-a", "wf-block", soc_document("lookup", "block and report")).has_value());
+    BOOST_TEST_REQUIRE(w.emu->add_fault({{"tenant", "soc-b"}, {"method", "POST"}, {"path_contains", "/soc/workflows/import"},
+                                         {"kind", fault}, {"count", 1}})
+                           .has_value());
+    sync_expecting(w, 1, 1);
+    BOOST_TEST_REQUIRE(w.emu->add_version("soc-b", w.id_of("soc-b", "Block IP"), soc_document("lookup", "by hand")).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(lost_answer_then_a_hand_edit_is_told_apart_by_content)
 {
     // The target re-stamps ids and its versions are read another way than exported: the
     // source's version, read the same way, tells which of the versions that appeared since
     // the lost answer is ours, even with a person's version beside it.
     soc_world w({{"import_ids", "restamp"}}, false);
-    sync_expecting(w, 0, 2);
-    BOOST_TEST_REQUIRE(w.emu->add_version("soc-a", "wf-block", soc_document("lookup", "block and report")).has_value());
-    BOOST_TEST_REQUIRE(w.emu->add_fault({{"tenant", "soc-b"}, {"method", "POST"}, {"path_contains", "/soc/workflows/import"},
-                                         {"kind", "reset_after_commit"}, {"count", 1}})
-                           .has_value());
-    sync_expecting(w, 1, 1);
-    BOOST_TEST_REQUIRE(w.emu->add_version("soc-b", w.id_of("soc-b", "Block IP"), soc_document("lookup", "by hand")).has_value());
+    lose_an_import_then_edit_by_hand(w, "reset_after_commit");
     auto adopted = sync_expecting(w, 0, 0);
     BOOST_TEST(has(adopted.out, "is in the target as version v2"), adopted.out);
     // The person's version v3 is newer than what wfsync wrote: drift, not overwritten.
@@ -437,13 +445,7 @@ BOOST_AUTO_TEST_CASE(lost_request_then_a_hand_edit_is_held_not_guessed)
     // version appeared that does not hold the content. Ours stored another way, or a
     // person's? Held until an operator says; never resent on a guess.
     soc_world w({{"import_ids", "restamp"}}, false);
-    sync_expecting(w, 0, 2);
-    BOOST_TEST_REQUIRE(w.emu->add_version("soc-a", "wf-block", soc_document("lookup", "block and report")).has_value());
-    BOOST_TEST_REQUIRE(w.emu->add_fault({{"tenant", "soc-b"}, {"method", "POST"}, {"path_contains", "/soc/workflows/import"},
-                                         {"kind", "reset_before"}, {"count", 1}})
-                           .has_value());
-    sync_expecting(w, 1, 1);
-    BOOST_TEST_REQUIRE(w.emu->add_version("soc-b", w.id_of("soc-b", "Block IP"), soc_document("lookup", "by hand")).has_value());
+    lose_an_import_then_edit_by_hand(w, "reset_before");
     auto held = sync_expecting(w, 1, 0);
     BOOST_TEST(has(held.out, "held"), held.out);
     BOOST_TEST(has(held.out, "1 version appeared since (v2) without the content"), held.out);
