@@ -24,8 +24,10 @@ std::string usage()
     return "usage: wfsync [--config FILE] COMMAND [OPTIONS]\n"
            "\n"
            "commands:\n"
-           "  sync [--rule R]... [--dry-run]      run rules once now, then exit\n"
-           "  plan [--rule R]...                  what sync would do, with diffs; changes nothing\n"
+           "  sync [--rule R]... [--dry-run] [--full]\n"
+           "                                      run rules once now, then exit; --full compares every\n"
+           "                                      item's contents even where the listings show no change\n"
+           "  plan [--rule R]... [--full]         what sync would do, with diffs; changes nothing\n"
            "  check [--offline]                   validate the config; without --offline also log in\n"
            "  serve [--grace 30s]                 the daemon: rules on their schedules, admin endpoint\n"
            "  status [--json]                     ask the running daemon how it is doing\n"
@@ -131,6 +133,8 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             cl.resolution = r;
         } else if (a == "--dry-run") {
             cl.dry_run = true;
+        } else if (a == "--full") {
+            cl.full = true;
         } else if (a == "--offline") {
             cl.offline = true;
         } else if (a == "--json") {
@@ -154,6 +158,7 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     const auto& c = cl.command;
     if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore" && c != "archive", "--dry-run"); !r) return r.error();
     if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
+    if (auto r = refuse(cl.full && c != "sync" && c != "plan", "--full"); !r) return r.error();
     if (auto r = refuse(!cl.grace.empty() && c != "serve", "--grace"); !r) return r.error();
     if (auto r = refuse(!cl.rules.empty() && c != "sync" && c != "plan" && c != "history", "--rule"); !r)
         return r.error();

@@ -21,6 +21,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <fmt/format.h>
+
 #include <ctime>
 #include <exception>
 #include <filesystem>
@@ -134,11 +136,25 @@ boost::json::object item_json(const sync::item& i)
     o["target_version"] = i.target_version;
     o["drifted"] = i.drifted;
     o["reason"] = log::redact(i.reason);
+    o["by_listing"] = i.by_listing;
     if (i.what == sync::action::error) o["error_kind"] = std::string(to_string(i.error_kind));
     boost::json::array diff;
     for (const auto& d : i.diff) diff.emplace_back(log::redact(d));
     if (!diff.empty()) o["diff"] = std::move(diff);
     return o;
+}
+
+/// Which items were read how, and why: what makes a run fast or slow.
+std::string reading_of(const sync::run_summary& s)
+{
+    int full = 0;
+    std::string why;
+    for (const auto& [reason, n] : s.compared_in_full) {
+        full += n;
+        why += fmt::format("{}{} {}", why.empty() ? "" : "; ", n, reason);
+    }
+    return fmt::format("read: {} proved unchanged by the listings (not exported), {} compared in full{}", s.by_listing,
+                       full, why.empty() ? "" : " (" + why + ")");
 }
 
 void print_summary(std::ostream& out, const sync::run_summary& s, bool planning)
@@ -154,6 +170,7 @@ void print_summary(std::ostream& out, const sync::run_summary& s, bool planning)
     }
     out << s.unchanged << " unchanged, " << s.drift << " drift, " << s.skipped << " skipped, " << s.errors
         << " errors\n";
+    out << "  " << reading_of(s) << '\n';
     table t({"ACTION", "WORKFLOW", "VERSION", "TARGET", "TARGET VERSION", "WHY"});
     for (const auto& i : s.items) {
         auto act = std::string(to_string(i.what));
@@ -194,6 +211,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     opts.command = planning ? "plan" : "sync";
     opts.dry_run = planning || cl.dry_run;
     opts.with_diff = planning;
+    opts.full = cl.full;
 
     int code = exit_ok;
     bool any_done = false, all_transient = true, any_failure = false;
@@ -227,6 +245,10 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
             o["drift"] = s->drift;
             o["skipped"] = s->skipped;
             o["errors"] = s->errors;
+            o["by_listing"] = s->by_listing;
+            boost::json::object full;
+            for (const auto& [why, n] : s->compared_in_full) full[why] = n;
+            o["compared_in_full"] = std::move(full);
             boost::json::array items;
             for (const auto& i : s->items) items.push_back(item_json(i));
             o["items"] = std::move(items);

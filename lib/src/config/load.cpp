@@ -1107,7 +1107,8 @@ void loader::parse_targets(const entry& e, rule& r)
 void loader::parse_rule(const entry& e, rule& r, std::map<std::string, int>& seen_names)
 {
     auto f = mapping(e, {"name", "source", "targets", "select", "version", "version_policy", "create_missing",
-                         "activate", "on_drift", "schedule", "timezone", "jitter", "catch_up", "retention"});
+                         "activate", "on_drift", "schedule", "timezone", "jitter", "catch_up", "retention",
+                         "verify_every"});
     if (!f) return;
     auto m = e.mark();
     r.where = source_location{file_, m.line + 1, m.column + 1};
@@ -1192,6 +1193,8 @@ void loader::parse_rule(const entry& e, rule& r, std::map<std::string, int>& see
     }
     if (auto p = f->get("jitter"))
         if (auto v = duration(*p, true)) r.jitter = *v;
+    if (auto p = f->get("verify_every"))
+        if (auto v = duration(*p, true)) r.verify_every = *v;
     if (auto p = f->get("retention")) {
         parse_retention(*p, r.retention);
         bool has_archive = std::any_of(r.targets.begin(), r.targets.end(),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "mapping_detail.hpp"
 
+#include <wfsync/core/hash.hpp>
 #include <wfsync/core/json.hpp>
 #include <wfsync/core/log.hpp>
 
@@ -74,6 +75,20 @@ error status_error(std::string_view prefix, int status, std::string_view body, s
     std::string text = message.empty() ? fmt::format("{}: HTTP {}", prefix, status)
                                        : fmt::format("{}: HTTP {}: {}", prefix, status, message);
     return fail(code, log::redact(text), status);
+}
+
+std::string change_mark(const json::object& item, std::initializer_list<std::string_view> changing)
+{
+    bool shows = false;
+    for (auto key : changing) {
+        const auto* v = item.if_contains(key);
+        if (!v || v->is_null()) continue;
+        if (v->is_string() && v->get_string().empty()) continue;
+        if (v->is_object() && v->get_object().empty()) continue;
+        shows = true;
+        break;
+    }
+    return shows ? sha256_hex(canonical_json(item)) : std::string();
 }
 
 }  // namespace wfsync::connector::detail

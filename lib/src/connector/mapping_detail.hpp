@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,11 @@ bool is_failure_body(const boost::json::value& v);
 /// Passed through log::redact.
 error status_error(std::string_view prefix, int status, std::string_view body,
                    std::string message, errc code);
+
+/// workflow_summary::change_mark of one listed definition: the sha256 of its canonical JSON
+/// (everything the listing shows, so that no change the platform reports there is missed),
+/// or empty when none of `changing` (members that change with the content: version labels
+/// and ids, update times) is there with a value.
+std::string change_mark(const boost::json::object& item, std::initializer_list<std::string_view> changing);
 
 }  // namespace wfsync::connector::detail

@@ -193,12 +193,30 @@ ALTER TABLE import_intents ADD COLUMN target_before TEXT NOT NULL DEFAULT '';
 ALTER TABLE import_intents ADD COLUMN hold TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<migration, 5> all{{
+// 6: what the listings showed of a workflow on both sides when its content was last compared
+// in full, so that a run whose listings show the same can skip the export.
+constexpr const char* m0006_listing_marks = R"sql(
+CREATE TABLE listing_marks (
+    rule             TEXT    NOT NULL,
+    source_tenant    TEXT    NOT NULL,
+    source_workflow  TEXT    NOT NULL,
+    target_tenant    TEXT    NOT NULL,
+    source_mark      TEXT    NOT NULL,
+    target_workflow  TEXT    NOT NULL,
+    target_mark      TEXT    NOT NULL,
+    content_hash     TEXT    NOT NULL,
+    verified_at      INTEGER NOT NULL,
+    PRIMARY KEY (rule, source_tenant, source_workflow, target_tenant)
+) STRICT;
+)sql";
+
+constexpr std::array<migration, 6> all{{
     {1, "0001_init", m0001_init},
     {2, "0002_async_jobs", m0002_async_jobs},
     {3, "0003_job_resume", m0003_job_resume},
     {4, "0004_archive", m0004_archive},
     {5, "0005_read_back", m0005_read_back},
+    {6, "0006_listing_marks", m0006_listing_marks},
 }};
 
 result<int> pragma_int(database& db, std::string_view op, const char* sql)

@@ -145,6 +145,15 @@ constexpr const char* sql_set_target_hash =
     "WHERE target_tenant = ?1 AND target_workflow = ?2 AND content_hash = ?3 AND target_version = ?4 "
     "ORDER BY id DESC LIMIT 1)";
 
+constexpr const char* sql_listing_marks =
+    "SELECT rule, source_tenant, source_workflow, target_tenant, source_mark, target_workflow, target_mark, "
+    "content_hash, verified_at FROM listing_marks WHERE rule = ?1";
+constexpr const char* sql_put_listing_mark =
+    "INSERT OR REPLACE INTO listing_marks (rule, source_tenant, source_workflow, target_tenant, source_mark, "
+    "target_workflow, target_mark, content_hash, verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr const char* sql_forget_listing_mark =
+    "DELETE FROM listing_marks WHERE rule = ?1 AND source_tenant = ?2 AND source_workflow = ?3 AND target_tenant = ?4";
+
 constexpr const char* sql_has_version_mapping =
     "SELECT 1 FROM version_mappings WHERE target_tenant = ?1 AND target_workflow = ?2 "
     "AND content_hash = ?3 LIMIT 1";
@@ -676,6 +685,58 @@ public:
                 return fail(errc::not_found, fmt::format("{}: no mapping of {} into {}/{} version {}", op,
                                                          content_hash, target_tenant, target_workflow,
                                                          target_version));
+            return {};
+        });
+    }
+
+    result<std::vector<listing_mark>> listing_marks(const std::string& rule) override
+    {
+        constexpr std::string_view op = "read listing marks";
+        return in_tx(op, false, [&]() -> result<std::vector<listing_mark>> {
+            auto s = use(op, sql_listing_marks);
+            if (!s) return s.error();
+            (*s)->bind(1, rule);
+            std::vector<listing_mark> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) return out;
+                auto& q = **s;
+                out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7),
+                               q.int64(8)});
+            }
+        });
+    }
+
+    result<void> put_listing_mark(const listing_mark& m) override
+    {
+        constexpr std::string_view op = "record listing mark";
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_put_listing_mark);
+            if (!s) return s.error();
+            (*s)->bind(1, m.rule)
+                .bind(2, m.source_tenant)
+                .bind(3, m.source_workflow)
+                .bind(4, m.target_tenant)
+                .bind(5, m.source_mark)
+                .bind(6, m.target_workflow)
+                .bind(7, m.target_mark)
+                .bind(8, m.content_hash)
+                .bind(9, static_cast<std::int64_t>(m.verified_at));
+            if (auto r = (*s)->step(); !r) return r.error();
+            return {};
+        });
+    }
+
+    result<void> forget_listing_mark(const std::string& rule, const std::string& source_tenant,
+                                     const std::string& source_workflow, const std::string& target_tenant) override
+    {
+        constexpr std::string_view op = "forget listing mark";
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_forget_listing_mark);
+            if (!s) return s.error();
+            (*s)->bind(1, rule).bind(2, source_tenant).bind(3, source_workflow).bind(4, target_tenant);
+            if (auto r = (*s)->step(); !r) return r.error();
             return {};
         });
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/sync/engine.hpp>
 
+#include "listing_check.hpp"
+
 #include <wfsync/archive/archive.hpp>
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
@@ -25,6 +27,7 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <set>
 
 namespace wfsync::sync {
 
@@ -163,6 +166,29 @@ struct target_view {
     bool other_space = false;
 };
 
+/// How an item into one target ended, for what the run records of its listings.
+struct settled {
+    action what = action::skip;
+    bool done = false;
+    std::string target_workflow;
+};
+
+/// A full comparison that ended in an import: its mark is taken from the target's listing
+/// read again at the end of the run, which shows the import.
+struct mark_after_import {
+    connector::workflow_summary source;
+    std::string target;
+    std::string target_workflow;
+    std::string content_hash;
+};
+
+/// What a run knows of its items' listings: the check against the last full comparisons, and
+/// the marks still to record once the targets are listed again.
+struct run_listings {
+    detail::listing_check check;
+    std::vector<mark_after_import> after_import;
+};
+
 /// What a target shows of an import whose outcome is unknown.
 struct landing {
     enum class kind { landed, absent, unknowable } what = kind::absent;
@@ -197,12 +223,13 @@ struct engine::impl {
     /// Stores an exported version in an archive unless that content is there already.
     void backup(const config::rule& r, run_summary& s, store::row_id run, const run_options& o,
                 const connector::workflow_summary& src, const connector::package& pkg,
-                const normalized_package& norm, const std::string& target, item it)
+                const normalized_package& norm, const std::string& target, item it, settled& outcome)
     {
         auto started = now_ms();
         auto name = target.substr(std::string_view("archive:").size());
         it.target_tenant = target;
         auto done = [&](item&& i) {
+            outcome = {i.what, i.done, i.target_workflow};
             if (i.what == action::error) ++s.errors;
             else if (i.what == action::unchanged) ++s.unchanged;
             else if (i.done) ++s.imported;
@@ -540,7 +567,7 @@ struct engine::impl {
         }
         if (view.highest_version.empty()) co_return view;
 
-        connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
+        connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version, {}};
         auto norm = co_await read_fingerprint(target, tw, view.highest, view.other_space);
         if (!norm) co_return std::move(norm.error()).context("reading target version " + view.highest_version);
         view.latest_hash = norm->hash;
@@ -607,7 +634,7 @@ struct engine::impl {
                   [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) > 0; });
         if (candidates.size() > max_versions_read) candidates.resize(max_versions_read);
 
-        connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version};
+        connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version, {}};
         bool other_space = view.other_space;
         for (const auto& v : candidates) {
             std::string hash;
@@ -668,10 +695,11 @@ struct engine::impl {
                                 const connector::package& pkg, const normalized_package& norm,
                                 const std::string& target_name,
                                 std::vector<connector::workflow_summary>& listing, item it,
-                                bool older_version)
+                                bool older_version, settled& outcome)
     {
         auto started = now_ms();
         auto finish = [&](item&& done) {
+            outcome = {done.what, done.done, done.target_workflow};
             switch (done.what) {
             case action::import:
             case action::create:
@@ -1107,7 +1135,7 @@ struct engine::impl {
         // A created definition joins the run's listing, so that a later workflow of the same
         // name (its lane runs after this one) finds it instead of creating it again.
         if (it.what == action::create)
-            listing.push_back({view->workflow, view->name, it.target_version, it.target_version});
+            listing.push_back({view->workflow, view->name, it.target_version, it.target_version, {}});
 
         auto back = co_await read_back(target, *view, it.target_version, done->version_id, norm);
         if (!back.note.empty()) it.reason += "; " + back.note;
@@ -1175,7 +1203,7 @@ struct engine::impl {
             }
         }
         out.version = *found;
-        connector::workflow_summary tw{view.workflow, view.name, {}, found->version};
+        connector::workflow_summary tw{view.workflow, view.name, {}, found->version, {}};
         bool other_space = false;
         auto fp = co_await read_fingerprint(target, tw, *found, other_space);
         if (!fp) {
@@ -1224,10 +1252,36 @@ struct engine::impl {
         return st.add_version_mapping(vm);
     }
 
+    /// Records what the listings show of an item whose contents were just compared in full,
+    /// or forgets the old mark when the comparison did not end with the target holding them.
+    void note_compared(const config::rule& r, const run_options& o, run_listings& rl,
+                       const connector::workflow_summary& src, const std::string& target,
+                       const std::vector<connector::workflow_summary>* listing, const settled& how,
+                       const std::string& content_hash)
+    {
+        if (o.dry_run) return;
+        // An adopted import may sit below a newer version (a person's): the next run looks again.
+        const bool holds = how.done && (how.what == action::unchanged ||
+                                        (detail::is_archive(target) && how.what == action::import));
+        if (holds) {
+            if (auto m = rl.check.mark_after(src, target, how.target_workflow, listing, content_hash))
+                if (auto p = st.put_listing_mark(*m); !p) log::warn("cannot record a listing mark: {}", p.error().what());
+            return;
+        }
+        if (how.done && (how.what == action::import || how.what == action::create)) {
+            rl.after_import.push_back({src, target, how.target_workflow, content_hash});
+            return;
+        }
+        if (rl.check.verified_at(src.id, target) != 0)
+            if (auto f = st.forget_listing_mark(r.name, r.source, src.id, target); !f)
+                log::warn("cannot forget a listing mark: {}", f.error().what());
+    }
+
     awaitable<void> sync_workflow(const config::rule& r, run_summary& s, store::row_id run,
                                   const run_options& o, connector::connector& source,
                                   const connector::workflow_summary& src,
-                                  std::map<std::string, std::vector<connector::workflow_summary>>& listings)
+                                  std::map<std::string, std::vector<connector::workflow_summary>>& listings,
+                                  run_listings& rl)
     {
         auto started = now_ms();
         item base;
@@ -1235,6 +1289,41 @@ struct engine::impl {
         base.source_tenant = r.source;
         base.source_workflow = src.id;
         base.workflow_name = src.name;
+
+        // Targets whose listing failed were reported already. Of the others, those whose
+        // listings show what they showed at the last full comparison need no export.
+        std::map<std::string, std::string> why_full;  // target -> why its contents are compared
+        for (const auto& target : r.targets) {
+            const std::vector<connector::workflow_summary>* listing = nullptr;
+            if (!detail::is_archive(target)) {
+                auto found = listings.find(target);
+                if (found == listings.end()) continue;
+                listing = &found->second;
+            }
+            auto why = rl.check.why_full(src, target, listing);
+            if (!why.empty()) {
+                why_full.emplace(target, std::move(why));
+                continue;
+            }
+            item i = base;
+            i.target_tenant = target;
+            i.what = action::unchanged;
+            i.by_listing = true;
+            i.done = !o.dry_run;
+            i.content_hash = rl.check.content_hash(src.id, target);
+            i.target_workflow = rl.check.target_workflow(src.id, target);
+            i.reason = fmt::format("both listings are as at the last full comparison ({}); not exported",
+                                   format_iso_utc(rl.check.verified_at(src.id, target)));
+            ++s.unchanged;
+            ++s.by_listing;
+            record(s, run, i, started, o);
+            if (log::enabled(log::level::info))
+                log::write(log::level::info, fmt::format("run {} rule {}: unchanged {} '{}' -> {}: {}", s.run_uid, r.name,
+                                                         r.source, i.workflow_name, target, i.reason));
+            s.items.push_back(std::move(i));
+        }
+        if (why_full.empty() && !r.targets.empty()) co_return;
+        for (const auto& [target, why] : why_full) ++s.compared_in_full[why];
 
         auto report = [&](item&& i) {
             if (i.what == action::error) ++s.errors;
@@ -1282,6 +1371,7 @@ struct engine::impl {
             refs.emplace_back();  // latest
         }
 
+        std::set<std::string> older_failed;
         for (std::size_t k = 0; k < refs.size(); ++k) {
             item version_base = base;
             auto fetched = co_await fetch_package(source, src, refs[k]);
@@ -1329,20 +1419,75 @@ struct engine::impl {
 
             bool older = k + 1 < refs.size();
             for (const auto& target : r.targets) {
-                if (target.rfind("archive:", 0) == 0) {
+                // A target whose listing failed was reported already (without its listing a
+                // definition could not be found by name and might be created twice); one the
+                // listings proved unchanged, too.
+                if (!why_full.contains(target)) continue;
+                settled how;
+                std::vector<connector::workflow_summary>* listing = nullptr;
+                if (detail::is_archive(target)) {
                     item it = version_base;
-                    backup(r, s, run, o, src, pkg, *norm, target, std::move(it));
-                    continue;
+                    backup(r, s, run, o, src, pkg, *norm, target, std::move(it), how);
+                } else {
+                    listing = &listings.find(target)->second;
+                    item it = version_base;
+                    it.target_tenant = target;
+                    co_await sync_target(r, s, run, o, source, src, pkg, *norm, target, *listing, std::move(it),
+                                         older, how);
                 }
-                // A target whose listing failed was reported already; without its listing a
-                // definition could not be found by name and might be created twice.
-                auto found = listings.find(target);
-                if (found == listings.end()) continue;
-                item it = version_base;
-                it.target_tenant = target;
-                co_await sync_target(r, s, run, o, source, src, pkg, *norm, target, found->second, std::move(it), older);
+                // With `version: all`, the listings prove the newest version only: an older one
+                // that did not make it keeps the item compared in full until it does.
+                const bool made_it = how.what == action::unchanged || how.what == action::adopt ||
+                                     ((how.what == action::import || how.what == action::create) && how.done);
+                if (!made_it) older_failed.insert(target);
+                if (older) continue;
+                if (older_failed.contains(target)) how.what = action::error;
+                note_compared(r, o, rl, src, target, listing, how, norm->hash);
             }
         }
+    }
+
+    /// Runs `task(0)` .. `task(n - 1)` concurrently on the engine's executor and waits for all;
+    /// an exception in one is rethrown once all have ended. A cancelled run cancels them all.
+    template <class Task>
+    awaitable<void> for_each_at_once(std::size_t n, Task task)
+    {
+        if (n == 0) co_return;
+        if (n == 1) co_return co_await task(std::size_t{0});
+        using op_type = decltype(boost::asio::co_spawn(ex, task(std::size_t{0}), boost::asio::deferred));
+        std::vector<op_type> ops;
+        for (std::size_t k = 0; k < n; ++k) ops.push_back(boost::asio::co_spawn(ex, task(k), boost::asio::deferred));
+        auto [order, failures] = co_await boost::asio::experimental::make_parallel_group(std::move(ops))
+                                     .async_wait(boost::asio::experimental::wait_for_all(),
+                                                 boost::asio::use_awaitable_t<executor>{});
+        for (const auto& e : failures)
+            if (e) std::rethrow_exception(e);
+    }
+
+    /// Records the marks of this run's imports from each target's listing read again now, so
+    /// that the next run can tell from the listings alone that nothing changed since. A person's
+    /// edit between the import and this listing would pass for ours until verify_every.
+    awaitable<void> mark_imports(const config::rule& r, run_listings& rl)
+    {
+        std::vector<std::string> targets;
+        for (const auto& m : rl.after_import)
+            if (std::find(targets.begin(), targets.end(), m.target) == targets.end()) targets.push_back(m.target);
+        co_await for_each_at_once(targets.size(), [&](std::size_t k) -> awaitable<void> {
+            auto c = connector_for(targets[k]);
+            if (!c) co_return;
+            auto listing = co_await (*c)->list_workflows();
+            if (!listing) {
+                log::warn("rule {}: listing {} again after its imports: {}; the next run compares them in full",
+                          r.name, targets[k], listing.error().what());
+                co_return;
+            }
+            for (const auto& m : rl.after_import) {
+                if (m.target != targets[k]) continue;
+                auto mark = rl.check.mark_after(m.source, m.target, m.target_workflow, &*listing, m.content_hash);
+                if (!mark) continue;
+                if (auto p = st.put_listing_mark(*mark); !p) log::warn("cannot record a listing mark: {}", p.error().what());
+            }
+        });
     }
 
     /// How many workflows of a rule are handled at once: as many as the busiest tenant of the
@@ -1365,7 +1510,8 @@ struct engine::impl {
     awaitable<void> sync_concurrently(const config::rule& r, run_summary& s, store::row_id run, const run_options& o,
                                       connector::connector& source,
                                       const std::vector<connector::workflow_summary>& listed,
-                                      std::map<std::string, std::vector<connector::workflow_summary>>& listings)
+                                      std::map<std::string, std::vector<connector::workflow_summary>>& listings,
+                                      run_listings& rl)
     {
         std::vector<std::vector<const connector::workflow_summary*>> lanes;
         std::map<std::string, std::size_t> lane_of_name;
@@ -1380,26 +1526,13 @@ struct engine::impl {
         if (lanes.empty()) co_return;
 
         std::size_t next = 0;
-        auto worker = [&]() -> awaitable<void> {
+        const std::size_t first_item = s.items.size();
+        co_await for_each_at_once(std::min(width_of(r), lanes.size()), [&](std::size_t) -> awaitable<void> {
             while (next < lanes.size()) {
                 const auto& lane = lanes[next++];
-                for (const auto* src : lane) co_await sync_workflow(r, s, run, o, source, *src, listings);
+                for (const auto* src : lane) co_await sync_workflow(r, s, run, o, source, *src, listings, rl);
             }
-        };
-        const std::size_t width = std::min(width_of(r), lanes.size());
-        const std::size_t first_item = s.items.size();
-        if (width == 1) {
-            co_await worker();
-        } else {
-            using op_type = decltype(boost::asio::co_spawn(ex, worker(), boost::asio::deferred));
-            std::vector<op_type> ops;
-            for (std::size_t k = 0; k < width; ++k) ops.push_back(boost::asio::co_spawn(ex, worker(), boost::asio::deferred));
-            auto [order, failures] = co_await boost::asio::experimental::make_parallel_group(std::move(ops))
-                                         .async_wait(boost::asio::experimental::wait_for_all(),
-                                                     boost::asio::use_awaitable_t<executor>{});
-            for (const auto& e : failures)
-                if (e) std::rethrow_exception(e);
-        }
+        });
         std::stable_sort(s.items.begin() + static_cast<std::ptrdiff_t>(first_item), s.items.end(),
                          [&](const item& a, const item& b) {
                              return position[a.source_workflow] < position[b.source_workflow];
@@ -1440,7 +1573,22 @@ struct engine::impl {
         }
         for (auto& [name, c] : connectors) c->set_run_id(s.run_uid);
 
-        auto listed = co_await (*source)->list_workflows();
+        // The source and every target are listed at once: a no-change run is little more.
+        std::vector<std::string> listed_tenants{r.source};
+        for (const auto& target : r.targets)
+            if (!detail::is_archive(target)) listed_tenants.push_back(target);
+        std::vector<result<std::vector<connector::workflow_summary>>> lists(
+            listed_tenants.size(), fail(errc::internal, "not listed"));
+        co_await for_each_at_once(listed_tenants.size(), [&](std::size_t k) -> awaitable<void> {
+            auto c = connector_for(listed_tenants[k]);
+            if (!c) {
+                lists[k] = c.error();
+                co_return;
+            }
+            (*c)->set_run_id(s.run_uid);
+            lists[k] = co_await (*c)->list_workflows();
+        });
+        auto& listed = lists[0];
         if (!listed) {
             (void)close("failed");
             co_return std::move(listed.error()).context("listing workflows of " + r.source);
@@ -1448,12 +1596,9 @@ struct engine::impl {
 
         // Target listings are read once per run, for finding definitions by name.
         std::map<std::string, std::vector<connector::workflow_summary>> listings;
-        for (const auto& target : r.targets) {
-            if (target.rfind("archive:", 0) == 0) continue;
-            auto c = connector_for(target);
-            if (!c) continue;  // reported per item
-            (*c)->set_run_id(s.run_uid);
-            auto l = co_await (*c)->list_workflows();
+        for (std::size_t k = 1; k < listed_tenants.size(); ++k) {
+            const auto& target = listed_tenants[k];
+            auto& l = lists[k];
             if (!l) {
                 for (const auto& src : *listed) {
                     if (!r.select.matches(src.id, src.name)) continue;
@@ -1465,7 +1610,7 @@ struct engine::impl {
                     i.target_tenant = target;
                     i.what = action::error;
                     i.error_kind = l.error().code;
-                i.http_status = l.error().http_status;
+                    i.http_status = l.error().http_status;
                     i.reason = "listing workflows of " + target + ": " + l.error().what();
                     ++s.errors;
                     record(s, run_id, i, now_ms(), o);
@@ -1478,10 +1623,23 @@ struct engine::impl {
 
         std::vector<std::string> unreachable;
         for (const auto& target : r.targets)
-            if (target.rfind("archive:", 0) != 0 && !listings.contains(target)) unreachable.push_back(target);
+            if (!detail::is_archive(target) && !listings.contains(target)) unreachable.push_back(target);
+
+        auto marks = st.listing_marks(r.name);
+        if (!marks) {
+            (void)close("failed");
+            co_return marks.error();
+        }
+        auto open = st.open_intents();
+        if (!open) {
+            (void)close("failed");
+            co_return open.error();
+        }
+        run_listings rl{detail::listing_check(r, o.full, *marks, *open, std::time(nullptr)), {}};
 
         if (unreachable.size() != r.targets.size() || r.targets.empty())
-            co_await sync_concurrently(r, s, run_id, o, **source, *listed, listings);
+            co_await sync_concurrently(r, s, run_id, o, **source, *listed, listings, rl);
+        co_await mark_imports(r, rl);
 
         if (!o.dry_run) apply_retention(r, s);
         s.errors += static_cast<int>(s.prune_errors.size());

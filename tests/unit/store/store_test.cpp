@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -88,12 +89,12 @@ BOOST_AUTO_TEST_CASE(fresh_file_gets_every_migration)
     test::temp_dir dir;
     auto path = dir.file("state.db");
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 5);
+    BOOST_TEST(s->schema_version() == 6);
 
     raw_db raw(path);
-    BOOST_TEST(raw.integer("PRAGMA user_version") == 5);
+    BOOST_TEST(raw.integer("PRAGMA user_version") == 6);
     for (auto table : {"tenants", "workflows", "versions", "workflow_mappings", "version_mappings",
-                       "import_intents", "runs", "events", "async_jobs"})
+                       "import_intents", "runs", "events", "async_jobs", "listing_marks"})
         BOOST_TEST(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='") +
                                table + "'") == 1,
                    table);
@@ -119,7 +120,7 @@ BOOST_AUTO_TEST_CASE(reopen_keeps_data_and_does_not_migrate_again)
         id = s->upsert_workflow("prod", "458", "Invoice sync").value().id;
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 5);
+    BOOST_TEST(s->schema_version() == 6);
     auto w = s->find_workflow("prod", "458").value();
     BOOST_TEST_REQUIRE(w.has_value());
     BOOST_TEST(w->id == id);
@@ -456,6 +457,41 @@ BOOST_AUTO_TEST_CASE(read_back_fingerprints_are_kept_and_filled_in_late)
     BOOST_TEST(none.error().code == errc::not_found);
 }
 
+BOOST_AUTO_TEST_CASE(listing_marks_are_per_item_replaced_and_forgotten)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    listing_mark m{"r", "sandbox", "286", "prod", "s1", "901", "t1", "h1", 1000};
+    BOOST_TEST_REQUIRE(s->put_listing_mark(m).has_value());
+    auto other = m;
+    other.target_tenant = "archive:a";
+    other.target_workflow.clear();
+    other.target_mark.clear();
+    BOOST_TEST_REQUIRE(s->put_listing_mark(other).has_value());
+    auto elsewhere = m;
+    elsewhere.rule = "r2";
+    BOOST_TEST_REQUIRE(s->put_listing_mark(elsewhere).has_value());
+
+    m.source_mark = "s2";
+    m.verified_at = 2000;
+    BOOST_TEST_REQUIRE(s->put_listing_mark(m).has_value());  // replaces
+    auto marks = s->listing_marks("r").value();
+    BOOST_TEST_REQUIRE(marks.size() == 2u);
+    auto prod = std::find_if(marks.begin(), marks.end(), [](const auto& x) { return x.target_tenant == "prod"; });
+    BOOST_TEST_REQUIRE((prod != marks.end()));
+    BOOST_TEST(prod->source_mark == "s2");
+    BOOST_TEST(prod->target_mark == "t1");
+    BOOST_TEST(prod->target_workflow == "901");
+    BOOST_TEST(prod->content_hash == "h1");
+    BOOST_TEST(prod->verified_at == 2000);
+
+    BOOST_TEST_REQUIRE(s->forget_listing_mark("r", "sandbox", "286", "prod").has_value());
+    marks = s->listing_marks("r").value();
+    BOOST_TEST_REQUIRE(marks.size() == 1u);
+    BOOST_TEST(marks[0].target_tenant == "archive:a");
+    BOOST_TEST(s->listing_marks("r2").value().size() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(intents)
@@ -508,14 +544,14 @@ BOOST_AUTO_TEST_CASE(schema_4_state_gains_read_back_columns_keeping_rows)
     }
     {
         raw_db raw(path);
-        BOOST_TEST_REQUIRE(sqlite3_exec(raw.db, "DROP INDEX version_mappings_content; "
+        BOOST_TEST_REQUIRE(sqlite3_exec(raw.db, "DROP TABLE listing_marks; DROP INDEX version_mappings_content; "
                                                 "ALTER TABLE version_mappings DROP COLUMN target_hash; "
                                                 "ALTER TABLE import_intents DROP COLUMN target_before; "
                                                 "ALTER TABLE import_intents DROP COLUMN hold; PRAGMA user_version = 4;",
                                         nullptr, nullptr, nullptr) == SQLITE_OK);
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 5);
+    BOOST_TEST(s->schema_version() == 6);
     auto m = s->find_version_mapping("sandbox", "901", "h1").value();
     BOOST_TEST_REQUIRE(m.has_value());
     BOOST_TEST(m->target_hash.empty());

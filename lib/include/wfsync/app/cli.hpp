@@ -25,6 +25,7 @@ struct command_line {
     std::vector<std::string> rules;  ///< --rule (repeatable)
     std::string workflow;     ///< --workflow
     bool dry_run = false;
+    bool full = false;        ///< sync/plan --full: compare every item's contents, whatever the listings say
     bool offline = false;
     bool json = false;
     int limit = 50;

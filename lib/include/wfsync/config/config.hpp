@@ -155,6 +155,9 @@ struct rule {
     std::string timezone = "UTC";
     milliseconds jitter{0};
     bool catch_up = false;
+    /// How often each item's contents are compared in full even when the listings on both
+    /// sides show no change (a change they cannot show: an edit in place). 0 = every run.
+    milliseconds verify_every{std::chrono::hours(24)};
     /// Archive retention, restic-style: keep_last, keep_hourly, keep_daily, keep_weekly,
     /// keep_monthly, keep_yearly -> count. Empty = keep everything.
     std::map<std::string, int> retention;

@@ -14,6 +14,11 @@ struct workflow_summary {
     std::string name;
     std::string active_version;  ///< empty if unknown or none
     std::string latest_version;  ///< empty if unknown
+    /// A digest of everything the listing shows of the definition, when that includes
+    /// something that changes with its content (a version label or id, an update time); empty
+    /// when the listing shows nothing of the kind (Kore.ai has no listing), so that an equal
+    /// mark proves nothing. Equal marks on two runs let the engine skip the export.
+    std::string change_mark;
 };
 
 /// One version of a definition.

@@ -61,6 +61,21 @@ struct version_mapping {
     std::string target_hash;
 };
 
+/// What the listings showed of one source workflow and its target when wfsync last compared
+/// their contents in full and found the target holding the source's content. A later run whose
+/// listings show the same marks need not export either side.
+struct listing_mark {
+    std::string rule;
+    std::string source_tenant;
+    std::string source_workflow;
+    std::string target_tenant;    ///< a tenant, or "archive:NAME"
+    std::string source_mark;      ///< see connector::workflow_summary::change_mark
+    std::string target_workflow;  ///< empty for an archive
+    std::string target_mark;      ///< empty for an archive
+    std::string content_hash;     ///< the source content the target was found holding
+    unix_time verified_at = 0;    ///< when the contents were last compared in full
+};
+
 enum class intent_state { pending, succeeded, failed, unknown };
 std::string_view to_string(intent_state s) noexcept;
 
@@ -229,6 +244,15 @@ public:
     /// The newest version mapping into a target workflow (what wfsync last put there).
     [[nodiscard]] virtual result<std::optional<version_mapping>> last_version_mapping(
         const std::string& target_tenant, const std::string& target_workflow) = 0;
+
+    /// The listing marks of a rule's items.
+    [[nodiscard]] virtual result<std::vector<listing_mark>> listing_marks(const std::string& rule) = 0;
+    /// Records (replaces) the mark of (rule, source tenant, source workflow, target tenant).
+    [[nodiscard]] virtual result<void> put_listing_mark(const listing_mark& m) = 0;
+    /// Forgets the mark of one item, so that its next run compares contents in full.
+    [[nodiscard]] virtual result<void> forget_listing_mark(const std::string& rule, const std::string& source_tenant,
+                                                           const std::string& source_workflow,
+                                                           const std::string& target_tenant) = 0;
 
     /// Inserts a pending intent; `key` must be unique. Returns it with its id.
     [[nodiscard]] virtual result<import_intent> create_intent(const import_intent& i) = 0;

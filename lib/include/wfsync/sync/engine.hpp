@@ -50,6 +50,7 @@ struct item {
     action what = action::skip;
     bool done = false;            ///< the action was carried out (false for plan and dry run)
     bool drifted = false;         ///< the target had been edited by hand (also with overwrite)
+    bool by_listing = false;      ///< unchanged because both listings show what they did at the last full comparison
     std::string reason;           ///< why, in words, for people
     errc error_kind = errc::internal;  ///< for action::error
     int http_status = 0;               ///< for action::error from an HTTP answer
@@ -66,6 +67,10 @@ struct run_summary {
     int skipped = 0;
     int errors = 0;    ///< errors and held items
     int held = 0;      ///< imports held for an operator (`wfsync resolve`)
+    int by_listing = 0;  ///< items the listings proved unchanged, without an export
+    /// Items whose contents were compared in full, by why (the listings changed, --full,
+    /// verify_every, a listing that shows nothing that changes with the content, ...).
+    std::map<std::string, int> compared_in_full;
     /// Archives whose retention could not be applied after the run, with why.
     std::vector<std::string> prune_errors;
     /// True when every error is transient (tenant down, timeouts): exit 75 rather than 1.
@@ -76,6 +81,7 @@ struct run_options {
     std::string command = "sync";  ///< recorded in the runs table
     bool dry_run = false;          ///< decide, change nothing, record nothing
     bool with_diff = false;        ///< fill item::diff
+    bool full = false;             ///< compare every item's contents, whatever the listings say
 };
 
 using connector_factory =
