@@ -327,9 +327,10 @@ BOOST_AUTO_TEST_CASE(kore_serve_killed_with_a_pending_export_resumes_the_same_jo
             if (!started) daemon.wait_for(std::chrono::milliseconds(25));
         }
         BOOST_TEST_REQUIRE(started, read_file(env.dir->file("serve1.err")));
-        for (int i = 0; i < 400 && emu.find("kore-dev", "/export", "POST").empty(); ++i)
+        // Its first poll comes after the job is recorded: kill it then.
+        for (int i = 0; i < 400 && emu.find("kore-dev", "/dock-status", "GET").empty(); ++i)
             daemon.wait_for(std::chrono::milliseconds(25));
-        BOOST_TEST_REQUIRE(emu.find("kore-dev", "/export", "POST").size() >= 1u);
+        BOOST_TEST_REQUIRE(emu.find("kore-dev", "/dock-status", "GET").size() >= 1u);
         daemon.signal(SIGKILL);
         daemon.wait_for(std::chrono::seconds(10));
     }

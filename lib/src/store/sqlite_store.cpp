@@ -467,6 +467,34 @@ std::int64_t sql_limit(int limit) noexcept { return limit > 0 ? limit : -1; }
 class sqlite_store final : public store {
 public:
     explicit sqlite_store(std::unique_ptr<database> db) : db_(std::move(db)) {}
+    ~sqlite_store() override
+    {
+        // Whatever a batch still holds goes in: the writes were made to be kept.
+        if (batch_open_) (void)commit_batch();
+    }
+
+    void begin_batching() override { ++batching_; }
+
+    result<void> end_batching() override
+    {
+        if (batching_ > 0) --batching_;
+        return batching_ == 0 ? commit_batch() : result<void>{};
+    }
+
+    result<void> commit_batch() override
+    {
+        if (!batch_open_) return {};
+        batch_open_ = false;
+        batch_writes_ = 0;
+        if (auto r = db_->exec("commit batched writes", "COMMIT"); !r) {
+            // Not committed: nothing of the batch is kept, and nothing half.
+            sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+            return r;
+        }
+        return {};
+    }
+
+    std::size_t batched_writes() const override { return batch_writes_; }
 
     result<workflow_row> upsert_workflow(const std::string& tenant, const std::string& remote_id,
                                          const std::string& name) override
@@ -1230,6 +1258,22 @@ private:
     template <class F>
     auto in_tx(std::string_view op, bool write, F&& f) -> decltype(f())
     {
+        if (batch_open_ || (write && batching_ > 0)) {
+            if (!batch_open_) {
+                if (auto r = db_->exec(op, "BEGIN IMMEDIATE"); !r) return r.error();
+                batch_open_ = true;
+            }
+            // A savepoint each, so that a failed write takes back only itself.
+            if (auto r = db_->exec(op, "SAVEPOINT one_write"); !r) return r.error();
+            auto r = f();
+            if (!r) {
+                sqlite3_exec(db_->handle(), "ROLLBACK TO one_write; RELEASE one_write", nullptr, nullptr, nullptr);
+                return r;
+            }
+            if (auto c = db_->exec(op, "RELEASE one_write"); !c) return c.error();
+            if (write) ++batch_writes_;
+            return r;
+        }
         transaction tx(*db_, op);
         if (auto r = tx.begin(write); !r) return r.error();
         auto r = f();
@@ -1304,6 +1348,9 @@ private:
     }
 
     std::unique_ptr<database> db_;
+    int batching_ = 0;         ///< begin_batching calls not yet ended
+    bool batch_open_ = false;  ///< a batch's transaction is open
+    std::size_t batch_writes_ = 0;
 };
 
 // ---- opening ------------------------------------------------------------------------------

@@ -18,6 +18,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -420,6 +422,8 @@ struct engine::impl {
             auto added = st.add_job(row);
             if (!added) co_return added.error();
             recorded = std::move(*added);
+            // A restarted wfsync resumes the job instead of starting another only if its row survives.
+            if (auto c = st.commit_batch(); !c) log::error("cannot record export job {}: {}", row.job_id, c.error().what());
         }
 
         auto poll = poll_of(c.tenant());
@@ -1075,6 +1079,8 @@ struct engine::impl {
             if (!created) co_return failed(created.error());
             intent = std::move(*created);
         }
+        // Write-ahead: the intent is on disk before the request it announces is sent.
+        if (auto d = co_await make_durable(intent->id); !d) co_return failed(d.error());
 
         result<connector::import_result> done = fail(errc::internal, "no import attempted");
         if (recorded_job) {
@@ -1107,6 +1113,8 @@ struct engine::impl {
                     (void)st.set_intent_state(intent->id, store::intent_state::unknown, added.error().what());
                     co_return failed(added.error());
                 }
+                // The job is followed by a restarted wfsync only if its row survives.
+                if (auto c = st.commit_batch(); !c) log::error("cannot record import job {}: {}", row.job_id, c.error().what());
                 done = co_await wait_import(target, *done, added->id);
             }
         }
@@ -1447,6 +1455,31 @@ struct engine::impl {
         }
     }
 
+    /// Commits the state's open batch so that the intent `id` is on disk. Workers that reach
+    /// their imports in the same turn of the executor share one commit. An intent the commit
+    /// did not keep (a batch that failed) is an error: its import must not be sent.
+    awaitable<result<void>> make_durable(store::row_id id)
+    {
+        co_await boost::asio::post(ex, boost::asio::use_awaitable_t<executor>{});
+        if (auto c = st.commit_batch(); !c) co_return std::move(c.error()).context("recording the import intent");
+        auto kept = st.get_intent(id);
+        if (!kept) co_return kept.error();
+        if (!*kept) co_return fail(errc::store, fmt::format("import intent {} was not recorded; not sent", id));
+        co_return result<void>{};
+    }
+
+    /// Commits the state's batched writes every `period` until `stop` is set: a run's events,
+    /// versions and marks reach the disk in groups, and the write lock is never held longer.
+    awaitable<void> commit_periodically(boost::asio::steady_timer& timer, const bool& stop, milliseconds period)
+    {
+        while (!stop) {
+            timer.expires_after(period);
+            boost::system::error_code ec;
+            co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable_t<executor>{}, ec));
+            if (auto c = st.commit_batch(); !c) log::error("cannot commit the run's records: {}", c.error().what());
+        }
+    }
+
     /// Runs `task(0)` .. `task(n - 1)` concurrently on the engine's executor and waits for all;
     /// an exception in one is rethrown once all have ended. A cancelled run cancels them all.
     template <class Task>
@@ -1539,8 +1572,30 @@ struct engine::impl {
                          });
     }
 
+    /// A run's writes grouped into few commits (store::begin_batching), ended however the run ends.
+    class batching {
+    public:
+        explicit batching(store::store& st) : st_(st) { st_.begin_batching(); }
+        ~batching()
+        {
+            if (!ended_) (void)st_.end_batching();
+        }
+        batching(const batching&) = delete;
+        batching& operator=(const batching&) = delete;
+        result<void> end()
+        {
+            ended_ = true;
+            return st_.end_batching();
+        }
+
+    private:
+        store::store& st_;
+        bool ended_ = false;
+    };
+
     awaitable<result<run_summary>> run(const config::rule& r, run_options o)
     {
+        batching batch(st);
         run_summary s;
         s.run_uid = make_run_uid();
         s.rule = r.name;
@@ -1637,14 +1692,28 @@ struct engine::impl {
         }
         run_listings rl{detail::listing_check(r, o.full, *marks, *open, std::time(nullptr)), {}};
 
-        if (unreachable.size() != r.targets.size() || r.targets.empty())
-            co_await sync_concurrently(r, s, run_id, o, **source, *listed, listings, rl);
-        co_await mark_imports(r, rl);
+        boost::asio::steady_timer commit_timer(ex);
+        bool work_done = false;
+        co_await for_each_at_once(2, [&](std::size_t k) -> awaitable<void> {
+            if (k == 1) co_return co_await commit_periodically(commit_timer, work_done, milliseconds(50));
+            try {
+                if (unreachable.size() != r.targets.size() || r.targets.empty())
+                    co_await sync_concurrently(r, s, run_id, o, **source, *listed, listings, rl);
+                co_await mark_imports(r, rl);
+            } catch (...) {
+                work_done = true;
+                commit_timer.cancel();
+                throw;
+            }
+            work_done = true;
+            commit_timer.cancel();
+        });
 
         if (!o.dry_run) apply_retention(r, s);
         s.errors += static_cast<int>(s.prune_errors.size());
         std::string outcome = s.errors == 0 ? "ok" : (s.imported + s.unchanged > 0 ? "partial" : "failed");
         if (auto c = close(outcome); !c) co_return c.error();
+        if (auto e = batch.end(); !e) co_return std::move(e.error()).context("recording the run");
         co_return s;
     }
 };

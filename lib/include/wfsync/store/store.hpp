@@ -313,6 +313,19 @@ public:
     [[nodiscard]] virtual result<std::optional<archive_file_row>> find_archive_file(
         const std::string& archive, const std::string& path) = 0;
 
+    /// Group commit. Between begin_batching and end_batching, writes are grouped: the first
+    /// opens a transaction that stays open until commit_batch (or the last end_batching), so
+    /// that many writes cost one fsync. Reads see the batch's writes. A caller that needs a
+    /// write durable before it acts (an intent before its import is sent) calls commit_batch.
+    /// A batch lost to a crash loses only writes whose loss the engine recovers from.
+    /// Calls nest; the last end_batching commits.
+    virtual void begin_batching() = 0;
+    [[nodiscard]] virtual result<void> end_batching() = 0;
+    /// Commits the writes grouped so far; nothing to do when there are none.
+    [[nodiscard]] virtual result<void> commit_batch() = 0;
+    /// Writes made in the open batch, not yet committed.
+    virtual std::size_t batched_writes() const = 0;
+
     /// The schema version (PRAGMA user_version) after migrations.
     virtual int schema_version() = 0;
 };
