@@ -140,6 +140,23 @@ BOOST_AUTO_TEST_CASE(workflow_page_with_total_and_tolerant_version_fields)
     BOOST_TEST(parse_workflow_page(R"({"items":[]})", "l").has_error());
 }
 
+BOOST_AUTO_TEST_CASE(change_mark_only_where_the_listing_shows_what_changes)
+{
+    auto mark = [](const char* item) {
+        auto p = parse_workflow_page(std::string(R"({"data":[)") + item + "]}", "list");
+        BOOST_TEST_REQUIRE(p.has_value());
+        return p->items.at(0).change_mark;
+    };
+    auto full = mark(R"({"id":"a","name":"A","version":"v2","version_id":"x1","update_time":"2026-11-29T10:00:00.001Z"})");
+    BOOST_TEST(full.size() == 64u);
+    BOOST_TEST(mark(R"({"id":"a","name":"A","version":"v2","version_id":"x1","update_time":"2026-11-29T10:00:00.002Z"})") != full);
+    BOOST_TEST(mark(R"({"id":"a","name":"A","version":"v3","version_id":"x2","update_time":"2026-11-29T10:00:00.001Z"})") != full);
+    BOOST_TEST(mark(R"({"name":"A","id":"a","update_time":"2026-11-29T10:00:00.001Z","version_id":"x1","version":"v2"})") == full);
+    BOOST_TEST(!mark(R"({"id":"a","name":"A","version":"v2"})").empty());           // labels only
+    BOOST_TEST(mark(R"({"id":"a","name":"A","enabled":true})").empty());            // nothing that changes
+    BOOST_TEST(mark(R"({"id":"a","name":"A","version":null,"update_time":""})").empty());
+}
+
 BOOST_AUTO_TEST_CASE(versions_label_from_version_name_or_version_id)
 {
     auto v = parse_versions(R"({"data":[

@@ -77,6 +77,22 @@ BOOST_AUTO_TEST_CASE(workflow_page_bare_array_and_odd_ids)
     BOOST_TEST(p->items[3].active_version == "0.0.9");
 }
 
+BOOST_AUTO_TEST_CASE(change_mark_only_where_the_listing_shows_what_changes)
+{
+    auto mark = [](const char* item) {
+        auto p = parse_workflow_page(std::string(R"({"data":[)") + item + "]}", "list");
+        BOOST_TEST_REQUIRE(p.has_value());
+        return p->items.at(0).change_mark;
+    };
+    auto full = mark(R"({"id":7,"name":"A","updatedAt":"2026-11-29T10:00:00.001Z","active_version":{"id":9,"version":"0.0.2"},"latest_version":"0.0.2"})");
+    BOOST_TEST(full.size() == 64u);
+    BOOST_TEST(mark(R"({"id":7,"name":"A","updatedAt":"2026-11-29T10:00:00.002Z","active_version":{"id":9,"version":"0.0.2"},"latest_version":"0.0.2"})") != full);
+    BOOST_TEST(mark(R"({"id":7,"name":"A","updatedAt":"2026-11-29T10:00:00.001Z","active_version":{"id":9,"version":"0.0.2"},"latest_version":"0.0.3"})") != full);
+    BOOST_TEST(!mark(R"({"id":7,"name":"A","active_version":null,"latest_version":"0.0.1"})").empty());  // labels only
+    BOOST_TEST(mark(R"({"id":7,"name":"A","status":"Active","type":"Workflow::Setup"})").empty());
+    BOOST_TEST(mark(R"({"id":7,"name":"A","active_version":null,"latest_version":""})").empty());
+}
+
 BOOST_AUTO_TEST_CASE(workflow_page_rejects_bad_items_naming_them)
 {
     auto no_id = parse_workflow_page(R"({"data":[{"id":1},{"name":"x"}]})", "tenant t: list page 4");

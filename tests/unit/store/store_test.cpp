@@ -674,6 +674,71 @@ BOOST_AUTO_TEST_CASE(open_intents_survive_a_kill_9_in_order)
     BOOST_TEST(open[0].id < open[1].id);
 }
 
+BOOST_AUTO_TEST_CASE(batched_writes_are_one_transaction_visible_outside_only_once_committed)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    auto s = open_ok(path);
+    raw_db other(path);
+    s->begin_batching();
+    BOOST_TEST(s->batched_writes() == 0u);
+    auto a = s->create_intent(make_intent("k-a")).value();
+    auto b = s->create_intent(make_intent("k-b", "h2")).value();
+    BOOST_TEST(s->batched_writes() == 2u);
+    // The store reads its own batch; another connection does not see it yet.
+    BOOST_TEST(s->get_intent(b.id).value().has_value());
+    BOOST_TEST(other.integer("SELECT count(*) FROM import_intents") == 0);
+    // A write that fails takes back only itself, and the batch goes on.
+    auto dup = s->create_intent(make_intent("k-a", "h3"));
+    BOOST_TEST_REQUIRE(dup.has_error());
+    BOOST_TEST((dup.error().code == errc::conflict));
+    BOOST_TEST(s->batched_writes() == 2u);
+    BOOST_TEST_REQUIRE(s->commit_batch().has_value());
+    BOOST_TEST(s->batched_writes() == 0u);
+    BOOST_TEST(other.integer("SELECT count(*) FROM import_intents") == 2);
+    BOOST_TEST_REQUIRE(s->commit_batch().has_value());  // nothing to commit: fine
+
+    // Nested batching commits when the outer one ends.
+    s->begin_batching();
+    BOOST_TEST_REQUIRE(s->set_intent_state(a.id, intent_state::succeeded, "ok").has_value());
+    BOOST_TEST_REQUIRE(s->end_batching().has_value());
+    BOOST_TEST(other.integer("SELECT count(*) FROM import_intents WHERE state = 'succeeded'") == 0);
+    BOOST_TEST_REQUIRE(s->end_batching().has_value());
+    BOOST_TEST(other.integer("SELECT count(*) FROM import_intents WHERE state = 'succeeded'") == 1);
+    // Out of a batch, each write commits at once again.
+    BOOST_TEST_REQUIRE(s->set_intent_state(b.id, intent_state::failed, "422").has_value());
+    BOOST_TEST(s->batched_writes() == 0u);
+    BOOST_TEST(other.integer("SELECT count(*) FROM import_intents WHERE state = 'failed'") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_loses_only_the_uncommitted_batch)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    { auto s = open_ok(path); }
+    pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        auto s = open_sqlite(path);
+        if (!s) ::_exit(2);
+        auto& st = **s;
+        st.begin_batching();
+        if (!st.create_intent(make_intent("k-kept")) || !st.commit_batch()) ::_exit(3);
+        auto lost = st.create_intent(make_intent("k-lost", "h2"));
+        if (!lost || !st.put_listing_mark({"r", "prod", "458", "sandbox", "s", "901", "t", "h2", 1})) ::_exit(4);
+        ::kill(::getpid(), SIGKILL);
+        ::_exit(7);
+    }
+    int status = 0;
+    BOOST_TEST_REQUIRE(::waitpid(pid, &status, 0) == pid);
+    BOOST_TEST_REQUIRE(WIFSIGNALED(status), "child exited with " << WEXITSTATUS(status));
+    auto s = open_ok(path);
+    auto open = s->open_intents().value();
+    BOOST_TEST_REQUIRE(open.size() == 1u);
+    BOOST_TEST(open[0].idempotency_key == "k-kept");
+    BOOST_TEST(s->listing_marks("r").value().empty());
+}
+
 BOOST_AUTO_TEST_CASE(kill_9_during_writes_leaves_whole_transactions)
 {
     test::temp_dir dir;
