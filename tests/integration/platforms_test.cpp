@@ -218,6 +218,11 @@ BOOST_AUTO_TEST_CASE(kore_to_kore_first_no_change_one_new_version_and_no_key_abr
     BOOST_TEST_REQUIRE(second.code == 0, describe(second));
     BOOST_TEST(kore_imports(emu) == 0u);
     BOOST_TEST(emu.find("kore-prod", "/api/public/files", "POST").empty());
+    // Kore.ai lists nothing that changes with the content: every run exports, and says why.
+    BOOST_TEST(emu.find("kore-dev", "/export", "POST").size() == 2u);
+    BOOST_TEST(second.out.find("read: 0 proved unchanged by the listings (not exported), 2 compared in full (2 the "
+                               "source's listing shows no version or update time)") != std::string::npos,
+               second.out);
 
     // A new deployed version in the source: exactly one import.
     BOOST_TEST_REQUIRE(emu->load_seed(json::serialize(json::object{
