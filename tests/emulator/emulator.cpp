@@ -152,6 +152,12 @@ struct emulator::impl {
         std::map<std::string, std::shared_ptr<detail::secmaster_tenant>> sm_loaded;
         std::map<std::string, std::shared_ptr<detail::kore_tenant>> kore_loaded;
         std::lock_guard lock(mu);
+        // A reloaded tenant's update times go on from the last one it handed out.
+        auto last_stamp = [&](const std::string& name) -> std::int64_t {
+            if (auto t = tenant(name)) return t->last_stamp_ms;
+            if (auto sm = secmaster_tenant(name)) return sm->last_stamp_ms;
+            return 0;
+        };
         for (const auto& kv : ts->get_object()) {
             std::string name(kv.key());
             if (name.empty() || name.find_first_of("/?#% ") != std::string::npos)
@@ -163,13 +169,13 @@ struct emulator::impl {
                 continue;
             }
             if (detail::is_secmaster_seed(kv.value())) {
-                auto s = detail::secmaster_from_seed(name, kv.value());
+                auto s = detail::secmaster_from_seed(name, kv.value(), last_stamp(name));
                 if (!s) return fail(errc::config, "emulator seed: " + s.error().message);
                 sm_loaded[name] = std::make_shared<detail::secmaster_tenant>(std::move(*s));
                 continue;
             }
             auto range = tenant_ranges.try_emplace(name, (std::int64_t(tenant_ranges.size()) + 1) * 100'000).first;
-            auto t = detail::tenant_from_seed(name, kv.value(), range->second);
+            auto t = detail::tenant_from_seed(name, kv.value(), range->second, last_stamp(name));
             if (!t) return fail(errc::config, "emulator seed: " + t.error().message);
             loaded[name] = std::make_shared<detail::tenant_state>(std::move(*t));
         }

@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <future>
@@ -913,3 +914,100 @@ BOOST_FIXTURE_TEST_CASE(seed_can_be_replaced_while_running, emulator_fixture)
     BOOST_TEST(bad.message().find("tenants.t3") != std::string::npos, bad.body);
     BOOST_TEST(emu.add_version("t1", "abc", doc("x", "0.0.1", {1})).error().code == errc::not_found);
 }
+
+// ---- listing detail and update times ------------------------------------------------------
+
+namespace {
+
+std::set<std::string> keys_of(const json::value& v)
+{
+    std::set<std::string> out;
+    for (const auto& kv : v.as_object()) out.insert(std::string(kv.key()));
+    return out;
+}
+
+/// "2026-11-29T18:00:00.123Z": ISO-8601 UTC with exactly three fraction digits.
+bool is_ms_stamp(const json::value& v)
+{
+    if (!v.is_string()) return false;
+    std::string s(v.as_string());
+    if (s.size() != 24) return false;
+    const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) return false;
+    return true;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(update_stamps_have_milliseconds_and_never_repeat)
+{
+    using emulator::detail::iso8601_ms;
+    using emulator::detail::next_stamp;
+    BOOST_TEST(iso8601_ms(0) == "1970-01-01T00:00:00.000Z");
+    BOOST_TEST(iso8601_ms(1'795'975'200'123) == "2026-11-29T18:00:00.123Z");
+    // The clock has not moved past the last stamp (here: far in the future): last + 1 ms.
+    std::int64_t last = 4'102'444'800'000;  // 2100-01-01
+    BOOST_TEST(next_stamp(last) == "2100-01-01T00:00:00.001Z");
+    BOOST_TEST(next_stamp(last) == "2100-01-01T00:00:00.002Z");
+    BOOST_TEST(last == 4'102'444'800'002);
+    // Otherwise the clock.
+    std::int64_t none = 0;
+    auto now = next_stamp(none);
+    BOOST_TEST(none > 1'700'000'000'000);
+    BOOST_TEST(now == iso8601_ms(none));
+}
+
+BOOST_FIXTURE_TEST_CASE(list_detail_full_labels_names_show_the_fields_said, emulator_fixture)
+{
+    auto seed = [](const std::string& detail) {
+        json::object t{{"bearer_token", "tok"}, {"workflows", json::array{seed_workflow(11, "Alpha", {{"0.0.1", "Inactive"}, {"0.0.2", "Active"}}, 100)}}};
+        if (!detail.empty()) t["list_detail"] = detail;
+        return json::serialize(json::object{{"tenants", json::object{{"d", t}}}});
+    };
+    const std::set<std::string> names{"id", "name", "description", "status", "type"};
+    std::set<std::string> labels = names;
+    labels.insert({"active_version", "latest_version"});
+    std::set<std::string> full = labels;
+    full.insert({"createdAt", "updatedAt"});
+    const std::pair<std::string, std::set<std::string>> cases[] = {
+        {"", full}, {"full", full}, {"labels", labels}, {"names", names}};
+    std::map<std::string, std::string> auth{{"Authorization", "Bearer tok"}};
+    for (const auto& [detail, expected] : cases) {
+        BOOST_TEST_CONTEXT("list_detail '" << detail << "'")
+        {
+            auto loaded = emu.load_seed(seed(detail));
+            BOOST_TEST_REQUIRE(!loaded.has_error(), (loaded ? "" : loaded.error().message));
+            auto list = c.get("/t/d/workflows", auth);
+            BOOST_TEST_REQUIRE(list.status == 200, list.body);
+            const auto body = list.json();
+            const auto& item = body.at("data").at(0);
+            BOOST_TEST(keys_of(item) == expected, boost::test_tools::per_element());
+            auto one = c.get("/t/d/workflows/11", auth);
+            BOOST_TEST_REQUIRE(one.status == 200, one.body);
+            BOOST_TEST(keys_of(one.json()) == expected, boost::test_tools::per_element());
+            BOOST_TEST(item.at("status") == "Active");
+            if (expected.count("latest_version")) {
+                BOOST_TEST(item.at("latest_version") == "0.0.2");
+                BOOST_TEST(item.at("active_version").at("version") == "0.0.2");
+            }
+            if (expected.count("updatedAt")) {
+                BOOST_TEST(is_ms_stamp(item.at("updatedAt")), item.at("updatedAt"));
+                BOOST_TEST(is_ms_stamp(item.at("createdAt")), item.at("createdAt"));
+            }
+            // An import's answer is the documented definition, in full, whatever list_detail says.
+            auto imported = c.post("/t/d/workflows/11/versions/import?version=0.0.3", doc("Alpha", "0.0.3", {1}), auth);
+            BOOST_TEST_REQUIRE(imported.status == 200, imported.body);
+            BOOST_TEST(keys_of(imported.json()) == full, boost::test_tools::per_element());
+        }
+    }
+    auto bad = emu.load_seed(R"({"tenants": {"a": {"bearer_token": "tok", "list_detail": "all"}}})");
+    BOOST_TEST_REQUIRE(bad.has_error());
+    BOOST_TEST(bad.error().message.find("tenants.a.list_detail: 'all' must be 'full', 'labels' or 'names'") !=
+                   std::string::npos,
+               bad.error().message);
+    auto not_string = emu.load_seed(R"({"tenants": {"a": {"bearer_token": "tok", "list_detail": 1}}})");
+    BOOST_TEST_REQUIRE(not_string.has_error());
+    BOOST_TEST(not_string.error().message.find("tenants.a.list_detail") != std::string::npos);
+}
+

@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <thread>
@@ -654,7 +655,9 @@ BOOST_AUTO_TEST_CASE(seed_switch_values_are_checked)
                                                        {"export_file_name", "\"label\""},
                                                        {"export_version", "\"newest\""},
                                                        {"import_activation", "true"},
-                                                       {"activation", "\"approval\""}};
+                                                       {"activation", "\"approval\""},
+                                                       {"list_detail", "\"times\""},
+                                                       {"list_detail", "3"}};
     for (auto [key, value] : bad) {
         auto r = emu.load_seed(fmt_seed(key, value));
         BOOST_TEST_REQUIRE(r.has_error(), key);
@@ -665,7 +668,10 @@ BOOST_AUTO_TEST_CASE(seed_switch_values_are_checked)
                                                         {"export_file_name", "\"version\""},
                                                         {"export_version", "\"latest\""},
                                                         {"import_activation", "\"leave\""},
-                                                        {"activation", "\"needs_approval\""}};
+                                                        {"activation", "\"needs_approval\""},
+                                                        {"list_detail", "\"full\""},
+                                                        {"list_detail", "\"labels\""},
+                                                        {"list_detail", "\"names\""}};
     for (auto [key, value] : good) {
         auto r = emu.load_seed(fmt_seed(key, value));
         BOOST_TEST(r.has_value(), (r ? "" : r.error().message));
@@ -697,4 +703,67 @@ BOOST_FIXTURE_TEST_CASE(fault_429_with_retry_after_on_posts_only, small)
     auto lost = import_file(export_wf(wf_a, tok).body, tok);
     BOOST_TEST(!!lost.ec);
     BOOST_TEST(versions(wf_a, tok).size() == 3u);  // stored all the same
+}
+
+// ---- listing detail and update times ------------------------------------------------------
+
+namespace {
+
+std::set<std::string> keys_of(const json::value& v)
+{
+    std::set<std::string> out;
+    for (const auto& kv : v.as_object()) out.insert(std::string(kv.key()));
+    return out;
+}
+
+/// "2026-11-29T18:00:00.123Z": ISO-8601 UTC with exactly three fraction digits.
+bool is_ms_stamp(const json::value& v)
+{
+    if (!v.is_string()) return false;
+    std::string s(v.as_string());
+    const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (s.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) return false;
+    return true;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(list_detail_full_labels_names_show_the_fields_said)
+{
+    const std::set<std::string> names{"id", "name", "description", "project_id", "workspace_id", "enabled", "aop_type"};
+    std::set<std::string> labels = names;
+    labels.insert({"version", "version_id"});
+    std::set<std::string> full = labels;
+    full.insert({"create_time", "update_time"});
+    const std::pair<std::string, std::set<std::string>> cases[] = {
+        {"", full}, {"full", full}, {"labels", labels}, {"names", names}};
+    for (const auto& [detail, expected] : cases) {
+        BOOST_TEST_CONTEXT("list_detail '" << detail << "'")
+        {
+            json::object switches;
+            if (!detail.empty()) switches["list_detail"] = detail;
+            fixture f(1, switches);
+            auto tok = f.login();
+            auto r = f.get(api, tok);
+            BOOST_TEST_REQUIRE(r.status == 200, r.body);
+            const auto body = r.json();
+            const auto& data = body.at("data").as_array();
+            BOOST_TEST_REQUIRE(data.size() == 2u);
+            for (const auto& item : data) BOOST_TEST(keys_of(item) == expected, boost::test_tools::per_element());
+            const auto& a = data[0];
+            BOOST_TEST(a.at("enabled").as_bool());
+            if (expected.count("version")) {
+                BOOST_TEST(a.at("version").as_string() == "v2");
+                BOOST_TEST(a.at("version_id") == f.versions(wf_a, tok)[1].at("id"));
+                BOOST_TEST(data[1].at("version").is_null());  // no activated version
+                BOOST_TEST(data[1].at("version_id").is_null());
+            }
+            if (expected.count("update_time")) {
+                BOOST_TEST(is_ms_stamp(a.at("update_time")), a.at("update_time"));
+                BOOST_TEST(is_ms_stamp(a.at("create_time")), a.at("create_time"));
+            }
+        }
+    }
 }
