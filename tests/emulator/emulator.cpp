@@ -268,6 +268,24 @@ struct emulator::impl {
         return (*v)->label;
     }
 
+    result<std::string> edit_version(const std::string& tenant_name, const std::string& workflow_id,
+                                     const std::string& label, const json::object& doc)
+    {
+        std::lock_guard lock(mu);
+        if (auto sm = secmaster_tenant(tenant_name))
+            return detail::secmaster_edit_version(*sm, workflow_id, label, doc);
+        if (auto kt = kore_tenant(tenant_name)) return detail::kore_edit_version(*kt, workflow_id, label, doc);
+        auto t = tenant(tenant_name);
+        if (!t) return fail(errc::not_found, fmt::format("tenant '{}' not found", tenant_name));
+        std::int64_t id = 0;
+        auto [end, ec] = std::from_chars(workflow_id.data(), workflow_id.data() + workflow_id.size(), id);
+        bool numeric = ec == std::errc{} && end == workflow_id.data() + workflow_id.size();
+        auto wit = numeric ? t->workflows.find(id) : t->workflows.end();
+        if (wit == t->workflows.end())
+            return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, tenant_name));
+        return detail::edit_version_from_doc(*t, wit->second, label, doc);
+    }
+
     json::array requests(const std::string& tenant_name) const
     {
         std::lock_guard lock(mu);
@@ -589,6 +607,13 @@ reply emulator::impl::control(const net::server_request& req)
             if (!label) return bad(label.error());
             return json_reply(200, json::object{{"success", true}, {"version", *label}});
         }
+        if (seg.size() == 7 && seg[3] == "workflows" && seg[5] == "versions" && req.method == "PUT") {
+            auto o = body_object();
+            if (!o) return bad(o.error());
+            auto label = edit_version(name, seg[4], seg[6], *o);
+            if (!label) return bad(label.error());
+            return json_reply(200, json::object{{"success", true}, {"version", *label}});
+        }
     }
     return error_reply(404, detail::code_not_found, fmt::format("no such control endpoint: {} {}", req.method, req.path));
 }
@@ -688,6 +713,14 @@ result<std::string> emulator::add_version(const std::string& tenant, const std::
                                           const json::object& export_doc)
 {
     return impl_->add_version(tenant, workflow_id, export_doc);
+}
+
+result<void> emulator::edit_version(const std::string& tenant, const std::string& workflow_id,
+                                    const std::string& label, const json::object& doc)
+{
+    auto r = impl_->edit_version(tenant, workflow_id, label, doc);
+    if (!r) return r.error();
+    return {};
 }
 
 result<void> emulator::expire_tokens(const std::string& tenant)

@@ -706,7 +706,7 @@ reply handle_secmaster(secmaster_tenant& t, const zuora_request& r)
 
 namespace {
 
-/// What add_version takes: the version's document, or an export file
+/// What add_version and edit_version take: the version's document, or an export file
 /// {workflow, version} whose "version" object is used.
 json::object version_document(const json::object& doc)
 {
@@ -726,6 +726,18 @@ result<std::string> secmaster_add_version(secmaster_tenant& t, const std::string
     return append_version(t, *wf, version_document(doc), true).label;
 }
 
+result<std::string> secmaster_edit_version(secmaster_tenant& t, const std::string& workflow_id,
+                                           const std::string& label, const json::object& doc)
+{
+    auto* wf = find_workflow(t, workflow_id);
+    if (!wf) return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, t.name));
+    auto v = std::find_if(wf->versions.begin(), wf->versions.end(), [&](const sm_version& x) { return x.label == label; });
+    if (v == wf->versions.end())
+        return fail(errc::not_found, fmt::format("workflow {} has no version '{}'", workflow_id, label));
+    v->document = version_document(doc);
+    v->updated_at = wf->updated_at = next_stamp(t.last_stamp_ms);
+    return v->label;
+}
 
 json::object secmaster_summary(const secmaster_tenant& t)
 {

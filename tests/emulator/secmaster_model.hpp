@@ -20,7 +20,7 @@ struct sm_version {
     std::string label;   ///< "v1", "v2", ... (or as seeded)
     std::string status;  ///< "activated", "not_activated", ... [H-VERS]
     boost::json::object document;
-    std::string created_at, updated_at;  ///< next_stamp() values; updated_at moves on PUT
+    std::string created_at, updated_at;  ///< next_stamp() values; updated_at moves on PUT and edit
 };
 
 struct sm_workflow {
@@ -28,7 +28,7 @@ struct sm_workflow {
     std::string name, description;
     std::vector<sm_version> versions;  ///< oldest first
     /// next_stamp() values: created_at when seeded or created by import, updated_at moved by
-    /// every change (new version, activation or other status change).
+    /// every change (new version, activation or other status change, edit in place).
     std::string created_at, updated_at;
 
     const sm_version* active() const;  ///< the activated version, or nullptr
@@ -80,6 +80,14 @@ reply handle_secmaster(secmaster_tenant& t, const zuora_request& r);
 [[nodiscard]] result<std::string> secmaster_add_version(secmaster_tenant& t,
                                                         const std::string& workflow_id,
                                                         const boost::json::object& doc);
+
+/// Replaces the document of version `label` of the workflow in place, as a person saving a
+/// version in the UI without making a new one. `doc` is taken as by secmaster_add_version.
+/// The version's id, label and status stay; its and the workflow's update times move.
+/// Returns the label; errc::not_found for an unknown workflow or label.
+[[nodiscard]] result<std::string> secmaster_edit_version(secmaster_tenant& t, const std::string& workflow_id,
+                                                         const std::string& label,
+                                                         const boost::json::object& doc);
 
 /// {"workflows":[{"id","name","versions":[{"id","version","status"}]}]}
 boost::json::object secmaster_summary(const secmaster_tenant& t);

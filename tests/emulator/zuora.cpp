@@ -577,6 +577,28 @@ result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& w
     return &wf.versions.back();
 }
 
+result<std::string> edit_version_from_doc(tenant_state& t, workflow_rec& wf, std::string_view label,
+                                          const json::object& doc)
+{
+    auto parts = parse_version(label);
+    version_rec* v = nullptr;
+    if (parts)
+        for (auto& c : wf.versions)
+            if (compare_versions(c.parts, *parts) == 0) v = &c;
+    if (!v)
+        return fail(errc::not_found, fmt::format("workflow {} has no version '{}'", wf.id, label));
+    auto p = doc_shape(doc);
+    if (!p) return p.error();
+    if (auto r = check_tasks_and_linkages(*p); !r) return r.error();
+
+    // The version keeps its id, label and status; what it holds is replaced.
+    v->workflow = *p->workflow;
+    renumber(t, *p, wf.id, v->tasks, v->linkages);
+    take_name(wf, *p->workflow);
+    wf.updated_at = next_stamp(t.last_stamp_ms);
+    return v->label;
+}
+
 json::object export_doc(const workflow_rec& wf, const version_rec& v)
 {
     json::object w = v.workflow;

@@ -78,7 +78,7 @@ struct workflow_rec {
     std::string name, description;
     std::vector<version_rec> versions;  ///< ascending by version
     /// next_stamp() values: created_at when the workflow was seeded or imported, updated_at
-    /// moved by every change to it (new version, activation, rename).
+    /// moved by every change to it (new version, activation, rename, edit in place).
     std::string created_at, updated_at;
 
     const version_rec* active() const;
@@ -125,6 +125,16 @@ struct tenant_state {
 [[nodiscard]] result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& wf,
                                                               const boost::json::object& doc,
                                                               std::string label, bool activate);
+
+/// Replaces version `label` of `wf` in place from an export document, as a person saving a
+/// version in the UI without making a new one: its tasks (ids renumbered from the tenant's
+/// counter, as add_version_from_doc does), linkages and workflow object. Its id, label and
+/// status stay; the body's workflow.name/description rename the definition as an import
+/// does; wf.updated_at moves. Returns the stored label. errc::not_found for an unknown
+/// label, errc::invalid_argument (a 400 answer) for a bad document, which changes nothing.
+[[nodiscard]] result<std::string> edit_version_from_doc(tenant_state& t, workflow_rec& wf,
+                                                        std::string_view label,
+                                                        const boost::json::object& doc);
 
 /// The export document of one version, with the tenant's own ids.
 boost::json::object export_doc(const workflow_rec& wf, const version_rec& v);
