@@ -152,6 +152,12 @@ struct emulator::impl {
         std::map<std::string, std::shared_ptr<detail::secmaster_tenant>> sm_loaded;
         std::map<std::string, std::shared_ptr<detail::kore_tenant>> kore_loaded;
         std::lock_guard lock(mu);
+        // A reloaded tenant's update times go on from the last one it handed out.
+        auto last_stamp = [&](const std::string& name) -> std::int64_t {
+            if (auto t = tenant(name)) return t->last_stamp_ms;
+            if (auto sm = secmaster_tenant(name)) return sm->last_stamp_ms;
+            return 0;
+        };
         for (const auto& kv : ts->get_object()) {
             std::string name(kv.key());
             if (name.empty() || name.find_first_of("/?#% ") != std::string::npos)
@@ -163,13 +169,13 @@ struct emulator::impl {
                 continue;
             }
             if (detail::is_secmaster_seed(kv.value())) {
-                auto s = detail::secmaster_from_seed(name, kv.value());
+                auto s = detail::secmaster_from_seed(name, kv.value(), last_stamp(name));
                 if (!s) return fail(errc::config, "emulator seed: " + s.error().message);
                 sm_loaded[name] = std::make_shared<detail::secmaster_tenant>(std::move(*s));
                 continue;
             }
             auto range = tenant_ranges.try_emplace(name, (std::int64_t(tenant_ranges.size()) + 1) * 100'000).first;
-            auto t = detail::tenant_from_seed(name, kv.value(), range->second);
+            auto t = detail::tenant_from_seed(name, kv.value(), range->second, last_stamp(name));
             if (!t) return fail(errc::config, "emulator seed: " + t.error().message);
             loaded[name] = std::make_shared<detail::tenant_state>(std::move(*t));
         }
@@ -260,6 +266,24 @@ struct emulator::impl {
         auto v = detail::add_version_from_doc(*t, wf, doc, label, activate);
         if (!v) return v.error();
         return (*v)->label;
+    }
+
+    result<std::string> edit_version(const std::string& tenant_name, const std::string& workflow_id,
+                                     const std::string& label, const json::object& doc)
+    {
+        std::lock_guard lock(mu);
+        if (auto sm = secmaster_tenant(tenant_name))
+            return detail::secmaster_edit_version(*sm, workflow_id, label, doc);
+        if (auto kt = kore_tenant(tenant_name)) return detail::kore_edit_version(*kt, workflow_id, label, doc);
+        auto t = tenant(tenant_name);
+        if (!t) return fail(errc::not_found, fmt::format("tenant '{}' not found", tenant_name));
+        std::int64_t id = 0;
+        auto [end, ec] = std::from_chars(workflow_id.data(), workflow_id.data() + workflow_id.size(), id);
+        bool numeric = ec == std::errc{} && end == workflow_id.data() + workflow_id.size();
+        auto wit = numeric ? t->workflows.find(id) : t->workflows.end();
+        if (wit == t->workflows.end())
+            return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, tenant_name));
+        return detail::edit_version_from_doc(*t, wit->second, label, doc);
     }
 
     json::array requests(const std::string& tenant_name) const
@@ -583,6 +607,13 @@ reply emulator::impl::control(const net::server_request& req)
             if (!label) return bad(label.error());
             return json_reply(200, json::object{{"success", true}, {"version", *label}});
         }
+        if (seg.size() == 7 && seg[3] == "workflows" && seg[5] == "versions" && req.method == "PUT") {
+            auto o = body_object();
+            if (!o) return bad(o.error());
+            auto label = edit_version(name, seg[4], seg[6], *o);
+            if (!label) return bad(label.error());
+            return json_reply(200, json::object{{"success", true}, {"version", *label}});
+        }
     }
     return error_reply(404, detail::code_not_found, fmt::format("no such control endpoint: {} {}", req.method, req.path));
 }
@@ -682,6 +713,14 @@ result<std::string> emulator::add_version(const std::string& tenant, const std::
                                           const json::object& export_doc)
 {
     return impl_->add_version(tenant, workflow_id, export_doc);
+}
+
+result<void> emulator::edit_version(const std::string& tenant, const std::string& workflow_id,
+                                    const std::string& label, const json::object& doc)
+{
+    auto r = impl_->edit_version(tenant, workflow_id, label, doc);
+    if (!r) return r.error();
+    return {};
 }
 
 result<void> emulator::expire_tokens(const std::string& tenant)

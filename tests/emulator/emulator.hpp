@@ -54,6 +54,15 @@ public:
     [[nodiscard]] result<std::string> add_version(const std::string& tenant,
                                                   const std::string& workflow_id,
                                                   const boost::json::object& export_doc);
+    /// Changes version `label` of a workflow in place, as if a person saved it in the UI
+    /// without making a new version. `doc` takes the shapes add_version takes. Zuora: that
+    /// version's tasks (renumbered), linkages and workflow object are replaced; SecMaster: its
+    /// document; Kore.ai: the documents given. Labels, version ids and which version is
+    /// active/deployed stay; the workflow's update time moves (Zuora, SecMaster).
+    /// errc::not_found for an unknown tenant, workflow or label; invalid_argument for a bad
+    /// document (which changes nothing).
+    [[nodiscard]] result<void> edit_version(const std::string& tenant, const std::string& workflow_id,
+                                            const std::string& label, const boost::json::object& doc);
     /// Makes every token of `tenant` answer 401.
     [[nodiscard]] result<void> expire_tokens(const std::string& tenant);
     /// The tenant's workflows and versions: {"workflows":[{"id","name","versions":[...]}]}.

@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <future>
@@ -912,4 +913,269 @@ BOOST_FIXTURE_TEST_CASE(seed_can_be_replaced_while_running, emulator_fixture)
     BOOST_TEST(bad.status == 400);
     BOOST_TEST(bad.message().find("tenants.t3") != std::string::npos, bad.body);
     BOOST_TEST(emu.add_version("t1", "abc", doc("x", "0.0.1", {1})).error().code == errc::not_found);
+}
+
+// ---- listing detail, update times, edits in place ----------------------------------------
+
+namespace {
+
+std::set<std::string> keys_of(const json::value& v)
+{
+    std::set<std::string> out;
+    for (const auto& kv : v.as_object()) out.insert(std::string(kv.key()));
+    return out;
+}
+
+/// "2026-11-29T18:00:00.123Z": ISO-8601 UTC with exactly three fraction digits.
+bool is_ms_stamp(const json::value& v)
+{
+    if (!v.is_string()) return false;
+    std::string s(v.as_string());
+    if (s.size() != 24) return false;
+    const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) return false;
+    return true;
+}
+
+std::string updated_at(client& c, const std::string& target)
+{
+    auto r = c.get(target);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    return std::string(r.json().at("updatedAt").as_string());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(update_stamps_have_milliseconds_and_never_repeat)
+{
+    using emulator::detail::iso8601_ms;
+    using emulator::detail::next_stamp;
+    BOOST_TEST(iso8601_ms(0) == "1970-01-01T00:00:00.000Z");
+    BOOST_TEST(iso8601_ms(1'795'975'200'123) == "2026-11-29T18:00:00.123Z");
+    // The clock has not moved past the last stamp (here: far in the future): last + 1 ms.
+    std::int64_t last = 4'102'444'800'000;  // 2100-01-01
+    BOOST_TEST(next_stamp(last) == "2100-01-01T00:00:00.001Z");
+    BOOST_TEST(next_stamp(last) == "2100-01-01T00:00:00.002Z");
+    BOOST_TEST(last == 4'102'444'800'002);
+    // Otherwise the clock.
+    std::int64_t none = 0;
+    auto now = next_stamp(none);
+    BOOST_TEST(none > 1'700'000'000'000);
+    BOOST_TEST(now == iso8601_ms(none));
+}
+
+BOOST_FIXTURE_TEST_CASE(list_detail_full_labels_names_show_the_fields_said, emulator_fixture)
+{
+    auto seed = [](const std::string& detail) {
+        json::object t{{"bearer_token", "tok"}, {"workflows", json::array{seed_workflow(11, "Alpha", {{"0.0.1", "Inactive"}, {"0.0.2", "Active"}}, 100)}}};
+        if (!detail.empty()) t["list_detail"] = detail;
+        return json::serialize(json::object{{"tenants", json::object{{"d", t}}}});
+    };
+    const std::set<std::string> names{"id", "name", "description", "status", "type"};
+    std::set<std::string> labels = names;
+    labels.insert({"active_version", "latest_version"});
+    std::set<std::string> full = labels;
+    full.insert({"createdAt", "updatedAt"});
+    const std::pair<std::string, std::set<std::string>> cases[] = {
+        {"", full}, {"full", full}, {"labels", labels}, {"names", names}};
+    std::map<std::string, std::string> auth{{"Authorization", "Bearer tok"}};
+    for (const auto& [detail, expected] : cases) {
+        BOOST_TEST_CONTEXT("list_detail '" << detail << "'")
+        {
+            auto loaded = emu.load_seed(seed(detail));
+            BOOST_TEST_REQUIRE(!loaded.has_error(), (loaded ? "" : loaded.error().message));
+            auto list = c.get("/t/d/workflows", auth);
+            BOOST_TEST_REQUIRE(list.status == 200, list.body);
+            const auto body = list.json();
+            const auto& item = body.at("data").at(0);
+            BOOST_TEST(keys_of(item) == expected, boost::test_tools::per_element());
+            auto one = c.get("/t/d/workflows/11", auth);
+            BOOST_TEST_REQUIRE(one.status == 200, one.body);
+            BOOST_TEST(keys_of(one.json()) == expected, boost::test_tools::per_element());
+            BOOST_TEST(item.at("status") == "Active");
+            if (expected.count("latest_version")) {
+                BOOST_TEST(item.at("latest_version") == "0.0.2");
+                BOOST_TEST(item.at("active_version").at("version") == "0.0.2");
+            }
+            if (expected.count("updatedAt")) {
+                BOOST_TEST(is_ms_stamp(item.at("updatedAt")), item.at("updatedAt"));
+                BOOST_TEST(is_ms_stamp(item.at("createdAt")), item.at("createdAt"));
+            }
+            // An import's answer is the documented definition, in full, whatever list_detail says.
+            auto imported = c.post("/t/d/workflows/11/versions/import?version=0.0.3", doc("Alpha", "0.0.3", {1}), auth);
+            BOOST_TEST_REQUIRE(imported.status == 200, imported.body);
+            BOOST_TEST(keys_of(imported.json()) == full, boost::test_tools::per_element());
+        }
+    }
+    auto bad = emu.load_seed(R"({"tenants": {"a": {"bearer_token": "tok", "list_detail": "all"}}})");
+    BOOST_TEST_REQUIRE(bad.has_error());
+    BOOST_TEST(bad.error().message.find("tenants.a.list_detail: 'all' must be 'full', 'labels' or 'names'") !=
+                   std::string::npos,
+               bad.error().message);
+    auto not_string = emu.load_seed(R"({"tenants": {"a": {"bearer_token": "tok", "list_detail": 1}}})");
+    BOOST_TEST_REQUIRE(not_string.has_error());
+    BOOST_TEST(not_string.error().message.find("tenants.a.list_detail") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(update_times_strictly_increase_with_every_change, emulator_fixture)
+{
+    login();
+    const std::string beta = "/t/t1/workflows/12";
+    auto seeded = updated_at(c, beta);
+    BOOST_TEST(is_ms_stamp(json::value(seeded)), seeded);
+    // Changes one right after the other, most of them within one millisecond: each moves the
+    // time past the one before.
+    std::vector<std::string> seen{seeded};
+    for (int i = 0; i < 8; ++i) {
+        auto d = doc("Beta", "0.0.1", {1, 2});
+        BOOST_TEST_REQUIRE(!emu.add_version("t1", "12", d).has_error());
+        auto r = emu.edit_version("t1", "12", "0.0.1", d);
+        BOOST_TEST_REQUIRE(!r.has_error(), (r ? "" : r.error().message));
+    }
+    // The in-process calls are not observable one by one; the last one is after the first.
+    auto after_burst = updated_at(c, beta);
+    BOOST_TEST(after_burst > seeded);
+    seen.push_back(after_burst);
+    // Observed one change at a time: an import, an edit, an import that renames, an edit.
+    BOOST_TEST_REQUIRE(c.post(beta + "/versions/import?version=0.1.0&activate=true", doc("Beta", "0.1.0", {1})).status == 200);
+    seen.push_back(updated_at(c, beta));
+    BOOST_TEST_REQUIRE(c.send("PUT", "/_emulator/tenants/t1/workflows/12/versions/0.1.0",
+                              json::serialize(doc("Beta", "0.1.0", {1, 2, 3}))).status == 200);
+    seen.push_back(updated_at(c, beta));
+    BOOST_TEST_REQUIRE(c.post(beta + "/versions/import?version=0.1.1", doc("Beta renamed", "0.1.1", {1})).status == 200);
+    seen.push_back(updated_at(c, beta));
+    BOOST_TEST_REQUIRE(!emu.edit_version("t1", "12", "0.1.1", doc("Beta renamed", "x", {4})).has_error());
+    seen.push_back(updated_at(c, beta));
+    for (std::size_t i = 1; i < seen.size(); ++i) {
+        BOOST_TEST(is_ms_stamp(json::value(seen[i])), seen[i]);
+        BOOST_TEST(seen[i] > seen[i - 1], seen[i - 1] << " then " << seen[i]);
+    }
+    // createdAt stays; the listing shows the same time as the definition.
+    auto listed = c.get("/t/t1/workflows?name=Beta%20renamed").json().at("data").at(0);
+    BOOST_TEST(listed.at("updatedAt").as_string() == seen.back());
+    BOOST_TEST(listed.at("createdAt").as_string() == seeded);
+    // A new definition's createdAt is its first version's stamp, later than everything before.
+    auto created = c.post("/t/t1/workflows/import", doc("Brand new", "0.0.1", {1}));
+    BOOST_TEST_REQUIRE(created.status == 200, created.body);
+    auto id = created.json().at("workflow").at("id").as_int64();
+    auto def = c.get("/t/t1/workflows/" + std::to_string(id)).json();
+    BOOST_TEST(def.at("createdAt") == def.at("updatedAt"));
+    BOOST_TEST(std::string(def.at("createdAt").as_string()) > seen.back());
+}
+
+BOOST_FIXTURE_TEST_CASE(update_times_go_on_increasing_across_a_reload, emulator_fixture)
+{
+    // Push the tenant's last stamp ahead of the clock, then reload it: the seeded time is
+    // still later than every stamp before.
+    for (int i = 0; i < 30; ++i)
+        BOOST_TEST_REQUIRE(!emu.edit_version("t1", "12", "0.0.1", doc("Beta", "0.0.1", {1})).has_error());
+    login();
+    auto before = updated_at(c, "/t/t1/workflows/12");
+    BOOST_TEST_REQUIRE(!emu.load_seed(test_seed()).has_error());
+    login();
+    BOOST_TEST(updated_at(c, "/t/t1/workflows/12") > before);
+}
+
+BOOST_FIXTURE_TEST_CASE(edit_version_replaces_a_version_in_place, emulator_fixture)
+{
+    login();
+    const std::string alpha = "/t/t1/workflows/11";
+    auto before_def = c.get(alpha).json();
+    auto before_state = versions("t1", 11);
+    auto before_export = c.get(alpha + "/export?version=0.0.9").json();
+
+    // The active version 0.0.9 gets three tasks with the document's own ids and a new
+    // workflow field; the document's version and status are not taken.
+    auto d = doc("Alpha", "7.7.7", {1, 2, 3});
+    d["workflow"].as_object()["priority"] = "Low";
+    d["workflow"].as_object()["status"] = "Inactive";
+    auto r = emu.edit_version("t1", "11", "0.0.9", d);
+    BOOST_TEST_REQUIRE(!r.has_error(), (r ? "" : r.error().message));
+
+    auto after = c.get(alpha + "/export?version=0.0.9").json();
+    BOOST_TEST(after != before_export);
+    BOOST_TEST(after.at("workflow").at("version") == "0.0.9");
+    BOOST_TEST(after.at("workflow").at("status") == "Active");
+    BOOST_TEST(after.at("workflow").at("priority") == "Low");
+    BOOST_TEST(after.at("workflow").at("id") == 11);
+    BOOST_TEST_REQUIRE(after.at("tasks").as_array().size() == 3u);
+    auto ids = task_ids(after);
+    for (auto old : {1, 2, 3}) BOOST_TEST(ids.count(old) == 0u);  // renumbered as add_version does
+    const auto& links = after.at("linkages").as_array();
+    BOOST_TEST(links.at(0).at("source_workflow_id") == 11);
+    BOOST_TEST(ids.count(links.at(0).at("target_task_id").as_int64()) == 1u);
+    BOOST_TEST(ids.count(links.at(2).at("source_task_id").as_int64()) == 1u);
+    BOOST_TEST(c.get(alpha + "/export").json() == after);  // still the active one
+
+    // Labels, version ids and statuses are as before; only tasks_count shows the edit.
+    auto after_state = versions("t1", 11);
+    BOOST_TEST_REQUIRE(after_state.size() == before_state.size());
+    for (std::size_t i = 0; i < after_state.size(); ++i) {
+        BOOST_TEST(after_state[i].at("id") == before_state[i].at("id"));
+        BOOST_TEST(after_state[i].at("version") == before_state[i].at("version"));
+        BOOST_TEST(after_state[i].at("status") == before_state[i].at("status"));
+    }
+    BOOST_TEST(after_state[1].at("tasks_count") == 3);
+    // The definition: same labels, same active version, a later update time.
+    auto after_def = c.get(alpha).json();
+    BOOST_TEST(after_def.at("active_version") == before_def.at("active_version"));
+    BOOST_TEST(after_def.at("latest_version") == "0.0.10");
+    BOOST_TEST(after_def.at("createdAt") == before_def.at("createdAt"));
+    BOOST_TEST(std::string(after_def.at("updatedAt").as_string()) > std::string(before_def.at("updatedAt").as_string()));
+    // Other versions are untouched.
+    BOOST_TEST(task_ids(c.get(alpha + "/export?version=0.0.1").json()) == (std::set<std::int64_t>{100, 101}),
+               boost::test_tools::per_element());
+
+    // A label is found numerically, and the answer names the stored label.
+    auto put = c.send("PUT", "/_emulator/tenants/t1/workflows/11/versions/0.0.010", json::serialize(doc("Alpha", "", {5})));
+    BOOST_TEST_REQUIRE(put.status == 200, put.body);
+    BOOST_TEST(put.json() == json::parse(R"({"success":true,"version":"0.0.10"})"));
+    BOOST_TEST(c.get(alpha + "/export?version=latest").json().at("tasks").as_array().size() == 1u);
+    BOOST_TEST(c.get(alpha).json().at("latest_version") == "0.0.10");
+
+    // A name in the document renames the definition, as an import does.
+    BOOST_TEST_REQUIRE(!emu.edit_version("t1", "11", "0.0.1", doc("Alpha 2", "0.0.1", {1})).has_error());
+    BOOST_TEST(c.get(alpha).json().at("name") == "Alpha 2");
+
+    // Errors: unknown tenant, workflow or version (404); a bad document (400) changes nothing.
+    auto unchanged = c.get(alpha + "/export?version=0.0.9").json();
+    auto code_of = [](const result<void>& x) { return x ? errc{} : x.error().code; };
+    BOOST_TEST((code_of(emu.edit_version("t1", "11", "0.0.5", d)) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("t1", "11", "newest", d)) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("t1", "999", "0.0.1", d)) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("t1", "abc", "0.0.1", d)) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("nope", "11", "0.0.1", d)) == errc::not_found));
+    auto no_tasks = d;
+    no_tasks["tasks"] = "none";
+    BOOST_TEST((code_of(emu.edit_version("t1", "11", "0.0.9", no_tasks)) == errc::invalid_argument));
+    auto dangling = d;
+    dangling["linkages"].as_array().push_back(linkage("Success", nullptr, 1, 42));
+    BOOST_TEST((code_of(emu.edit_version("t1", "11", "0.0.9", dangling)) == errc::invalid_argument));
+    BOOST_TEST(c.get(alpha + "/export?version=0.0.9").json() == unchanged);
+
+    const std::string ctl = "/_emulator/tenants/t1/workflows/11/versions/";
+    BOOST_TEST(c.send("PUT", ctl + "0.0.5", json::serialize(d)).status == 404);
+    BOOST_TEST(c.send("PUT", "/_emulator/tenants/t1/workflows/999/versions/0.0.1", json::serialize(d)).status == 404);
+    BOOST_TEST(c.send("PUT", "/_emulator/tenants/nope/workflows/11/versions/0.0.1", json::serialize(d)).status == 404);
+    auto bad = c.send("PUT", ctl + "0.0.9", json::serialize(dangling));
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(bad.message().find("is not the id of a task") != std::string::npos, bad.body);
+    BOOST_TEST(c.send("PUT", ctl + "0.0.9", "not json").status == 400);
+    BOOST_TEST(c.get(alpha + "/export?version=0.0.9").json() == unchanged);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_edit_in_place_is_invisible_in_a_names_listing, emulator_fixture)
+{
+    // What list_detail "names" is for: the listing cannot tell an edited workflow apart.
+    json::object t{{"bearer_token", "tok"},
+                   {"list_detail", "names"},
+                   {"workflows", json::array{seed_workflow(11, "Alpha", {{"0.0.1", "Active"}}, 100)}}};
+    BOOST_TEST_REQUIRE(!emu.load_seed(json::serialize(json::object{{"tenants", json::object{{"n", t}}}})).has_error());
+    std::map<std::string, std::string> auth{{"Authorization", "Bearer tok"}};
+    auto before = c.get("/t/n/workflows", auth).json();
+    auto export_before = c.get("/t/n/workflows/11/export", auth).json();
+    BOOST_TEST_REQUIRE(!emu.edit_version("n", "11", "0.0.1", doc("Alpha", "0.0.1", {1, 2, 3})).has_error());
+    BOOST_TEST(c.get("/t/n/workflows", auth).json() == before);
+    BOOST_TEST(c.get("/t/n/workflows/11/export", auth).json() != export_before);
 }

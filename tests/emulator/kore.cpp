@@ -458,6 +458,25 @@ result<std::string> kore_add_version(kore_tenant& t, const std::string& workflow
     return wf->versions.back().label;
 }
 
+result<std::string> kore_edit_version(kore_tenant& t, const std::string& workflow_id, const std::string& label,
+                                      const json::object& doc)
+{
+    settle(t);
+    auto* wf = find_workflow(t, workflow_id);
+    if (!wf) return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, t.name));
+    auto v = std::find_if(wf->versions.rbegin(), wf->versions.rend(),
+                          [&](const kore_version& x) { return x.label == label; });
+    if (v == wf->versions.rend())
+        return fail(errc::not_found, fmt::format("workflow {} has no version '{}'", workflow_id, label));
+    // The same keys as add_version; only the documents given are replaced.
+    auto checked = version_from_seed(doc, "version document", 0);
+    if (!checked) return fail(errc::invalid_argument, checked.error().message);
+    if (doc.contains("flow_definition")) v->flow = checked->flow;
+    if (doc.contains("app_definition")) v->app = checked->app;
+    if (doc.contains("env_variables")) v->env = checked->env;
+    return v->label;
+}
+
 reply kore_error(int status, std::string_view message)
 {
     return json_reply(status, json::object{{"errors", json::array{json::object{{"msg", message}, {"code", status}}}}});

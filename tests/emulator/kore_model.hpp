@@ -99,6 +99,15 @@ struct kore_request {
 [[nodiscard]] result<std::string> kore_add_version(kore_tenant& t, const std::string& workflow_id,
                                                    const boost::json::object& doc);
 
+/// Replaces documents of version `label` (the newest of that label) in place, as a person
+/// saving a version in the UI without making a new one: each of flow_definition,
+/// app_definition, env_variables given in `doc` replaces that document; the others stay.
+/// The label and which version is deployed do not change (even when app_definition.version
+/// says otherwise). Returns the label; errc::not_found for an unknown workflow or label,
+/// errc::invalid_argument for another key.
+[[nodiscard]] result<std::string> kore_edit_version(kore_tenant& t, const std::string& workflow_id,
+                                                    const std::string& label, const boost::json::object& doc);
+
 /// Answers one Kore.ai call (auth included; faults other than job_failed are handled before).
 reply handle_kore(kore_tenant& t, const kore_request& r);
 

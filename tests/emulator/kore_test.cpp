@@ -616,4 +616,65 @@ BOOST_AUTO_TEST_CASE(reset_after_commit_on_the_import_post_still_imports)
     BOOST_TEST(logged("/import").at(0).at("fault").as_string() == "reset_after_commit");
 }
 
+BOOST_AUTO_TEST_CASE(edit_version_replaces_the_given_documents_in_place)
+{
+    start(seed(0, "same"));
+    auto before = emu.state("k").at("workflows").at(0);
+    // Only env_variables given: the other two documents stay.
+    auto r = emu.edit_version("k", "a-1", "v1", json::object{{"env_variables", {{"REGION", "us"}}}});
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    auto docs = export_docs("a-1");
+    BOOST_TEST(docs.at("env_variables.json") == json::parse(R"({"REGION":"us"})"));
+    BOOST_TEST(docs.at("flow_definition.json") == json::parse(R"({"nodes":[{"id":"n1","type":"ai"}]})"));
+    BOOST_TEST(docs.at("app_definition.json").at("name").as_string() == "Banking Assistant");
+
+    // app_definition given with another version string: replaced, but the label stays.
+    auto flow = json::parse(R"({"nodes":[{"id":"n1","type":"ai"},{"id":"n2","type":"end"}]})");
+    r = emu.edit_version("k", "a-1", "v1",
+                         json::object{{"flow_definition", flow}, {"app_definition", {{"version", "v9"}, {"name", "Edited"}}}});
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+    docs = export_docs("a-1");
+    BOOST_TEST(docs.at("flow_definition.json") == flow);
+    BOOST_TEST(docs.at("app_definition.json").at("name").as_string() == "Edited");
+    BOOST_TEST(docs.at("env_variables.json") == json::parse(R"({"REGION":"us"})"));
+    auto after = emu.state("k").at("workflows").at(0);
+    BOOST_TEST_REQUIRE(after.at("versions").as_array().size() == 1u);
+    BOOST_TEST(after.at("versions").at(0).at("version").as_string() == "v1");
+    BOOST_TEST(after.at("deployed") == before.at("deployed"));
+    BOOST_TEST(after.at("flow_id") == before.at("flow_id"));
+
+    // An undeployed version can be edited too, and stays undeployed.
+    BOOST_TEST_REQUIRE(emu.add_version("k", "a-1", json::object{{"app_definition", {{"version", "v2"}}}}).has_value());
+    BOOST_TEST_REQUIRE(emu.edit_version("k", "a-1", "v1", json::object{{"env_variables", {{"REGION", "ap"}}}}).has_value());
+    auto state = emu.state("k").at("workflows").at(0);
+    BOOST_TEST(state.at("deployed").as_uint64() == 1u);
+    BOOST_TEST(state.at("versions").at(0).at("env") == json::parse(R"({"REGION":"ap"})"));
+    BOOST_TEST(export_docs("a-1").at("env_variables.json") == json::object{});  // v2, deployed
+
+    // Errors: unknown tenant, workflow or label (not found); an unknown key (invalid).
+    auto code_of = [](const result<void>& x) { return x ? errc{} : x.error().code; };
+    BOOST_TEST((code_of(emu.edit_version("k", "a-1", "v7", json::object{})) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("k", "a-9", "v1", json::object{})) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("nope", "a-1", "v1", json::object{})) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("k", "a-1", "v1", json::object{{"colour", "red"}})) == errc::invalid_argument));
+    BOOST_TEST(emu.state("k").at("workflows").at(0).at("versions").at(0).at("env") == json::parse(R"({"REGION":"ap"})"));
+}
+
+BOOST_AUTO_TEST_CASE(edit_version_over_the_control_api)
+{
+    start(seed(0, "same"));
+    const std::string ctl = emu.base_url() + "/_emulator/tenants/k/workflows/";
+    auto put = [&](const std::string& url, const std::string& body) { return send("PUT", {}, body, "application/json", false, url); };
+    auto ok = put(ctl + "a-1/versions/v1", R"({"env_variables":{"REGION":"sa"}})");
+    BOOST_TEST_REQUIRE(ok.status == 200, ok.body);
+    BOOST_TEST(json::parse(ok.body) == json::parse(R"({"success":true,"version":"v1"})"));
+    BOOST_TEST(export_docs("a-1").at("env_variables.json").at("REGION").as_string() == "sa");
+    BOOST_TEST(put(ctl + "a-1/versions/v2", "{}").status == 404);
+    BOOST_TEST(put(ctl + "a-9/versions/v1", "{}").status == 404);
+    BOOST_TEST(put(emu.base_url() + "/_emulator/tenants/nope/workflows/a-1/versions/v1", "{}").status == 404);
+    BOOST_TEST(put(ctl + "a-1/versions/v1", R"({"colour":"red"})").status == 400);
+    BOOST_TEST(put(ctl + "a-1/versions/v1", "[]").status == 400);
+    BOOST_TEST(export_docs("a-1").at("env_variables.json").at("REGION").as_string() == "sa");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -143,15 +143,14 @@ std::string_view first_label(const secmaster_tenant& t) { return t.labels == "do
 
 /// Appends a version with the next label: activated (the one activated before becomes
 /// not_activated), or else not_activated (the activated one stays).
-const sm_version& append_version(sm_workflow& wf, json::object document, bool activated,
-                                 std::string_view first_label)
+const sm_version& append_version(secmaster_tenant& t, sm_workflow& wf, json::object document, bool activated)
 {
     sm_version v;
     v.id = uuid_like();
-    v.label = wf.versions.empty() ? std::string(first_label) : next_label(wf.versions.back().label);
+    v.label = wf.versions.empty() ? std::string(first_label(t)) : next_label(wf.versions.back().label);
     v.status = activated ? "activated" : "not_activated";
     v.document = std::move(document);
-    v.created_at = v.updated_at = now_iso8601();
+    v.created_at = v.updated_at = next_stamp(t.last_stamp_ms);
     wf.versions.push_back(std::move(v));
     wf.updated_at = wf.versions.back().created_at;
     if (activated) activate(wf, wf.versions.size() - 1);
@@ -253,20 +252,26 @@ std::optional<reply> check_token(secmaster_tenant& t, const zuora_request& r)
     return json_reply(401, body);
 }
 
+/// One item of the list, per the tenant's list_detail: "full" (everything below), "labels"
+/// (no create_time/update_time) or "names" (no version, version_id, create_time, update_time).
 json::object list_item(const secmaster_tenant& t, const sm_workflow& wf)
 {
     const sm_version* a = wf.active();
-    return json::object{{"id", wf.id},
-                        {"name", wf.name},
-                        {"description", wf.description},
-                        {"project_id", t.project_id},
-                        {"workspace_id", t.workspace_id},
-                        {"enabled", a != nullptr},
-                        {"aop_type", "NORMAL"},
-                        {"version", a ? json::value(a->label) : json::value(nullptr)},
-                        {"version_id", a ? json::value(a->id) : json::value(nullptr)},
-                        {"create_time", wf.created_at},
-                        {"update_time", wf.updated_at}};
+    json::object out{{"id", wf.id},
+                     {"name", wf.name},
+                     {"description", wf.description},
+                     {"project_id", t.project_id},
+                     {"workspace_id", t.workspace_id},
+                     {"enabled", a != nullptr},
+                     {"aop_type", "NORMAL"}};
+    if (t.list_detail == "names") return out;
+    out["version"] = a ? json::value(a->label) : json::value(nullptr);
+    out["version_id"] = a ? json::value(a->id) : json::value(nullptr);
+    if (t.list_detail == "full") {
+        out["create_time"] = wf.created_at;
+        out["update_time"] = wf.updated_at;
+    }
+    return out;
 }
 
 reply list_workflows(secmaster_tenant& t, const zuora_request& r)
@@ -390,11 +395,11 @@ reply import_workflow(secmaster_tenant& t, const zuora_request& r)
     sm_workflow* target = nullptr;
     for (auto& x : t.workflows)
         if (x.name == wf_name) target = &x;
-    if (!target) {
+    const bool created = target == nullptr;
+    if (created) {
         sm_workflow nw;
         nw.id = uuid_like();
         nw.name = wf_name;
-        nw.created_at = nw.updated_at = now_iso8601();
         t.workflows.push_back(std::move(nw));
         target = &t.workflows.back();
     }
@@ -402,7 +407,8 @@ reply import_workflow(secmaster_tenant& t, const zuora_request& r)
     json::value document = ver->get_object();
     // import_ids "restamp": the tenant gives the version its own ids (references follow).
     if (t.import_ids == "restamp") restamp_ids({&document}, uuid_like);
-    append_version(*target, std::move(document.get_object()), t.import_activation == "activate", first_label(t));
+    append_version(t, *target, std::move(document.get_object()), t.import_activation == "activate");
+    if (created) target->created_at = target->updated_at;  // the stamp of its first version
     return json_reply(200, json::object{{"code", ok_code}, {"message", "success"}, {"success", true},
                                         {"request_id", request_id()}});
 }
@@ -464,7 +470,7 @@ reply update_version(secmaster_tenant& t, sm_workflow& wf, std::size_t index, co
     } else {
         wf.versions[index].status = status;
     }
-    wf.versions[index].updated_at = wf.updated_at = now_iso8601();
+    wf.versions[index].updated_at = wf.updated_at = next_stamp(t.last_stamp_ms);
     return ok_reply(json::object{});
 }
 
@@ -514,14 +520,18 @@ reply secmaster_error(int status, std::string_view code, std::string_view messag
 //       (the next ones count up the last number either way).
 //   "version_detail": "taskflow" | "metadata". Whether GET .../versions/{id} carries the
 //       version's content (taskflow, BASE64) or only what describes it.
-result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json::value& seed)
+//   "list_detail": "full" | "labels" | "names". What the list's items show: everything,
+//       no create_time/update_time, or neither those nor version/version_id.
+result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json::value& seed,
+                                             std::int64_t last_stamp_ms)
 {
     const std::string where = "tenants." + name;
     if (!seed.is_object()) return fail(errc::config, where + ": must be an object");
     const auto& o = seed.get_object();
     if (auto r = check_keys(o, {"platform", "project_id", "workspace_id", "iam", "bearer_token", "token_ttl_seconds",
                                 "limit_max", "workflows", "description", "import_ids", "export_file_name",
-                                "export_version", "import_activation", "activation", "version_detail", "labels"},
+                                "export_version", "import_activation", "activation", "version_detail", "labels",
+                                "list_detail"},
                             where);
         !r)
         return r.error();
@@ -546,6 +556,15 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
                         fmt::format("{}.{}: must be \"{}\" or \"{}\"", where, sw.key, sw.first, sw.second));
         *sw.dest = std::string(v->get_string());
     }
+    if (const auto* v = o.if_contains("list_detail")) {
+        if (!v->is_string() ||
+            (v->get_string() != "full" && v->get_string() != "labels" && v->get_string() != "names"))
+            return fail(errc::config, fmt::format("{}.list_detail: must be \"full\", \"labels\" or \"names\"", where));
+        t.list_detail = std::string(v->get_string());
+    }
+    // Every seeded workflow carries the load time; later changes get later stamps.
+    t.last_stamp_ms = last_stamp_ms;
+    const std::string loaded_at = next_stamp(t.last_stamp_ms);
     auto pid = want_string(o, "project_id", where, true);
     if (!pid) return pid.error();
     auto wid = want_string(o, "workspace_id", where, true);
@@ -599,7 +618,7 @@ result<secmaster_tenant> secmaster_from_seed(const std::string& name, const json
             if (!d) return d.error();
             wf.name = *n;
             wf.description = *d;
-            wf.created_at = wf.updated_at = now_iso8601();
+            wf.created_at = wf.updated_at = loaded_at;
             auto* vs = wo.if_contains("versions");
             if (!vs || !vs->is_array() || vs->get_array().empty())
                 return fail(errc::config, ww + ".versions: must be a non-empty array");
@@ -685,16 +704,39 @@ reply handle_secmaster(secmaster_tenant& t, const zuora_request& r)
     return secmaster_error(404, sm_not_found, fmt::format("no such endpoint: {}", r.sub_path));
 }
 
+namespace {
+
+/// What add_version and edit_version take: the version's document, or an export file
+/// {workflow, version} whose "version" object is used.
+json::object version_document(const json::object& doc)
+{
+    auto* w = doc.if_contains("workflow");
+    auto* v = doc.if_contains("version");
+    if (w && w->is_object() && v && v->is_object()) return v->get_object();
+    return doc;
+}
+
+}  // namespace
+
 result<std::string> secmaster_add_version(secmaster_tenant& t, const std::string& workflow_id,
                                           const json::object& doc)
 {
     auto* wf = find_workflow(t, workflow_id);
     if (!wf) return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, t.name));
-    json::object document = doc;
-    auto* w = doc.if_contains("workflow");
-    auto* v = doc.if_contains("version");
-    if (w && w->is_object() && v && v->is_object()) document = v->get_object();
-    return append_version(*wf, std::move(document), true, first_label(t)).label;
+    return append_version(t, *wf, version_document(doc), true).label;
+}
+
+result<std::string> secmaster_edit_version(secmaster_tenant& t, const std::string& workflow_id,
+                                           const std::string& label, const json::object& doc)
+{
+    auto* wf = find_workflow(t, workflow_id);
+    if (!wf) return fail(errc::not_found, fmt::format("workflow {} not found in tenant '{}'", workflow_id, t.name));
+    auto v = std::find_if(wf->versions.begin(), wf->versions.end(), [&](const sm_version& x) { return x.label == label; });
+    if (v == wf->versions.end())
+        return fail(errc::not_found, fmt::format("workflow {} has no version '{}'", workflow_id, label));
+    v->document = version_document(doc);
+    v->updated_at = wf->updated_at = next_stamp(t.last_stamp_ms);
+    return v->label;
 }
 
 json::object secmaster_summary(const secmaster_tenant& t)

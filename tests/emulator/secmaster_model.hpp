@@ -20,13 +20,15 @@ struct sm_version {
     std::string label;   ///< "v1", "v2", ... (or as seeded)
     std::string status;  ///< "activated", "not_activated", ... [H-VERS]
     boost::json::object document;
-    std::string created_at, updated_at;
+    std::string created_at, updated_at;  ///< next_stamp() values; updated_at moves on PUT and edit
 };
 
 struct sm_workflow {
     std::string id;  ///< uuid-like
     std::string name, description;
     std::vector<sm_version> versions;  ///< oldest first
+    /// next_stamp() values: created_at when seeded or created by import, updated_at moved by
+    /// every change (new version, activation or other status change, edit in place).
     std::string created_at, updated_at;
 
     const sm_version* active() const;  ///< the activated version, or nullptr
@@ -48,6 +50,10 @@ struct secmaster_tenant {
     std::string activation = "direct";             ///< "direct" | "needs_approval"
     std::string version_detail = "taskflow";       ///< "taskflow" | "metadata"
     std::string labels = "v";                      ///< "v" ("v1", "v2") | "dotted" ("0.0.1", ...)
+    /// What the list's items show: "full" | "labels" (no create_time/update_time) | "names"
+    /// (no version, version_id, create_time, update_time).
+    std::string list_detail = "full";
+    std::int64_t last_stamp_ms = 0;                ///< the last next_stamp() of this tenant
     std::vector<sm_workflow> workflows;          ///< creation order
     std::map<std::string, steady_time> tokens;   ///< IAM token -> expiry
 };
@@ -56,8 +62,10 @@ struct secmaster_tenant {
 bool is_secmaster_seed(const boost::json::value& seed);
 
 /// Builds a tenant from its seed object (keys checked; errors name the seed path).
+/// `last_stamp_ms`: the last stamp of the tenant this one replaces (0 if none).
 [[nodiscard]] result<secmaster_tenant> secmaster_from_seed(const std::string& name,
-                                                           const boost::json::value& seed);
+                                                           const boost::json::value& seed,
+                                                           std::int64_t last_stamp_ms = 0);
 
 /// {"code": code, "message": message}
 reply secmaster_error(int status, std::string_view code, std::string_view message);
@@ -72,6 +80,14 @@ reply handle_secmaster(secmaster_tenant& t, const zuora_request& r);
 [[nodiscard]] result<std::string> secmaster_add_version(secmaster_tenant& t,
                                                         const std::string& workflow_id,
                                                         const boost::json::object& doc);
+
+/// Replaces the document of version `label` of the workflow in place, as a person saving a
+/// version in the UI without making a new one. `doc` is taken as by secmaster_add_version.
+/// The version's id, label and status stay; its and the workflow's update times move.
+/// Returns the label; errc::not_found for an unknown workflow or label.
+[[nodiscard]] result<std::string> secmaster_edit_version(secmaster_tenant& t, const std::string& workflow_id,
+                                                         const std::string& label,
+                                                         const boost::json::object& doc);
 
 /// {"workflows":[{"id","name","versions":[{"id","version","status"}]}]}
 boost::json::object secmaster_summary(const secmaster_tenant& t);

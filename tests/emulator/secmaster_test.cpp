@@ -17,6 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <thread>
@@ -654,7 +655,9 @@ BOOST_AUTO_TEST_CASE(seed_switch_values_are_checked)
                                                        {"export_file_name", "\"label\""},
                                                        {"export_version", "\"newest\""},
                                                        {"import_activation", "true"},
-                                                       {"activation", "\"approval\""}};
+                                                       {"activation", "\"approval\""},
+                                                       {"list_detail", "\"times\""},
+                                                       {"list_detail", "3"}};
     for (auto [key, value] : bad) {
         auto r = emu.load_seed(fmt_seed(key, value));
         BOOST_TEST_REQUIRE(r.has_error(), key);
@@ -665,7 +668,10 @@ BOOST_AUTO_TEST_CASE(seed_switch_values_are_checked)
                                                         {"export_file_name", "\"version\""},
                                                         {"export_version", "\"latest\""},
                                                         {"import_activation", "\"leave\""},
-                                                        {"activation", "\"needs_approval\""}};
+                                                        {"activation", "\"needs_approval\""},
+                                                        {"list_detail", "\"full\""},
+                                                        {"list_detail", "\"labels\""},
+                                                        {"list_detail", "\"names\""}};
     for (auto [key, value] : good) {
         auto r = emu.load_seed(fmt_seed(key, value));
         BOOST_TEST(r.has_value(), (r ? "" : r.error().message));
@@ -697,4 +703,200 @@ BOOST_FIXTURE_TEST_CASE(fault_429_with_retry_after_on_posts_only, small)
     auto lost = import_file(export_wf(wf_a, tok).body, tok);
     BOOST_TEST(!!lost.ec);
     BOOST_TEST(versions(wf_a, tok).size() == 3u);  // stored all the same
+}
+
+// ---- listing detail, update times, edits in place --------------------------------------------
+
+namespace {
+
+std::set<std::string> keys_of(const json::value& v)
+{
+    std::set<std::string> out;
+    for (const auto& kv : v.as_object()) out.insert(std::string(kv.key()));
+    return out;
+}
+
+/// "2026-11-29T18:00:00.123Z": ISO-8601 UTC with exactly three fraction digits.
+bool is_ms_stamp(const json::value& v)
+{
+    if (!v.is_string()) return false;
+    std::string s(v.as_string());
+    const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (s.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(s[i])) : s[i] != shape[i]) return false;
+    return true;
+}
+
+/// The list item of workflow `id`.
+json::value listed(fixture& f, const std::string& token, const std::string& id)
+{
+    auto r = f.get(std::string(api) + "?limit=100", token);
+    BOOST_TEST_REQUIRE(r.status == 200, r.body);
+    const auto body = r.json();
+    for (const auto& item : body.at("data").as_array())
+        if (item.at("id").as_string() == id) return item;
+    BOOST_TEST_REQUIRE(false, "workflow " + id + " is not listed");
+    return {};
+}
+
+std::string update_time(fixture& f, const std::string& token)
+{
+    return std::string(listed(f, token, wf_a).at("update_time").as_string());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(list_detail_full_labels_names_show_the_fields_said)
+{
+    const std::set<std::string> names{"id", "name", "description", "project_id", "workspace_id", "enabled", "aop_type"};
+    std::set<std::string> labels = names;
+    labels.insert({"version", "version_id"});
+    std::set<std::string> full = labels;
+    full.insert({"create_time", "update_time"});
+    const std::pair<std::string, std::set<std::string>> cases[] = {
+        {"", full}, {"full", full}, {"labels", labels}, {"names", names}};
+    for (const auto& [detail, expected] : cases) {
+        BOOST_TEST_CONTEXT("list_detail '" << detail << "'")
+        {
+            json::object switches;
+            if (!detail.empty()) switches["list_detail"] = detail;
+            fixture f(1, switches);
+            auto tok = f.login();
+            auto r = f.get(api, tok);
+            BOOST_TEST_REQUIRE(r.status == 200, r.body);
+            const auto body = r.json();
+            const auto& data = body.at("data").as_array();
+            BOOST_TEST_REQUIRE(data.size() == 2u);
+            for (const auto& item : data) BOOST_TEST(keys_of(item) == expected, boost::test_tools::per_element());
+            const auto& a = data[0];
+            BOOST_TEST(a.at("enabled").as_bool());
+            if (expected.count("version")) {
+                BOOST_TEST(a.at("version").as_string() == "v2");
+                BOOST_TEST(a.at("version_id") == f.versions(wf_a, tok)[1].at("id"));
+                BOOST_TEST(data[1].at("version").is_null());  // no activated version
+                BOOST_TEST(data[1].at("version_id").is_null());
+            }
+            if (expected.count("update_time")) {
+                BOOST_TEST(is_ms_stamp(a.at("update_time")), a.at("update_time"));
+                BOOST_TEST(is_ms_stamp(a.at("create_time")), a.at("create_time"));
+            }
+        }
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(update_times_strictly_increase_with_every_change, small)
+{
+    auto tok = login();
+    auto seeded = listed(*this, tok, wf_a);
+    BOOST_TEST(seeded.at("create_time") == seeded.at("update_time"));
+    std::vector<std::string> seen{std::string(seeded.at("update_time").as_string())};
+    // In-process changes right after one another, mostly within one millisecond.
+    for (int i = 0; i < 8; ++i) {
+        BOOST_TEST_REQUIRE(!emu.add_version("sm", wf_a, seed_doc(i)).has_error());
+        BOOST_TEST_REQUIRE(!emu.edit_version("sm", wf_a, "v1", seed_doc(100 + i)).has_error());
+    }
+    seen.push_back(update_time(*this, tok));
+    // One change at a time over the API: an activation, a status change, an import, an edit.
+    auto vs = versions(wf_a, tok);
+    const std::string at = std::string(api) + "/versions/";
+    BOOST_TEST_REQUIRE(put(at + std::string(vs[0].at("id").as_string()), tok, R"({"status":"activated"})").status == 200);
+    seen.push_back(update_time(*this, tok));
+    BOOST_TEST_REQUIRE(put(at + std::string(vs[1].at("id").as_string()), tok, R"({"status":"pending_approval"})").status == 200);
+    seen.push_back(update_time(*this, tok));
+    auto file = json::object{{"workflow", {{"name", "Phishing triage"}, {"description", "new"}}}, {"version", seed_doc(50)}};
+    BOOST_TEST_REQUIRE(import_file(json::serialize(file), tok).status == 200);
+    seen.push_back(update_time(*this, tok));
+    BOOST_TEST_REQUIRE(call("PUT", "/_emulator/tenants/sm/workflows/" + std::string(wf_a) + "/versions/v2",
+                            json::serialize(seed_doc(51)), {{"Content-Type", "application/json"}})
+                           .status == 200);
+    seen.push_back(update_time(*this, tok));
+    for (std::size_t i = 1; i < seen.size(); ++i) {
+        BOOST_TEST(is_ms_stamp(json::value(seen[i])), seen[i]);
+        BOOST_TEST(seen[i] > seen[i - 1], seen[i - 1] << " then " << seen[i]);
+    }
+    BOOST_TEST(listed(*this, tok, wf_a).at("create_time") == seeded.at("create_time"));
+    // A workflow created by import: created when its first version was.
+    auto created = json::object{{"workflow", {{"name", "Brand new"}}}, {"version", seed_doc(1)}};
+    BOOST_TEST_REQUIRE(import_file(json::serialize(created), tok).status == 200);
+    auto list = get(std::string(api) + "?name=Brand%20new", tok).json().at("data").at(0);
+    BOOST_TEST(list.at("create_time") == list.at("update_time"));
+    BOOST_TEST(std::string(list.at("update_time").as_string()) > seen.back());
+}
+
+BOOST_FIXTURE_TEST_CASE(edit_version_replaces_the_document_in_place, small)
+{
+    auto tok = login();
+    const auto before = versions(wf_a, tok);
+    const auto before_item = listed(*this, tok, wf_a);
+    const std::string v2_id(before[1].at("id").as_string());
+    auto detail = [&](const std::string& id) {
+        return get(std::string(api) + "/versions/" + id, tok).json().at("data");
+    };
+    const auto before_detail = detail(v2_id);
+
+    // The activated version v2: the export shows the edit.
+    auto r = emu.edit_version("sm", wf_a, "v2", seed_doc(7));
+    BOOST_TEST_REQUIRE(!r.has_error(), (r ? "" : r.error().message));
+    BOOST_TEST(export_wf(wf_a, tok).json().at("version") == json::value(seed_doc(7)));
+    // v1 (not activated), given as an export file {workflow, version}: its detail shows it.
+    auto file = json::object{{"workflow", {{"name", "ignored"}}}, {"version", seed_doc(8)}};
+    BOOST_TEST_REQUIRE(!emu.edit_version("sm", wf_a, "v1", file).has_error());
+    const std::string v1_id(before[0].at("id").as_string());
+    BOOST_TEST(base64_decode(detail(v1_id).at("taskflow").as_string()) == json::serialize(seed_doc(8)));
+    BOOST_TEST(export_wf(wf_a, tok).json().at("version") == json::value(seed_doc(7)));  // still v2
+
+    // Ids, labels, statuses, the name and the listing's version stay; the times move.
+    const auto after = versions(wf_a, tok);
+    BOOST_TEST_REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+        BOOST_TEST(after[i].at("id") == before[i].at("id"));
+        BOOST_TEST(after[i].at("version") == before[i].at("version"));
+        BOOST_TEST(after[i].at("status") == before[i].at("status"));
+        BOOST_TEST(after[i].at("create_time") == before[i].at("create_time"));
+    }
+    const auto after_item = listed(*this, tok, wf_a);
+    for (auto key : {"name", "description", "version", "version_id", "enabled", "create_time"})
+        BOOST_TEST(after_item.at(key) == before_item.at(key), key);
+    BOOST_TEST(std::string(after_item.at("update_time").as_string()) >
+               std::string(before_item.at("update_time").as_string()));
+    const auto after_detail = detail(v2_id);
+    BOOST_TEST(std::string(after_detail.at("update_time").as_string()) >
+               std::string(before_detail.at("update_time").as_string()));
+    BOOST_TEST(after_detail.at("create_time") == before_detail.at("create_time"));
+
+    // The control endpoint.
+    const std::string ctl = "/_emulator/tenants/sm/workflows/" + std::string(wf_a) + "/versions/";
+    auto put_ctl = [&](const std::string& target, const std::string& body) {
+        return call("PUT", target, body, {{"Content-Type", "application/json"}});
+    };
+    auto ok = put_ctl(ctl + "v2", json::serialize(seed_doc(9)));
+    BOOST_TEST_REQUIRE(ok.status == 200, ok.body);
+    BOOST_TEST(ok.json() == json::parse(R"({"success":true,"version":"v2"})"));
+    BOOST_TEST(export_wf(wf_a, tok).json().at("version") == json::value(seed_doc(9)));
+
+    // Errors: unknown workflow, label or tenant (404); a body that is not an object (400).
+    auto code_of = [](const result<void>& x) { return x ? errc{} : x.error().code; };
+    BOOST_TEST((code_of(emu.edit_version("sm", wf_a, "v3", seed_doc(1))) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("sm", "nope", "v1", seed_doc(1))) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("nope", wf_a, "v1", seed_doc(1))) == errc::not_found));
+    BOOST_TEST((code_of(emu.edit_version("sm", wf_a, v2_id, seed_doc(1))) == errc::not_found));  // a label, not an id
+    BOOST_TEST(put_ctl(ctl + "v3", "{}").status == 404);
+    BOOST_TEST(put_ctl("/_emulator/tenants/sm/workflows/nope/versions/v1", "{}").status == 404);
+    BOOST_TEST(put_ctl("/_emulator/tenants/nope/workflows/x/versions/v1", "{}").status == 404);
+    BOOST_TEST(put_ctl(ctl + "v2", "[1]").status == 400);
+    BOOST_TEST(put_ctl(ctl + "v2", "not json").status == 400);
+    BOOST_TEST(export_wf(wf_a, tok).json().at("version") == json::value(seed_doc(9)));
+}
+
+BOOST_AUTO_TEST_CASE(an_edit_in_place_is_invisible_in_a_labels_listing)
+{
+    // Under "labels" the listing shows the active version but no time: an edit in place
+    // leaves it exactly as it was.
+    fixture f(0, json::object{{"list_detail", "labels"}});
+    auto tok = f.login();
+    auto before = f.get(api, tok).json().at("data");
+    BOOST_TEST_REQUIRE(!f.emu.edit_version("sm", wf_a, "v2", seed_doc(42)).has_error());
+    BOOST_TEST(f.get(api, tok).json().at("data") == before);
+    BOOST_TEST(f.export_wf(wf_a, tok).json().at("version") == json::value(seed_doc(42)));
 }

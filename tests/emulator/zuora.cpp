@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <ctime>
 #include <set>
 
@@ -158,6 +159,31 @@ std::string now_iso8601()
     return buf;
 }
 
+std::string iso8601_ms(std::int64_t ms_since_epoch)
+{
+    auto secs = ms_since_epoch / 1000;
+    auto ms = ms_since_epoch % 1000;
+    if (ms < 0) {
+        ms += 1000;
+        --secs;
+    }
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    return fmt::format("{}.{:03}Z", buf, ms);
+}
+
+std::string next_stamp(std::int64_t& last_ms)
+{
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    last_ms = now > last_ms ? static_cast<std::int64_t>(now) : last_ms + 1;
+    return iso8601_ms(last_ms);
+}
+
 reply error_reply(int status, std::int64_t code, std::string_view message)
 {
     json::object reason{{"code", code}, {"message", message}};
@@ -251,13 +277,13 @@ void set_active(workflow_rec& wf, std::int64_t version_id)
 }  // namespace
 
 result<tenant_state> tenant_from_seed(const std::string& name, const json::value& seed,
-                                      std::int64_t range_base)
+                                      std::int64_t range_base, std::int64_t last_stamp_ms)
 {
     const std::string where = "tenants." + name;
     if (!seed.is_object()) return fail(errc::config, where + ": must be an object");
     const auto& o = seed.get_object();
     if (auto r = check_keys(o, {"platform", "client_id", "client_secret", "bearer_token", "token_ttl_seconds",
-                                "page_length_max", "list_shape", "workflows", "description"},
+                                "page_length_max", "list_shape", "list_detail", "workflows", "description"},
                             where);
         !r)
         return r.error();
@@ -292,6 +318,15 @@ result<tenant_state> tenant_from_seed(const std::string& name, const json::value
     if (*shape != "paged" && *shape != "bare")
         return fail(errc::config, fmt::format("{}.list_shape: '{}' must be 'paged' or 'bare'", where, *shape));
     t.bare_list = *shape == "bare";
+    auto detail = opt_string(o, "list_detail", where, "full");
+    if (!detail) return detail.error();
+    if (*detail != "full" && *detail != "labels" && *detail != "names")
+        return fail(errc::config,
+                    fmt::format("{}.list_detail: '{}' must be 'full', 'labels' or 'names'", where, *detail));
+    t.list_detail = *detail;
+    // Every seeded workflow carries the load time; later changes get later stamps.
+    t.last_stamp_ms = last_stamp_ms;
+    const std::string loaded_at = next_stamp(t.last_stamp_ms);
 
     std::int64_t max_id = 0;
     auto note_id = [&](std::int64_t n) { max_id = std::max(max_id, n); };
@@ -319,7 +354,7 @@ result<tenant_state> tenant_from_seed(const std::string& name, const json::value
             if (nm->empty()) return fail(errc::config, wwhere + ".name: is required");
             wf.name = *nm;
             wf.description = *ds;
-            wf.created_at = wf.updated_at = now_iso8601();
+            wf.created_at = wf.updated_at = loaded_at;
             auto* vs = wo.if_contains("versions");
             if (!vs || !vs->is_array() || vs->get_array().empty())
                 return fail(errc::config, wwhere + ".versions: must be a non-empty array");
@@ -408,8 +443,18 @@ result<tenant_state> tenant_from_seed(const std::string& name, const json::value
     return t;
 }
 
-result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& wf, const json::object& doc,
-                                                std::string label, bool activate)
+namespace {
+
+/// The parts of an export document, checked but not yet renumbered.
+struct doc_parts {
+    const json::object* workflow = nullptr;
+    const json::array* tasks = nullptr;
+    json::array linkages;
+};
+
+/// The shape of an export document: `workflow` an object, `tasks` an array, `linkages` an
+/// array if present.
+result<doc_parts> doc_shape(const json::object& doc)
 {
     const auto* wobj = doc.if_contains("workflow");
     if (!wobj || !wobj->is_object())
@@ -419,24 +464,20 @@ result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& w
     const auto* links = doc.if_contains("linkages");
     if (links && !links->is_null() && !links->is_array())
         return fail(errc::invalid_argument, "body: 'linkages' must be an array");
-    const auto& wo = wobj->get_object();
+    doc_parts p;
+    p.workflow = &wobj->get_object();
+    p.tasks = &tasks->get_array();
+    p.linkages = links && links->is_array() ? links->get_array() : json::array{};
+    return p;
+}
 
-    if (label.empty()) {
-        if (auto* bv = wo.if_contains("version"); bv && bv->is_string() && !bv->get_string().empty())
-            label = std::string(bv->get_string());
-        else
-            label = wf.latest() ? next_patch(wf.latest()->label) : "0.0.1";
-    }
-    auto parts = parse_version(label);
-    if (!parts)
-        return fail(errc::invalid_argument,
-                    fmt::format("version '{}' is not a version number like 0.0.1", label));
-    if (auto r = check_greater(wf, *parts, label); !r) return r.error();
-
-    // Validate everything before allocating ids, so that a refused import changes nothing.
+/// Tasks are objects with unique integer ids (or none); linkages refer only to those ids.
+/// Checked before any id is allocated, so that a refused document changes nothing.
+result<void> check_tasks_and_linkages(const doc_parts& p)
+{
     std::set<std::int64_t> old_ids;
     std::size_t ti = 0;
-    for (const auto& task : tasks->get_array()) {
+    for (const auto& task : *p.tasks) {
         if (!task.is_object())
             return fail(errc::invalid_argument, fmt::format("body: tasks[{}] must be an object", ti));
         if (auto* id = task.get_object().if_contains("id"); id && !id->is_null()) {
@@ -447,9 +488,8 @@ result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& w
         }
         ++ti;
     }
-    json::array linkages = links && links->is_array() ? links->get_array() : json::array{};
     std::size_t li = 0;
-    for (const auto& l : linkages) {
+    for (const auto& l : p.linkages) {
         if (!l.is_object())
             return fail(errc::invalid_argument, fmt::format("body: linkages[{}] must be an object", li));
         for (auto key : {"source_task_id", "target_task_id"}) {
@@ -463,40 +503,100 @@ result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& w
         }
         ++li;
     }
+    return {};
+}
+
+/// Gives the (checked) tasks fresh ids from the tenant's counter and makes the linkages
+/// follow; linkages' non-null source_workflow_id become `workflow_id`.
+void renumber(tenant_state& t, const doc_parts& p, std::int64_t workflow_id, json::array& tasks_out,
+              json::array& linkages_out)
+{
+    std::map<std::int64_t, std::int64_t> fresh_of;
+    tasks_out = *p.tasks;
+    for (auto& task : tasks_out) {
+        auto& to = task.get_object();
+        auto fresh = t.next_id++;
+        if (auto* id = to.if_contains("id"); id && !id->is_null()) fresh_of[*as_int(*id)] = fresh;
+        to["id"] = fresh;
+    }
+    linkages_out = p.linkages;
+    for (auto& l : linkages_out) {
+        auto& lo = l.get_object();
+        for (auto key : {"source_task_id", "target_task_id"}) {
+            auto* ref = lo.if_contains(key);
+            if (ref && !ref->is_null()) *ref = fresh_of.at(*as_int(*ref));
+        }
+    }
+    rewrite_workflow_ids(linkages_out, workflow_id);
+}
+
+/// The body's workflow.name (non-empty) and description rename the definition.
+void take_name(workflow_rec& wf, const json::object& wo)
+{
+    if (auto* n = wo.if_contains("name"); n && n->is_string() && !n->get_string().empty())
+        wf.name = std::string(n->get_string());
+    if (auto* d = wo.if_contains("description"); d && d->is_string())
+        wf.description = std::string(d->get_string());
+}
+
+}  // namespace
+
+result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& wf, const json::object& doc,
+                                                std::string label, bool activate)
+{
+    auto p = doc_shape(doc);
+    if (!p) return p.error();
+    const auto& wo = *p->workflow;
+
+    if (label.empty()) {
+        if (auto* bv = wo.if_contains("version"); bv && bv->is_string() && !bv->get_string().empty())
+            label = std::string(bv->get_string());
+        else
+            label = wf.latest() ? next_patch(wf.latest()->label) : "0.0.1";
+    }
+    auto parts = parse_version(label);
+    if (!parts)
+        return fail(errc::invalid_argument,
+                    fmt::format("version '{}' is not a version number like 0.0.1", label));
+    if (auto r = check_greater(wf, *parts, label); !r) return r.error();
+    if (auto r = check_tasks_and_linkages(*p); !r) return r.error();
 
     version_rec v;
     v.id = t.next_id++;
     v.label = label;
     v.parts = *parts;
     v.workflow = wo;
-    v.created_at = now_iso8601();
-    std::map<std::int64_t, std::int64_t> renumber;
-    v.tasks = tasks->get_array();
-    for (auto& task : v.tasks) {
-        auto& to = task.get_object();
-        auto fresh = t.next_id++;
-        if (auto* id = to.if_contains("id"); id && !id->is_null()) renumber[*as_int(*id)] = fresh;
-        to["id"] = fresh;
-    }
-    for (auto& l : linkages) {
-        auto& lo = l.get_object();
-        for (auto key : {"source_task_id", "target_task_id"}) {
-            auto* ref = lo.if_contains(key);
-            if (ref && !ref->is_null()) *ref = renumber.at(*as_int(*ref));
-        }
-    }
-    rewrite_workflow_ids(linkages, wf.id);
-    v.linkages = std::move(linkages);
+    v.created_at = next_stamp(t.last_stamp_ms);
+    renumber(t, *p, wf.id, v.tasks, v.linkages);
 
-    if (auto* n = wo.if_contains("name"); n && n->is_string() && !n->get_string().empty())
-        wf.name = std::string(n->get_string());
-    if (auto* d = wo.if_contains("description"); d && d->is_string())
-        wf.description = std::string(d->get_string());
+    take_name(wf, wo);
     wf.updated_at = v.created_at;
     auto vid = v.id;
     wf.versions.push_back(std::move(v));
     if (activate) set_active(wf, vid);
     return &wf.versions.back();
+}
+
+result<std::string> edit_version_from_doc(tenant_state& t, workflow_rec& wf, std::string_view label,
+                                          const json::object& doc)
+{
+    auto parts = parse_version(label);
+    version_rec* v = nullptr;
+    if (parts)
+        for (auto& c : wf.versions)
+            if (compare_versions(c.parts, *parts) == 0) v = &c;
+    if (!v)
+        return fail(errc::not_found, fmt::format("workflow {} has no version '{}'", wf.id, label));
+    auto p = doc_shape(doc);
+    if (!p) return p.error();
+    if (auto r = check_tasks_and_linkages(*p); !r) return r.error();
+
+    // The version keeps its id, label and status; what it holds is replaced.
+    v->workflow = *p->workflow;
+    renumber(t, *p, wf.id, v->tasks, v->linkages);
+    take_name(wf, *p->workflow);
+    wf.updated_at = next_stamp(t.last_stamp_ms);
+    return v->label;
 }
 
 json::object export_doc(const workflow_rec& wf, const version_rec& v)
@@ -541,18 +641,25 @@ json::value version_ref(const version_rec* v)
     return json::object{{"id", v->id}, {"version", v->label}, {"status", v->status}, {"type", "Workflow::Setup"}};
 }
 
-json::object definition(const workflow_rec& wf)
+/// A workflow definition as GET /workflows and GET /workflows/{id} show it, per the tenant's
+/// list_detail: "full" (everything below), "labels" (no createdAt/updatedAt) or "names" (only
+/// id, name, description, status, type: no version, no time). An import's answer is "full".
+json::object definition(const workflow_rec& wf, std::string_view detail = "full")
 {
     const auto* active = wf.active();
-    return json::object{{"id", wf.id},
-                        {"name", wf.name},
-                        {"description", wf.description},
-                        {"status", active ? "Active" : "Inactive"},
-                        {"type", "Workflow::Setup"},
-                        {"createdAt", wf.created_at},
-                        {"updatedAt", wf.updated_at},
-                        {"active_version", version_ref(active)},
-                        {"latest_version", wf.latest() ? wf.latest()->label : ""}};
+    json::object out{{"id", wf.id},
+                     {"name", wf.name},
+                     {"description", wf.description},
+                     {"status", active ? "Active" : "Inactive"},
+                     {"type", "Workflow::Setup"}};
+    if (detail == "names") return out;
+    if (detail == "full") {
+        out["createdAt"] = wf.created_at;
+        out["updatedAt"] = wf.updated_at;
+    }
+    out["active_version"] = version_ref(active);
+    out["latest_version"] = wf.latest() ? wf.latest()->label : "";
+    return out;
 }
 
 reply token(tenant_state& t, const zuora_request& r)
@@ -594,7 +701,7 @@ reply list_workflows(tenant_state& t, const zuora_request& r)
 
     json::array data;
     auto first = static_cast<std::size_t>((page - 1) * page_length);
-    for (auto i = first; i < all.size() && i < first + page_length; ++i) data.push_back(definition(*all[i]));
+    for (auto i = first; i < all.size() && i < first + page_length; ++i) data.push_back(definition(*all[i], t.list_detail));
     if (t.bare_list) return json_reply(200, data);
     json::value next = nullptr;
     if (first + page_length < all.size())
@@ -662,7 +769,6 @@ reply import_definition(tenant_state& t, const zuora_request& r)
     workflow_rec wf;
     wf.id = t.next_id;  // taken for good only if the import succeeds
     wf.name = std::string(name->get_string());
-    wf.created_at = wf.updated_at = now_iso8601();
     auto saved_next = t.next_id++;
     // Version: ?version=, else the body's workflow.version, else 0.0.1 (no versions yet).
     std::string label = q.count("version") ? q["version"] : std::string{};
@@ -671,6 +777,7 @@ reply import_definition(tenant_state& t, const zuora_request& r)
         t.next_id = saved_next;
         return import_error(v.error());
     }
+    wf.created_at = wf.updated_at;  // the stamp of its first version
     auto doc = export_doc(wf, **v);
     auto id = wf.id;
     t.workflows.emplace(id, std::move(wf));
@@ -750,7 +857,7 @@ reply handle_zuora(tenant_state& t, const zuora_request& r)
     auto& wf = it->second;
     if (seg.size() == 2) {
         if (r.method != "GET") return method_not_allowed(r);
-        return json_reply(200, definition(wf));
+        return json_reply(200, definition(wf, t.list_detail));
     }
     if (seg.size() == 3 && seg[2] == "versions") {
         if (r.method != "GET") return method_not_allowed(r);

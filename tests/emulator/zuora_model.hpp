@@ -33,6 +33,14 @@ std::string next_patch(std::string_view label);
 /// Decodes a query string or form body: '&'-separated name=value, percent- and '+'-decoded.
 std::map<std::string, std::string> parse_form(std::string_view text);
 std::string now_iso8601();
+/// ISO-8601 UTC with milliseconds for a count of milliseconds since the epoch:
+/// "2026-11-29T18:00:00.123Z".
+std::string iso8601_ms(std::int64_t ms_since_epoch);
+/// A tenant's next update stamp, in iso8601_ms form: the clock in milliseconds, or
+/// `last_ms` + 1 when the clock has not moved past `last_ms`; `last_ms` becomes the stamp.
+/// So every stamp a tenant hands out is later than the one before, even within one
+/// millisecond or when the clock steps back.
+std::string next_stamp(std::int64_t& last_ms);
 
 /// What a route answers, before the emulator adds common headers and faults.
 struct reply {
@@ -62,13 +70,15 @@ struct version_rec {
     boost::json::object workflow;      ///< the workflow object as imported (ids rewritten on export)
     boost::json::array tasks;          ///< tenant-local task ids
     boost::json::array linkages;
-    std::string created_at;
+    std::string created_at;  ///< a next_stamp() (not served)
 };
 
 struct workflow_rec {
     std::int64_t id = 0;
     std::string name, description;
     std::vector<version_rec> versions;  ///< ascending by version
+    /// next_stamp() values: created_at when the workflow was seeded or imported, updated_at
+    /// moved by every change to it (new version, activation, rename, edit in place).
     std::string created_at, updated_at;
 
     const version_rec* active() const;
@@ -88,6 +98,10 @@ struct tenant_state {
     int token_ttl_seconds = 3600;
     int page_length_max = 50;
     bool bare_list = false;
+    /// What GET /workflows items (and GET /workflows/{id}) show: "full" | "labels" (no
+    /// createdAt/updatedAt) | "names" (only id, name, description, status, type).
+    std::string list_detail = "full";
+    std::int64_t last_stamp_ms = 0;  ///< the last next_stamp() of this tenant
     std::map<std::int64_t, workflow_rec> workflows;
     std::map<std::string, steady_time> tokens;  ///< access token -> expiry
     bool static_token_expired = false;
@@ -98,9 +112,12 @@ struct tenant_state {
 /// Builds a tenant from its seed object; `range_base` is where its allocated ids start
 /// (each tenant gets its own range so that copies of a workflow get different ids).
 /// Errors name the seed path, e.g. "tenants.sandbox.workflows[0].versions[1].version".
+/// `last_stamp_ms` is the last stamp of a tenant of that name this one replaces (0 if none),
+/// so that update times keep increasing across a reload.
 [[nodiscard]] result<tenant_state> tenant_from_seed(const std::string& name,
                                                     const boost::json::value& seed,
-                                                    std::int64_t range_base);
+                                                    std::int64_t range_base,
+                                                    std::int64_t last_stamp_ms = 0);
 
 /// Adds a version to `wf` from an export document: task ids renumbered from the tenant's
 /// counter, linkages rewritten to follow. `label` empty = body workflow.version, else next patch.
@@ -108,6 +125,16 @@ struct tenant_state {
 [[nodiscard]] result<const version_rec*> add_version_from_doc(tenant_state& t, workflow_rec& wf,
                                                               const boost::json::object& doc,
                                                               std::string label, bool activate);
+
+/// Replaces version `label` of `wf` in place from an export document, as a person saving a
+/// version in the UI without making a new one: its tasks (ids renumbered from the tenant's
+/// counter, as add_version_from_doc does), linkages and workflow object. Its id, label and
+/// status stay; the body's workflow.name/description rename the definition as an import
+/// does; wf.updated_at moves. Returns the stored label. errc::not_found for an unknown
+/// label, errc::invalid_argument (a 400 answer) for a bad document, which changes nothing.
+[[nodiscard]] result<std::string> edit_version_from_doc(tenant_state& t, workflow_rec& wf,
+                                                        std::string_view label,
+                                                        const boost::json::object& doc);
 
 /// The export document of one version, with the tenant's own ids.
 boost::json::object export_doc(const workflow_rec& wf, const version_rec& v);
