@@ -29,11 +29,38 @@ void poke_state(const wfsync_env& env, const std::string& sql)
     sqlite3_close(db);
 }
 
+/// The standard seed, both tenants' listings showing `list_detail` (emulator switch).
+std::string seed_listing(const char* list_detail)
+{
+    auto s = json::parse(seed()).as_object();
+    for (const char* t : {"sandbox", "prod"}) s["tenants"].as_object()[t].as_object()["list_detail"] = list_detail;
+    return json::serialize(s);
+}
+
+/// Invoice Sync with another ERP endpoint: for a person's edit.
+json::object invoice_sync(const char* url)
+{
+    return json::object{{"workflow", json::object{{"name", "Invoice Sync"}}},
+                        {"tasks", json::array{task(1, "Fetch invoices", "Export", {{"object", "Invoice"}}),
+                                              task(2, "Post to ERP", "Callout", {{"url", url}})}},
+                        {"linkages", json::array{link(1, 2)}}};
+}
+
+std::string prod_id_of(emulator_thread& emu, const std::string& name)
+{
+    auto state = emu->state("prod");
+    for (const auto& w : state.at("workflows").as_array())
+        if (w.at("name").as_string() == name) return std::to_string(w.at("id").as_int64());
+    BOOST_FAIL("no workflow " << name << " in prod");
+    return {};
+}
+
 /// After a first sync of the standard seed (three workflows into prod).
 struct synced {
-    emulator_thread emu{seed()};
+    emulator_thread emu;
     wfsync_env env;
-    explicit synced(config_options o = {}) : env(make_env(emu->base_url(), o))
+    explicit synced(config_options o = {}, const std::string& seed_text = seed())
+        : emu(seed_text), env(make_env(emu->base_url(), o))
     {
         auto first = env.run({"sync"});
         BOOST_TEST_REQUIRE(first.code == 0, describe(first));
@@ -169,4 +196,51 @@ BOOST_AUTO_TEST_CASE(an_open_import_is_compared_in_full_until_settled)
     BOOST_TEST(has(r.out, "1 an earlier import is still open"), r.out);
     BOOST_TEST(imports(w.emu) == 1u, describe(r));
     BOOST_TEST((w.emu.versions("prod")["Dunning Notice"] == std::vector<std::string>{"0.0.3", "0.0.4"}));
+}
+
+// Whether the listings show version labels and update times, and whether an edit in place
+// shows in them, is not documented: each answer (emulator switch list_detail) keeps the story
+// right: what the listings cannot show is read in full, or caught by --full / verify_every.
+BOOST_AUTO_TEST_CASE(each_listing_detail_keeps_runs_right)
+{
+    for (const char* detail : {"full", "labels", "names"}) {
+        BOOST_TEST_CONTEXT("list_detail: " << detail)
+        {
+            const bool shows_labels = std::string_view(detail) != "names";
+            const bool shows_times = std::string_view(detail) == "full";
+            synced w({}, seed_listing(detail));
+
+            auto quiet = w.sync();
+            BOOST_TEST(exports(w.emu, "sandbox") == (shows_labels ? 0u : 3u), describe(quiet));
+            BOOST_TEST(has(quiet.out, shows_labels ? "read: 3 proved unchanged"
+                                                   : "3 the source's listing shows no version or update time"),
+                       quiet.out);
+
+            // A person edits the source's version in place, without a new label.
+            BOOST_TEST_REQUIRE(w.emu->edit_version("sandbox", "102", "0.1.0", invoice_sync("https://erp.example/v9"))
+                                   .has_value());
+            w.emu->clear_requests();
+            auto after_edit = w.sync();
+            // Seen at once where an update time or no listing at all says so; else by --full.
+            BOOST_TEST(imports(w.emu) == (shows_labels && !shows_times ? 0u : 1u), describe(after_edit));
+            if (shows_labels && !shows_times) {
+                w.emu->clear_requests();
+                auto full = w.sync({"--full"});
+                BOOST_TEST(imports(w.emu) == 1u, describe(full));
+            }
+            BOOST_TEST(w.emu.versions("prod")["Invoice Sync"].size() == 2u);
+
+            // A person edits the target's latest version in place: drift, when it can be seen.
+            auto target = prod_id_of(w.emu, "Invoice Sync");
+            auto latest = w.emu.versions("prod")["Invoice Sync"].back();
+            BOOST_TEST_REQUIRE(w.emu->edit_version("prod", target, latest, invoice_sync("https://erp.example/by-hand"))
+                                   .has_value());
+            w.emu->clear_requests();
+            auto drift = w.sync();
+            BOOST_TEST(has(drift.out, shows_labels && !shows_times ? "0 drift" : "1 drift"), drift.out);
+            auto full = w.sync({"--full"});
+            BOOST_TEST(has(full.out, "1 drift"), full.out);
+            BOOST_TEST(imports(w.emu) == 0u);  // on_drift: skip
+        }
+    }
 }

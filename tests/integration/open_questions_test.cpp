@@ -151,9 +151,13 @@ void secmaster_story(const json::object& switches, bool activate)
     sync_expecting(w, 0, 2);
     BOOST_TEST(emu.versions("soc-b")["Block IP"].size() == 1u);
 
-    // No change: zero imports, zero drift, whatever the target stamped on what it stored.
+    // No change: zero imports, zero drift, whatever the target stamped on what it stored; no
+    // export either where the listings show version labels or times (switch list_detail).
+    const auto* detail = switches.if_contains("list_detail");
+    const std::string listing = detail ? std::string(detail->as_string()) : "full";
     auto second = sync_expecting(w, 0, 0);
     BOOST_TEST(has(second.out, "0 imported, 4 unchanged, 0 drift"), second.out);
+    BOOST_TEST(emu.find("soc-a", "/soc/workflows/export").size() == (listing == "names" ? 2u : 0u), describe(second));
 
     // One new version in the source: exactly one import, and then nothing again.
     BOOST_TEST_REQUIRE(emu->add_version("soc-a", "wf-isolate", soc_document("find", "quarantine")).has_value());
@@ -178,6 +182,18 @@ void secmaster_story(const json::object& switches, bool activate)
                            .has_value());
     auto drift = sync_expecting(w, 0, 0);
     BOOST_TEST(has(drift.out, "1 drift"), drift.out);
+
+    // A person edits the source's activated version in place: imported at once where the
+    // listing shows an update time or nothing at all, else by the next full comparison.
+    auto label = emu.versions("soc-a")["Block IP"].back();
+    BOOST_TEST_REQUIRE(emu->edit_version("soc-a", "wf-block", label, soc_document("lookup", "edited in place")).has_value());
+    sync_expecting(w, 0, listing == "labels" ? 0 : 1);
+    if (listing == "labels") {
+        w.emu->clear_requests();
+        auto full = w.env.run({"sync", "--full"});
+        BOOST_TEST(full.code == 0, describe(full));
+        BOOST_TEST(w.imports() == 1u, describe(full));
+    }
 
     // Restore into an empty tenant twice: the second imports nothing and reports no drift.
     emu->clear_requests();
@@ -345,6 +361,16 @@ BOOST_AUTO_TEST_SUITE(secmaster)
 BOOST_AUTO_TEST_CASE(as_documented_every_import_activated)
 {
     secmaster_story({}, false);
+}
+
+BOOST_AUTO_TEST_CASE(listing_shows_labels_but_no_update_times)
+{
+    secmaster_story({{"list_detail", "labels"}}, false);
+}
+
+BOOST_AUTO_TEST_CASE(listing_shows_neither_labels_nor_times_restamped_ids)
+{
+    secmaster_story({{"list_detail", "names"}, {"import_ids", "restamp"}}, true);
 }
 
 BOOST_AUTO_TEST_CASE(restamped_ids_version_named_files_imports_left_inactive_rule_activates)

@@ -36,7 +36,7 @@ awaitable<read_back_result> engine::impl::read_back(connector::connector& target
         }
     }
     out.version = *found;
-    connector::workflow_summary tw{view.workflow, view.name, {}, found->version, {}};
+    auto tw = summary_of(view.workflow, view.name, found->version);
     bool other_space = false;
     auto fp = co_await read_fingerprint(target, tw, *found, other_space);
     if (!fp) {

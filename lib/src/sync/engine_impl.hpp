@@ -40,6 +40,17 @@ inline std::int64_t now_ms()
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+/// A target definition as the stages name it to a connector: id, name and a version.
+inline connector::workflow_summary summary_of(const std::string& id, const std::string& name, const std::string& version)
+{
+    connector::workflow_summary w;
+    w.id = id;
+    w.name = name;
+    w.active_version = version;
+    w.latest_version = version;
+    return w;
+}
+
 /// What the target holds for one source workflow.
 struct target_view {
     std::string workflow;  ///< empty: no definition yet

@@ -153,7 +153,7 @@ awaitable<result<target_view>> engine::impl::read_target(connector::connector& t
     }
     if (view.highest_version.empty()) co_return view;
 
-    connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version, {}};
+    auto tw = summary_of(view.workflow, view.name, view.highest_version);
     auto norm = co_await read_fingerprint(target, tw, view.highest, view.other_space);
     if (!norm) co_return std::move(norm.error()).context("reading target version " + view.highest_version);
     view.latest_hash = norm->hash;
@@ -227,13 +227,28 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
 
     std::vector<connector::version_ref> refs;
     if (r.version == config::version_choice::active) {
-        if (src.active_version.empty()) {
+        std::string active = src.active_version;
+        if (active.empty() && !src.versions_listed) {
+            // The listing does not say which version is active: the version list does.
+            auto versions = co_await source.list_versions(src.id);
+            if (!versions) {
+                item i = base;
+                i.what = action::error;
+                i.error_kind = versions.error().code;
+                i.http_status = versions.error().http_status;
+                i.reason = "listing versions: " + versions.error().what();
+                co_return report(std::move(i));
+            }
+            for (const auto& v : *versions)
+                if (v.active) active = v.version;
+        }
+        if (active.empty()) {
             item i = base;
             i.what = action::skip;
             i.reason = "no active version";
             co_return report(std::move(i));
         }
-        refs.push_back({connector::version_ref::kind::exact, src.active_version});
+        refs.push_back({connector::version_ref::kind::exact, active});
     } else if (r.version == config::version_choice::all) {
         auto versions = co_await source.list_versions(src.id);
         if (!versions) {

@@ -67,7 +67,7 @@ awaitable<result<landing>> engine::impl::find_landed(connector::connector& targe
               [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) > 0; });
     if (candidates.size() > max_versions_read) candidates.resize(max_versions_read);
 
-    connector::workflow_summary tw{view.workflow, view.name, {}, view.highest_version, {}};
+    auto tw = summary_of(view.workflow, view.name, view.highest_version);
     bool other_space = view.other_space;
     for (const auto& v : candidates) {
         std::string hash;
@@ -571,7 +571,7 @@ awaitable<void> engine::impl::sync_target(const config::rule& r, run_summary& s,
     // A created definition joins the run's listing, so that a later workflow of the same
     // name (its lane runs after this one) finds it instead of creating it again.
     if (it.what == action::create)
-        listing.push_back({view->workflow, view->name, it.target_version, it.target_version, {}});
+        listing.push_back(summary_of(view->workflow, view->name, it.target_version));
 
     auto back = co_await read_back(target, *view, it.target_version, done->version_id, norm);
     if (!back.note.empty()) it.reason += "; " + back.note;

@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(paths_and_origins)
 
 BOOST_AUTO_TEST_CASE(package_from_the_three_files)
 {
-    workflow_summary wf{"a-1", "Banking Assistant", "", ""};
+    workflow_summary wf{"a-1", "Banking Assistant", "", "", true, {}};
     std::map<std::string, std::string> files{{"flow_definition.json", R"({"nodes":[]})"},
                                              {"app_definition.json", R"({"version":"v7","name":"BA"})"},
                                              {"env_variables.json", R"({"API_TOKEN":"hunter2"})"}};
@@ -207,7 +207,7 @@ BOOST_AUTO_TEST_CASE(package_from_the_three_files)
 
 BOOST_AUTO_TEST_CASE(package_problems_name_the_member_not_its_contents)
 {
-    workflow_summary wf{"a-1", "BA", "", ""};
+    workflow_summary wf{"a-1", "BA", "", "", true, {}};
     std::map<std::string, std::string> files{{"flow_definition.json", "{}"}, {"app_definition.json", "{}"}};
     auto missing = package_from_files(files, wf, "tenant k: download of export job ds-1");
     BOOST_TEST_REQUIRE(missing.has_error());

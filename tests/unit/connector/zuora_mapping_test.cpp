@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(versions_both_shapes)
 
 BOOST_AUTO_TEST_CASE(export_document_validated)
 {
-    workflow_summary wf{"205", "Billing", "", ""};
+    workflow_summary wf{"205", "Billing", "", "", true, {}};
     std::string body =
         R"({"workflow":{"id":205,"name":"Billing Reminder","version":"0.0.3"},"tasks":[{"id":1}],"linkages":[]})";
     auto p = parse_export(body, wf, "export");

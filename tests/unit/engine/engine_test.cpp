@@ -85,7 +85,7 @@ public:
         if (t_.partial) co_return out;
         for (const auto& w : t_.workflows)
             out.push_back({w.id, w.name, w.versions.empty() ? "" : w.versions.back().label,
-                           w.versions.empty() ? "" : w.versions.back().label});
+                           w.versions.empty() ? "" : w.versions.back().label, true, {}});
         co_return out;
     }
     awaitable<result<std::vector<wc::version_summary>>> list_versions(const std::string& id) override

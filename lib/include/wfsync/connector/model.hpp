@@ -14,6 +14,9 @@ struct workflow_summary {
     std::string name;
     std::string active_version;  ///< empty if unknown or none
     std::string latest_version;  ///< empty if unknown
+    /// False when the listing shows no version members at all, so that an empty
+    /// active_version means "not said", not "none" (the version list tells).
+    bool versions_listed = true;
     /// A digest of everything the listing shows of the definition, when that includes
     /// something that changes with its content (a version label or id, an update time); empty
     /// when the listing shows nothing of the kind (Kore.ai has no listing), so that an equal

@@ -292,6 +292,9 @@ result<workflow_page> parse_workflow_page(std::string_view body, std::string_vie
             w.latest_version = version_of(o.if_contains(key));
             if (!w.latest_version.empty()) break;
         }
+        w.versions_listed = false;
+        for (auto key : {"active_version", "current_version", "version", "latest_version", "last_version"})
+            w.versions_listed = w.versions_listed || o.contains(key);
         // [UNKNOWN] which of these AopWorkflowInfo has; whichever are there make the mark.
         w.change_mark = detail::change_mark(o, {"active_version", "current_version", "version", "version_id",
                                                 "latest_version", "last_version", "update_time", "updated_at"});

@@ -291,6 +291,7 @@ result<workflow_page> parse_workflow_page(std::string_view body, std::string_vie
         w.name = text_of(o.if_contains("name"));
         w.active_version = version_of(o.if_contains("active_version"));
         w.latest_version = version_of(o.if_contains("latest_version"));
+        w.versions_listed = o.contains("active_version") || o.contains("latest_version");
         // [GUESS] the listing's version and time members; whichever are there make the mark.
         w.change_mark = detail::change_mark(o, {"active_version", "latest_version", "updatedAt", "updated_at",
                                                 "updatedOn", "updated_on"});
