@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <vector>
 
 namespace wfsync {
@@ -27,50 +29,132 @@ result<json::value> parse_json(std::string_view text, std::string_view what)
 
 namespace {
 
-void write_canonical(const json::value& v, std::string& out)
+// What Boost.JSON's serializer escapes (and how), byte for byte: '"', '\\', and the control
+// characters, with the short forms \b \t \n \f \r and \u00xx (lower-case hex) for the others.
+// Everything else, '/', DEL and UTF-8 included, is written as it is. Canonical text must stay
+// equal to what json::serialize wrote before, since content hashes are taken over it.
+constexpr std::array<char, 256> escapes = [] {
+    std::array<char, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 'u';
+    t['\b'] = 'b';
+    t['\t'] = 't';
+    t['\n'] = 'n';
+    t['\f'] = 'f';
+    t['\r'] = 'r';
+    t['"'] = '"';
+    t['\\'] = '\\';
+    return t;
+}();
+
+void write_number(const json::value& v, std::string& out)
 {
-    switch (v.kind()) {
-    case json::kind::object: {
-        const auto& obj = v.get_object();
-        std::vector<const json::key_value_pair*> members;
-        members.reserve(obj.size());
-        for (const auto& kv : obj) members.push_back(&kv);
-        std::sort(members.begin(), members.end(),
-                  [](auto* a, auto* b) { return a->key() < b->key(); });
-        out += '{';
-        bool first = true;
-        for (auto* kv : members) {
-            if (!first) out += ',';
-            first = false;
-            out += json::serialize(json::string(kv->key()));
-            out += ':';
-            write_canonical(kv->value(), out);
-        }
-        out += '}';
-        break;
-    }
-    case json::kind::array: {
-        out += '[';
-        bool first = true;
-        for (const auto& e : v.get_array()) {
-            if (!first) out += ',';
-            first = false;
-            write_canonical(e, out);
-        }
-        out += ']';
-        break;
-    }
-    default:
+    char buf[24];
+    std::to_chars_result r{};
+    if (v.is_int64()) r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+    else if (v.is_uint64()) r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+    else {
+        // Doubles keep Boost.JSON's own shortest form ("1E-1"), whatever std::to_chars would say.
         out += json::serialize(v);
+        return;
     }
+    out.append(buf, r.ptr);
 }
 
+/// Member lists sorted by key, one reusable buffer per depth, so that writing a document
+/// allocates nothing but its output.
+class writer {
+public:
+    explicit writer(std::string& out) : out_(out) {}
+
+    void write(const json::value& v, std::size_t depth)
+    {
+        switch (v.kind()) {
+        case json::kind::object: {
+            const auto& obj = v.get_object();
+            if (obj.empty()) {
+                out_ += "{}";
+                return;
+            }
+            if (sorted_.size() <= depth) sorted_.resize(depth + 1);
+            auto& members = sorted_[depth];
+            members.clear();
+            for (const auto& kv : obj) members.push_back(&kv);
+            std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+            char sep = '{';
+            for (auto* kv : members) {
+                out_ += sep;
+                sep = ',';
+                append_json_string(out_, kv->key());
+                out_ += ':';
+                write(kv->value(), depth + 1);
+            }
+            out_ += '}';
+            return;
+        }
+        case json::kind::array: {
+            const auto& arr = v.get_array();
+            if (arr.empty()) {
+                out_ += "[]";
+                return;
+            }
+            char sep = '[';
+            for (const auto& e : arr) {
+                out_ += sep;
+                sep = ',';
+                write(e, depth + 1);
+            }
+            out_ += ']';
+            return;
+        }
+        case json::kind::string: append_json_string(out_, v.get_string()); return;
+        case json::kind::int64:
+        case json::kind::uint64:
+        case json::kind::double_: write_number(v, out_); return;
+        case json::kind::bool_: out_ += v.get_bool() ? "true" : "false"; return;
+        case json::kind::null: out_ += "null"; return;
+        }
+    }
+
+private:
+    std::string& out_;
+    std::vector<std::vector<const json::key_value_pair*>> sorted_;
+};
+
 }  // namespace
+
+void append_json_string(std::string& out, std::string_view s)
+{
+    out += '"';
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    while (p != end) {
+        const char* run = p;
+        while (p != end && !escapes[static_cast<unsigned char>(*p)]) ++p;
+        out.append(run, static_cast<std::size_t>(p - run));
+        if (p == end) break;
+        const auto c = static_cast<unsigned char>(*p++);
+        const char e = escapes[c];
+        if (e != 'u') {
+            const char pair[2] = {'\\', e};
+            out.append(pair, 2);
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            const char seq[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(seq, 6);
+        }
+    }
+    out += '"';
+}
+
+void append_canonical_json(std::string& out, const json::value& v)
+{
+    writer(out).write(v, 0);
+}
 
 std::string canonical_json(const json::value& v)
 {
     std::string out;
-    write_canonical(v, out);
+    append_canonical_json(out, v);
     return out;
 }
 
