@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <deque>
 #include <vector>
 
 namespace wfsync {
@@ -75,6 +76,7 @@ public:
                 out_ += "{}";
                 return;
             }
+            // A deque: growing it for deeper levels leaves this level's list in place.
             if (sorted_.size() <= depth) sorted_.resize(depth + 1);
             auto& members = sorted_[depth];
             members.clear();
@@ -117,7 +119,7 @@ public:
 
 private:
     std::string& out_;
-    std::vector<std::vector<const json::key_value_pair*>> sorted_;
+    std::deque<std::vector<const json::key_value_pair*>> sorted_;
 };
 
 }  // namespace
