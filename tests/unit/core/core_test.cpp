@@ -121,6 +121,15 @@ BOOST_AUTO_TEST_CASE(strings_are_escaped_as_boost_json_serializes_them)
         append_json_string(out, s);
         BOOST_TEST(out == boost::json::serialize(boost::json::string(s)), "byte " << c);
     }
+    // Also where the byte to escape sits in a long text (scanned many bytes at a time).
+    for (int c = 0; c < 256; ++c)
+        for (std::size_t at : {0, 7, 15, 16, 17, 31, 32, 47}) {
+            std::string s(48, 'x');
+            s[at] = static_cast<char>(c);
+            std::string out;
+            append_json_string(out, s);
+            BOOST_TEST(out == boost::json::serialize(boost::json::string(s)), "byte " << c << " at " << at);
+        }
     const std::string mixed = "x\"q\\ /\x01\x1f\x7f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\b\f\n\r\t~end";
     std::string out;
     append_json_string(out, mixed);
