@@ -10,7 +10,6 @@
 #include <array>
 #include <bit>
 #include <charconv>
-#include <deque>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -66,66 +65,79 @@ void write_number(const json::value& v, std::string& out)
     out.append(buf, r.ptr);
 }
 
-/// Member lists sorted by key, one reusable buffer per depth, so that writing a document
-/// allocates nothing but its output.
-class writer {
-public:
-    explicit writer(std::string& out) : out_(out) {}
+// Byte order of member names (std::string_view's operator<), decided on the first byte where
+// it can: most names of an object differ there, and a call to memcmp costs more.
+bool key_less(const json::key_value_pair* a, const json::key_value_pair* b)
+{
+    std::string_view x = a->key(), y = b->key();
+    if (!x.empty() && !y.empty() && x[0] != y[0]) return static_cast<unsigned char>(x[0]) < static_cast<unsigned char>(y[0]);
+    return x < y;
+}
 
-    void write(const json::value& v, std::size_t depth)
-    {
-        switch (v.kind()) {
-        case json::kind::object: {
-            const auto& obj = v.get_object();
-            if (obj.empty()) {
-                out_ += "{}";
-                return;
-            }
-            // A deque: growing it for deeper levels leaves this level's list in place.
-            if (sorted_.size() <= depth) sorted_.resize(depth + 1);
-            auto& members = sorted_[depth];
-            members.clear();
-            for (const auto& kv : obj) members.push_back(&kv);
-            std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
-            char sep = '{';
-            for (auto* kv : members) {
-                out_ += sep;
-                sep = ',';
-                append_json_string(out_, kv->key());
-                out_ += ':';
-                write(kv->value(), depth + 1);
-            }
-            out_ += '}';
-            return;
-        }
-        case json::kind::array: {
-            const auto& arr = v.get_array();
-            if (arr.empty()) {
-                out_ += "[]";
-                return;
-            }
-            char sep = '[';
-            for (const auto& e : arr) {
-                out_ += sep;
-                sep = ',';
-                write(e, depth + 1);
-            }
-            out_ += ']';
-            return;
-        }
-        case json::kind::string: append_json_string(out_, v.get_string()); return;
-        case json::kind::int64:
-        case json::kind::uint64:
-        case json::kind::double_: write_number(v, out_); return;
-        case json::kind::bool_: out_ += v.get_bool() ? "true" : "false"; return;
-        case json::kind::null: out_ += "null"; return;
-        }
+void write(const json::value& v, std::string& out);
+
+void write_members(const json::key_value_pair* const* members, std::size_t n, std::string& out)
+{
+    char sep = '{';
+    for (std::size_t i = 0; i < n; ++i) {
+        out += sep;
+        sep = ',';
+        append_json_string(out, members[i]->key());
+        out += ':';
+        write(members[i]->value(), out);
     }
+    out += '}';
+}
 
-private:
-    std::string& out_;
-    std::deque<std::vector<const json::key_value_pair*>> sorted_;
-};
+void write(const json::value& v, std::string& out)
+{
+    switch (v.kind()) {
+    case json::kind::object: {
+        const auto& obj = v.get_object();
+        if (obj.empty()) {
+            out += "{}";
+            return;
+        }
+        // Members sorted by key; a small object's list stays on the stack.
+        constexpr std::size_t small = 16;
+        if (obj.size() <= small) {
+            const json::key_value_pair* members[small];
+            std::size_t n = 0;
+            for (const auto& kv : obj) members[n++] = &kv;
+            std::sort(members, members + n, key_less);
+            write_members(members, n, out);
+        } else {
+            std::vector<const json::key_value_pair*> members;
+            members.reserve(obj.size());
+            for (const auto& kv : obj) members.push_back(&kv);
+            std::sort(members.begin(), members.end(), key_less);
+            write_members(members.data(), members.size(), out);
+        }
+        return;
+    }
+    case json::kind::array: {
+        const auto& arr = v.get_array();
+        if (arr.empty()) {
+            out += "[]";
+            return;
+        }
+        char sep = '[';
+        for (const auto& e : arr) {
+            out += sep;
+            sep = ',';
+            write(e, out);
+        }
+        out += ']';
+        return;
+    }
+    case json::kind::string: append_json_string(out, v.get_string()); return;
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: write_number(v, out); return;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
+    case json::kind::null: out += "null"; return;
+    }
+}
 
 }  // namespace
 
@@ -178,7 +190,7 @@ void append_json_string(std::string& out, std::string_view s)
 
 void append_canonical_json(std::string& out, const json::value& v)
 {
-    writer(out).write(v, 0);
+    write(v, out);
 }
 
 std::string canonical_json(const json::value& v)
