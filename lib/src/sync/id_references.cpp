@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "id_references.hpp"
 
+#include <wfsync/core/json.hpp>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <memory_resource>
 #include <vector>
 
 namespace wfsync::sync::detail {
@@ -118,6 +121,18 @@ struct key_info {
     std::int8_t renamed = -1;
 };
 
+/// Byte order of names (std::string_view's operator<), decided on the first byte where it can.
+bool key_less(std::string_view a, std::string_view b)
+{
+    if (!a.empty() && !b.empty() && a[0] != b[0]) return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
+    return a < b;
+}
+
+/// An identifier and its reference, both in the rewriter's arena.
+struct named_id {
+    std::string_view id, ref;
+};
+
 class rewriter {
 public:
     explicit rewriter(const connector::tenant_local_fields& f) : f_(f) {}
@@ -144,7 +159,7 @@ public:
         auto& members = scratch_at(depth).members;
         members.clear();
         for (const auto& kv : v.get_object()) members.push_back(&kv);
-        std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) { return a->key() < b->key(); });
+        std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) { return key_less(a->key(), b->key()); });
         for (const auto* kv : members) {
             std::string_view key = kv->key();
             const json::value& value = kv->value();
@@ -166,63 +181,81 @@ public:
             longest_name_ = std::max(longest_name_, id.size());
             if (id.size() < 256) name_lengths_[id.size() >> 6] |= std::uint64_t{1} << (id.size() & 63);
         }
-        if (f_.embedded_id_min == 0) return;
+        const std::size_t k = f_.embedded_id_min;
+        if (k == 0) return;
         for (const auto& [id, ref] : names_)
-            if (id.size() >= f_.embedded_id_min) embedded_.emplace_back(id, ref);
-        // Longest first, so that an id containing another is replaced whole.
-        std::sort(embedded_.begin(), embedded_.end(), [](const auto& a, const auto& b) {
-            return a.first.size() != b.first.size() ? a.first.size() > b.first.size() : a.first < b.first;
+            if (id.size() >= k) embedded_.push_back({id, ref});
+        // Grouped by their first k characters (one look-up per position of a string, not one
+        // search per identifier), and in each group longest first, so that an id containing
+        // another is replaced whole.
+        std::sort(embedded_.begin(), embedded_.end(), [k](const named_id& a, const named_id& b) {
+            if (auto c = a.id.substr(0, k).compare(b.id.substr(0, k)); c != 0) return c < 0;
+            return a.id.size() != b.id.size() ? a.id.size() > b.id.size() : a.id < b.id;
         });
-        // Indexed by their first embedded_id_min characters: one look-up per position of a
-        // string, not one search per identifier.
-        for (const auto& e : embedded_) by_prefix_[std::string_view(e.first).substr(0, f_.embedded_id_min)].push_back(&e);
+        for (std::size_t i = 0; i < embedded_.size();) {
+            std::size_t j = i + 1;
+            while (j < embedded_.size() && embedded_[j].id.substr(0, k) == embedded_[i].id.substr(0, k)) ++j;
+            by_prefix_.emplace(embedded_[i].id.substr(0, k), std::pair{i, j});
+            i = j;
+        }
         // A filter in front of that look-up: one bit per identifier's first bytes, so that most
         // positions of a text cost a load, a multiply and a bit test, not a hash-map probe.
         std::size_t bits = 1 << 12;
         while (bits < 16 * by_prefix_.size() && bits < (std::size_t{1} << 22)) bits <<= 1;
         filter_.assign(bits / 64, 0);
         filter_shift_ = 64 - static_cast<unsigned>(std::countr_zero(bits));
-        for (const auto& [prefix, entries] : by_prefix_) {
-            auto i = filter_index(word_at(prefix.data(), f_.embedded_id_min));
+        for (const auto& [prefix, range] : by_prefix_) {
+            auto i = filter_index(word_at(prefix.data(), k));
             filter_[i >> 6] |= std::uint64_t{1} << (i & 63);
         }
     }
 
-    /// Rewrites `v` in place: tenant-local members dropped, identifiers replaced by their
-    /// references. The result holds the same members as a rewritten copy would; only their
-    /// order within an object may differ, which canonical JSON does not keep.
-    void rewrite(json::value& v, int level, bool id_member, bool reference_member, std::size_t depth = 0)
+    /// Appends the canonical JSON of `v` with its tenant-local members dropped and identifiers
+    /// replaced by their references: the text a rewritten copy of `v` would give, written
+    /// without making that copy.
+    void write(const json::value& v, std::string& out, int level, bool id_member, bool reference_member,
+               std::size_t depth = 0)
     {
-        if (v.is_array()) {
-            for (auto& e : v.get_array()) rewrite(e, 2, id_member, reference_member, depth + 1);
-            return;
-        }
-        if (v.is_object()) {
-            rewrite_object(v.get_object(), level, depth);
-            return;
-        }
-        if (v.is_string()) {
-            std::string_view s = v.get_string();
-            if (const auto* ref = name_of(s); ref && (id_member || reference_member || looks_like_id(s))) {
-                v.get_string() = *ref;
-                return;
+        switch (v.kind()) {
+        case json::kind::array: {
+            char sep = '[';
+            for (const auto& e : v.get_array()) {
+                out += sep;
+                sep = ',';
+                write(e, out, 2, id_member, reference_member, depth + 1);
             }
-            if (!by_prefix_.empty() && s.size() > f_.embedded_id_min) {
-                std::string replaced;
-                if (replace_embedded(s, replaced)) v.get_string() = replaced;
-            }
+            if (sep == '[') out += '[';
+            out += ']';
             return;
         }
-        if ((id_member || reference_member) && (v.is_int64() || v.is_uint64())) {
-            digits buf;
-            if (const auto* ref = name_of(id_text(v, buf))) v.emplace_string() = *ref;
+        case json::kind::object: write_object(v.get_object(), out, level, false, depth); return;
+        case json::kind::string: write_string(v.get_string(), out, id_member, reference_member); return;
+        case json::kind::int64:
+        case json::kind::uint64:
+            if (id_member || reference_member) {
+                digits buf;
+                if (const auto* ref = name_of(id_text(v, buf))) {
+                    append_json_string(out, *ref);
+                    return;
+                }
+            }
+            append_canonical_json(out, v);
+            return;
+        default: append_canonical_json(out, v); return;
         }
     }
 
 private:
+    /// A member as written: its name (a reference where the name is an identifier).
+    struct entry {
+        std::string_view key;
+        const json::value* value;
+        std::uint8_t kind;
+    };
+
     struct scratch {
         std::vector<const json::key_value_pair*> members;  // collect: an object's members, sorted
-        std::vector<key_info> infos;                       // rewrite: an object's members' infos
+        std::vector<entry> entries;                        // write: an object's members, sorted
     };
 
     /// Reusable lists for the object at `depth` (a deque: growing it for deeper levels leaves
@@ -265,7 +298,7 @@ private:
     }
 
     /// The reference of identifier `s`, or nullptr.
-    const std::string* name_of(std::string_view s) const
+    const std::string_view* name_of(std::string_view s) const
     {
         // Most strings are no identifier: their length tells without a hash.
         if (s.empty() || s.size() > longest_name_) return nullptr;
@@ -277,12 +310,12 @@ private:
     std::size_t filter_index(std::uint64_t word) const { return (word * 0x9e3779b97f4a7c15ULL) >> filter_shift_; }
 
     /// The long identifier starting at `pos` of `s` (the longest of those that do), or nullptr.
-    const std::pair<std::string, std::string>* embedded_at(std::string_view s, std::size_t pos) const
+    const named_id* embedded_at(std::string_view s, std::size_t pos) const
     {
         auto it = by_prefix_.find(s.substr(pos, f_.embedded_id_min));
         if (it == by_prefix_.end()) return nullptr;
-        for (const auto* e : it->second)
-            if (s.compare(pos, e->first.size(), e->first) == 0) return e;
+        for (std::size_t i = it->second.first; i < it->second.second; ++i)
+            if (s.compare(pos, embedded_[i].id.size(), embedded_[i].id) == 0) return &embedded_[i];
         return nullptr;
     }
 
@@ -306,8 +339,8 @@ private:
                 continue;
             }
             out.append(s.data() + copied, pos - copied);
-            out += hit->second;
-            pos += hit->first.size();
+            out += hit->ref;
+            pos += hit->id.size();
             copied = pos;
         }
         if (copied == 0) return false;
@@ -315,60 +348,69 @@ private:
         return true;
     }
 
-    void rewrite_member(std::uint8_t kind, json::value& value, int level, std::size_t depth)
+    void write_string(std::string_view s, std::string& out, bool id_member, bool reference_member)
     {
-        if ((kind & version_member) && value.is_object()) {
-            auto& inner = value.get_object();
-            // erase() fills the gap with another member, which is looked at in its turn.
-            for (auto it = inner.begin(); it != inner.end();) {
-                if (info(it->key()).kind & version_object_member) it = inner.erase(it);
-                else ++it;
-            }
-            rewrite(value, next_level(level, kind), false, false, depth + 1);
-        } else {
-            rewrite(value, next_level(level, kind), kind & id_key, kind & reference_name, depth + 1);
-        }
-    }
-
-    void rewrite_object(json::object& obj, int level, std::size_t depth)
-    {
-        auto& infos = scratch_at(depth).infos;
-        infos.clear();
-        bool renames = false, drops = false;
-        for (const auto& kv : obj) {
-            infos.push_back(info(kv.key(), true));
-            renames = renames || infos.back().renamed > 0;
-            drops = drops || dropped(infos.back().kind, level, kv.value());
-        }
-        if (!renames) {
-            // Only values change: in place, then the dropped members go.
-            std::size_t i = 0;
-            for (auto& kv : obj) {
-                const auto kind = infos[i++].kind;
-                if (!dropped(kind, level, kv.value())) rewrite_member(kind, kv.value(), level, depth);
-            }
-            if (drops) {
-                for (auto it = obj.begin(); it != obj.end();) {
-                    if (dropped(info(it->key()).kind, level, it->value())) it = obj.erase(it);
-                    else ++it;
-                }
-            }
+        if (const auto* ref = name_of(s); ref && (id_member || reference_member || looks_like_id(s))) {
+            append_json_string(out, *ref);
             return;
         }
-        // An object keyed by identifiers (a map of nodes) gets the references as keys: built
-        // anew in member order, a later member of the same name replacing an earlier one.
-        json::object out(obj.storage());
-        out.reserve(obj.size());
-        std::size_t i = 0;
-        for (auto& kv : obj) {
-            const auto ki = infos[i++];
-            if (dropped(ki.kind, level, kv.value())) continue;
-            rewrite_member(ki.kind, kv.value(), level, depth);
-            std::string_view key = kv.key();
-            const std::string* ref = ki.renamed > 0 ? name_of(key) : nullptr;
-            out[ref ? std::string_view(*ref) : key] = std::move(kv.value());
+        if (!by_prefix_.empty() && s.size() > f_.embedded_id_min) {
+            replaced_.clear();
+            if (replace_embedded(s, replaced_)) {
+                append_json_string(out, replaced_);
+                return;
+            }
         }
-        obj = std::move(out);
+        append_json_string(out, s);
+    }
+
+    /// `version_object`: the object a version member holds, whose version_object_members go.
+    void write_object(const json::object& obj, std::string& out, int level, bool version_object, std::size_t depth)
+    {
+        auto& entries = scratch_at(depth).entries;
+        entries.clear();
+        bool renames = false;
+        for (const auto& kv : obj) {
+            const auto ki = info(kv.key(), true);
+            if (version_object && (ki.kind & version_object_member)) continue;
+            if (dropped(ki.kind, level, kv.value())) continue;
+            std::string_view key = kv.key();
+            if (ki.renamed > 0) {
+                // An object keyed by identifiers (a map of nodes) gets the references as keys.
+                key = *name_of(key);
+                renames = true;
+            }
+            entries.push_back({key, &kv.value(), ki.kind});
+        }
+        if (!renames) {
+            std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return key_less(a.key, b.key); });
+        } else {
+            // Names may repeat now: the later member of a name replaces the earlier one, as
+            // assigning them in member order would.
+            std::stable_sort(entries.begin(), entries.end(),
+                             [](const entry& a, const entry& b) { return key_less(a.key, b.key); });
+            std::size_t kept = 0;
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;
+                entries[kept++] = entries[i];
+            }
+            entries.resize(kept);
+        }
+        // entries may move while deeper objects are written: by index.
+        const std::size_t n = entries.size();
+        out += '{';
+        for (std::size_t i = 0; i < n; ++i) {
+            const entry e = scratch_[depth].entries[i];
+            if (i) out += ',';
+            append_json_string(out, e.key);
+            out += ':';
+            const int inner = next_level(level, e.kind);
+            if ((e.kind & version_member) && e.value->is_object())
+                write_object(e.value->get_object(), out, inner, true, depth + 1);
+            else
+                write(*e.value, out, inner, e.kind & id_key, e.kind & reference_name, depth + 1);
+        }
+        out += '}';
     }
 
     void name_ids(const json::value& v, std::string& path)
@@ -388,26 +430,45 @@ private:
         }
         digits buf;
         auto text = id_text(v, buf);
-        if (!text.empty() && names_.find(text) == names_.end()) names_.emplace(std::string(text), "@" + path);
+        if (!text.empty() && names_.find(text) == names_.end()) names_.emplace(keep(text), keep_ref(path));
+    }
+
+    /// `s`, copied into the arena.
+    std::string_view keep(std::string_view s)
+    {
+        char* p = static_cast<char*>(text_.allocate(s.size(), 1));
+        std::memcpy(p, s.data(), s.size());
+        return {p, s.size()};
+    }
+
+    /// "@" + `path`, in the arena.
+    std::string_view keep_ref(std::string_view path)
+    {
+        char* p = static_cast<char*>(text_.allocate(path.size() + 1, 1));
+        p[0] = '@';
+        std::memcpy(p + 1, path.data(), path.size());
+        return {p, path.size() + 1};
     }
 
     const connector::tenant_local_fields& f_;
-    boost::unordered_flat_map<std::string, std::string, text_hash, text_equal> names_;  // identifier -> reference
+    std::pmr::monotonic_buffer_resource text_;  // identifiers and references, freed at once
+    boost::unordered_flat_map<std::string_view, std::string_view, text_hash, text_equal> names_;  // id -> reference
     std::size_t longest_name_ = 0;
     std::array<std::uint64_t, 4> name_lengths_{};  // lengths (< 256) of identifiers, as bits
-    std::vector<std::pair<std::string, std::string>> embedded_;  // long identifiers
-    boost::unordered_flat_map<std::string_view, std::vector<const std::pair<std::string, std::string>*>, text_hash,
-                              text_equal>
-        by_prefix_;
+    std::vector<named_id> embedded_;               // long identifiers, see finish_names
+    // first embedded_id_min characters -> [begin, end) of embedded_
+    boost::unordered_flat_map<std::string_view, std::pair<std::size_t, std::size_t>, text_hash, text_equal> by_prefix_;
     std::vector<std::uint64_t> filter_;  // a bit per first bytes of by_prefix_'s keys
     unsigned filter_shift_ = 64;
     boost::unordered_flat_map<std::string, key_info, text_hash, text_equal> infos_;  // see info()
     std::deque<scratch> scratch_;
+    std::string replaced_;  // write_string's buffer
 };
 
 }  // namespace
 
-void replace_tenant_local(std::map<std::string, json::value>& docs, const connector::tenant_local_fields& fields)
+std::map<std::string, std::string> canonical_without_tenant_local(const std::map<std::string, json::value>& docs,
+                                                                  const connector::tenant_local_fields& fields)
 {
     rewriter r(fields);
     std::string path;
@@ -417,7 +478,13 @@ void replace_tenant_local(std::map<std::string, json::value>& docs, const connec
         r.collect(doc, path, 0);
     }
     r.finish_names();
-    for (auto& [name, doc] : docs) r.rewrite(doc, 0, false, false);
+    std::map<std::string, std::string> out;
+    for (const auto& [name, doc] : docs) {
+        std::string text;
+        r.write(doc, text, 0, false, false);
+        out.emplace(name, std::move(text));
+    }
+    return out;
 }
 
 }  // namespace wfsync::sync::detail

@@ -11,8 +11,8 @@
 
 namespace wfsync::sync::detail {
 
-/// Rewrites the JSON documents of one package (file name -> document) in place: their
-/// tenant-local members dropped, each identifier (as a value, an array element, or inside a
+/// The canonical JSON (core/json.hpp) of the JSON documents of one package (file name ->
+/// document), by file name: their tenant-local members dropped, each identifier (as a value, an array element, or inside a
 /// longer text when it is long) replaced by a reference "@/<file>/<path>" to the place where it first appears in a
 /// walk of the files in name order and of each object's members in byte order. The walk
 /// depends on structure and member names only, never on identifier values, so re-stamping
@@ -21,6 +21,7 @@ namespace wfsync::sync::detail {
 /// identifiers are replaced too, but order the walk by their old text, so a keyed map hashes
 /// equal after re-stamping only where the new keys sort as the old did; arrays are taken in
 /// the order the platform gives them.
-void replace_tenant_local(std::map<std::string, boost::json::value>& docs, const connector::tenant_local_fields& fields);
+std::map<std::string, std::string> canonical_without_tenant_local(const std::map<std::string, boost::json::value>& docs,
+                                                                  const connector::tenant_local_fields& fields);
 
 }  // namespace wfsync::sync::detail

@@ -650,6 +650,7 @@ result<normalized_package> normalize(const connector::package& p)
     json::storage_ptr sp(&arena);
 
     std::map<std::string, json::value> docs;  // JSON files of Kore.ai and SecMaster packages
+    std::map<std::string, std::string> texts;  // ...as canonical JSON
     if (local) {
         for (const auto& [name, bytes] : named) {
             if (!name.ends_with(".json")) continue;
@@ -657,7 +658,7 @@ result<normalized_package> normalize(const connector::package& p)
             if (!v) return v.error();
             docs.emplace(name, std::move(*v));
         }
-        detail::replace_tenant_local(docs, *local);
+        texts = detail::canonical_without_tenant_local(docs, *local);
     }
 
     normalized_package out;
@@ -669,9 +670,8 @@ result<normalized_package> normalize(const connector::package& p)
             if (!c) return c.error();
             f.canonical = std::move(*c);
             f.json = true;
-        } else if (auto d = docs.find(name); d != docs.end()) {
-            f.canonical.reserve(bytes->size());
-            append_canonical_json(f.canonical, d->second);
+        } else if (auto t = texts.find(name); t != texts.end()) {
+            f.canonical = std::move(t->second);
             f.json = true;
         } else if (zuora && name.ends_with(".json")) {
             auto v = parse_json_at(*bytes, what_of(name), sp);
