@@ -198,16 +198,21 @@ public:
             by_prefix_.emplace(embedded_[i].id.substr(0, k), std::pair{i, j});
             i = j;
         }
-        // A filter in front of that look-up: one bit per identifier's first bytes, so that most
-        // positions of a text cost a load, a multiply and a bit test, not a hash-map probe.
-        std::size_t bits = 1 << 12;
-        while (bits < 16 * by_prefix_.size() && bits < (std::size_t{1} << 22)) bits <<= 1;
-        filter_.assign(bits / 64, 0);
-        filter_shift_ = 64 - static_cast<unsigned>(std::countr_zero(bits));
-        for (const auto& [prefix, range] : by_prefix_) {
-            auto i = filter_index(word_at(prefix.data(), k));
-            filter_[i >> 6] |= std::uint64_t{1} << (i & 63);
-        }
+        // A filter in front of that look-up. With identifiers of k >= 8 characters, a text is
+        // probed only every `stride_` = min(k - 7, 8) bytes: each identifier there covers one
+        // probed position, at an offset below the stride, where its 8 bytes at that offset
+        // start. The filter holds, per hash of 8 bytes, a bit for each offset at which some
+        // identifier has them; a probe costs a load, a multiply and a table look-up. Shorter
+        // identifiers: every position, offset 0 only.
+        stride_ = k >= 8 ? std::min<std::size_t>(k - 7, 8) : 1;
+        std::size_t entries = by_prefix_.size() * stride_;
+        std::size_t size = 1 << 12;
+        while (size < 8 * entries && size < (std::size_t{1} << 20)) size <<= 1;
+        filter_.assign(size, 0);
+        filter_shift_ = 64 - static_cast<unsigned>(std::countr_zero(size));
+        for (const auto& [prefix, range] : by_prefix_)
+            for (std::size_t j = 0; j < stride_; ++j)
+                filter_[filter_index(word_at(prefix.data() + j, k - j))] |= static_cast<std::uint8_t>(1u << j);
     }
 
     /// Appends the canonical JSON of `v` with its tenant-local members dropped and identifiers
@@ -325,23 +330,30 @@ private:
     bool replace_embedded(std::string_view s, std::string& out) const
     {
         const std::size_t k = f_.embedded_id_min;
-        const std::uint64_t* filter = filter_.data();
-        std::size_t copied = 0;
-        for (std::size_t pos = 0; pos + k <= s.size();) {
-            auto i = filter_index(word_at(s.data() + pos, k));
-            if (!(filter[i >> 6] & (std::uint64_t{1} << (i & 63)))) {
-                ++pos;
-                continue;
+        const std::size_t stride = stride_;
+        const std::size_t window = std::min<std::size_t>(k, 8);
+        std::size_t copied = 0;  // of s, into out
+        std::size_t pos = 0;     // where the next identifier may start
+        // Probed positions q: multiples of the stride. An identifier starting at p is seen at
+        // q = p rounded up to the stride, offset q - p; the candidates of one probe, q - stride
+        // + 1 .. q, are taken in order, so the first identifier found is the leftmost.
+        for (std::size_t q = 0; q + window <= s.size(); q += stride) {
+            const std::uint8_t offsets = filter_[filter_index(word_at(s.data() + q, window))];
+            if (!offsets) continue;
+            for (std::size_t j = stride; j-- > 0;) {
+                if (!(offsets & (1u << j)) || j > q) continue;
+                const std::size_t p = q - j;
+                if (p < pos || p + k > s.size()) continue;
+                const auto* hit = embedded_at(s, p);
+                if (!hit) continue;
+                out.append(s.data() + copied, p - copied);
+                out += hit->ref;
+                pos = p + hit->id.size();
+                copied = pos;
+                // Go on from the first probe whose candidates reach pos.
+                q = (pos + stride - 1) / stride * stride - stride;
+                break;
             }
-            const auto* hit = embedded_at(s, pos);
-            if (!hit) {
-                ++pos;
-                continue;
-            }
-            out.append(s.data() + copied, pos - copied);
-            out += hit->ref;
-            pos += hit->id.size();
-            copied = pos;
         }
         if (copied == 0) return false;
         out.append(s.data() + copied, s.size() - copied);
@@ -458,8 +470,9 @@ private:
     std::vector<named_id> embedded_;               // long identifiers, see finish_names
     // first embedded_id_min characters -> [begin, end) of embedded_
     boost::unordered_flat_map<std::string_view, std::pair<std::size_t, std::size_t>, text_hash, text_equal> by_prefix_;
-    std::vector<std::uint64_t> filter_;  // a bit per first bytes of by_prefix_'s keys
+    std::vector<std::uint8_t> filter_;  // per hash of 8 bytes: the offsets they start at, see finish_names
     unsigned filter_shift_ = 64;
+    std::size_t stride_ = 1;
     boost::unordered_flat_map<std::string, key_info, text_hash, text_equal> infos_;  // see info()
     std::deque<scratch> scratch_;
     std::string replaced_;  // write_string's buffer
@@ -467,21 +480,23 @@ private:
 
 }  // namespace
 
-std::map<std::string, std::string> canonical_without_tenant_local(const std::map<std::string, json::value>& docs,
+std::map<std::string, std::string> canonical_without_tenant_local(const std::map<std::string, json_file>& docs,
                                                                   const connector::tenant_local_fields& fields)
 {
     rewriter r(fields);
     std::string path;
-    for (const auto& [name, doc] : docs) {
+    for (const auto& [name, file] : docs) {
         path.clear();
         append_segment(path, name);
-        r.collect(doc, path, 0);
+        r.collect(file.doc, path, 0);
     }
     r.finish_names();
     std::map<std::string, std::string> out;
-    for (const auto& [name, doc] : docs) {
+    for (const auto& [name, file] : docs) {
         std::string text;
-        r.write(doc, text, 0, false, false);
+        // References are mostly longer than the identifiers they replace.
+        text.reserve(file.text_size + file.text_size / 4);
+        r.write(file.doc, text, 0, false, false);
         out.emplace(name, std::move(text));
     }
     return out;

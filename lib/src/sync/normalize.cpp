@@ -649,14 +649,14 @@ result<normalized_package> normalize(const connector::package& p)
     json::monotonic_resource arena;
     json::storage_ptr sp(&arena);
 
-    std::map<std::string, json::value> docs;  // JSON files of Kore.ai and SecMaster packages
+    std::map<std::string, detail::json_file> docs;  // JSON files of Kore.ai and SecMaster packages
     std::map<std::string, std::string> texts;  // ...as canonical JSON
     if (local) {
         for (const auto& [name, bytes] : named) {
             if (!name.ends_with(".json")) continue;
             auto v = parse_json_at(*bytes, what_of(name), sp);
             if (!v) return v.error();
-            docs.emplace(name, std::move(*v));
+            docs.emplace(name, detail::json_file{std::move(*v), bytes->size()});
         }
         texts = detail::canonical_without_tenant_local(docs, *local);
     }

@@ -8,6 +8,7 @@
 #include "sync_fixtures.hpp"
 
 #include <wfsync/core/hash.hpp>
+#include <wfsync/core/json.hpp>
 #include <wfsync/sync/normalize.hpp>
 
 #include <boost/json.hpp>
@@ -371,6 +372,63 @@ BOOST_AUTO_TEST_CASE(kore_packages_keep_their_hashes)
     BOOST_TEST(hash_of(p) == "79e5ee68e9293890ecd69a40124f83c50ce702a9460cdbbc53a2074c9064c91b");
     BOOST_TEST(corpus_digest(2002, 60, kore_random) == "a2c1bb4a3b5cca8d7da9b8cba1aaf8a4f59328d592a847ac961ed1050c4ac57a");
     BOOST_TEST(hash_of(bench_kore(200)) == "f2c083a7f5958888d57175b3eeb1bc2821757f2864539fb52d4a3a3607805498");
+}
+
+BOOST_AUTO_TEST_CASE(long_ids_inside_texts_keep_their_hashes)
+{
+    // Identifiers inside longer texts at every offset: one containing another, sharing
+    // prefixes, back to back, overlapping runs, at the very start and end of a text.
+    const std::vector<std::string> ids{"abcdefghijkl",     "abcdefghijklmn", "xabcdefghijkl", "zzzzzzzzzzzzzzzz",
+                                       "zzzzzzzzzzzzz",    "0123456789ab0123456789ab",       "1234567890123",
+                                       "node-0000000001", "node-00000000012"};
+    json::array nodes;
+    for (const auto& id : ids) nodes.push_back(json::object{{"id", id}});
+    json::array texts;
+    for (std::size_t offset = 0; offset < 12; ++offset)
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            const auto& a = ids[i];
+            const auto& b = ids[(i + offset + 1) % ids.size()];
+            std::string pad(offset, '.');
+            texts.emplace_back(pad + a);
+            texts.emplace_back(pad + a + b);
+            texts.emplace_back(pad + a + "-" + b + pad);
+            texts.emplace_back(a.substr(0, a.size() - 1) + pad + a.substr(1));
+            texts.emplace_back(pad + std::string(40, a[0]) + a.substr(0, 12 + offset % 3));
+        }
+    texts.emplace_back(std::string(64, 'z'));
+    texts.emplace_back("0123456789ab0123456789ab0123456789ab0123456789ab");
+    connector::package p{.format = "kore-zip",
+                         .files = {{"flow_definition.json",
+                                    json::serialize(json::object{{"nodes", std::move(nodes)}, {"texts", std::move(texts)}})}}};
+    BOOST_TEST(hash_of(p) == "4eb60d0491b36d2b217c4c1783a65cd773aee42918cffb210d6809699d569ca9");
+}
+
+BOOST_AUTO_TEST_CASE(keys_renamed_onto_other_keys_keep_their_hashes)
+{
+    // A map keyed by node ids whose references meet a member already of that name, before
+    // and after it: the later member wins, as it did.
+    connector::package p{.format = "kore-zip",
+                         .files = {{"flow_definition.json",
+                                    R"({"nodes":[{"id":"n1x"},{"id":"n2x"}],)"
+                                    R"("map":{"@/flow_definition.json/nodes/0/id":"literal first","n1x":"renamed second",)"
+                                    R"("n2x":"renamed first","@/flow_definition.json/nodes/1/id":"literal second"}})"}}};
+    BOOST_TEST(hash_of(p) == "fb982106df2635ba1f6db09bfaee3570076962af03ada68596cb8a963d11ab11");
+}
+
+BOOST_AUTO_TEST_CASE(zuora_document_and_canonical_text_agree)
+{
+    // normalize writes the canonical text straight from the export; normalize_zuora_export
+    // builds the document: both from the same parts, and they must say the same.
+    generator g{std::mt19937(4004)};
+    for (int i = 0; i < 40; ++i) {
+        auto p = zuora_random(g);
+        auto r = sync::normalize(p);
+        BOOST_TEST_REQUIRE(r.has_value());
+        auto v = sync::normalize_zuora_export(p.files.at("workflow.json"), "test");
+        BOOST_TEST_REQUIRE(v.has_value());
+        for (const auto& f : r->files)
+            if (f.name == "workflow.json") BOOST_TEST(f.canonical == canonical_json(*v), "package " << i);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(secmaster_packages_keep_their_hashes)
