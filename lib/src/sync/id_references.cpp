@@ -84,13 +84,48 @@ void append_index(std::string& path, std::size_t i)
 
 /// Hashes and compares std::string keys by their text, so that a look-up by a string_view
 /// (a member name, a string value) builds no std::string.
+/// Member names and identifiers are short: hashed 8 bytes at a time (the map mixes the
+/// result further) and compared without a call for up to 16 bytes.
 struct text_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept
+    {
+        std::uint64_t h = s.size() * 0x9e3779b97f4a7c15ULL;
+        const char* p = s.data();
+        std::size_t n = s.size();
+        for (; n >= 8; p += 8, n -= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+        }
+        std::uint64_t w = 0;
+        for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        h = (h ^ w) * 0x94d049bb133111ebULL;
+        return h ^ (h >> 29);
+    }
 };
 struct text_equal {
     using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    bool operator()(std::string_view a, std::string_view b) const noexcept
+    {
+        const std::size_t n = a.size();
+        if (n != b.size()) return false;
+        if (n >= 8 && n <= 16) {
+            std::uint64_t a1, b1, a2, b2;
+            std::memcpy(&a1, a.data(), 8);
+            std::memcpy(&b1, b.data(), 8);
+            std::memcpy(&a2, a.data() + n - 8, 8);
+            std::memcpy(&b2, b.data() + n - 8, 8);
+            return a1 == b1 && a2 == b2;
+        }
+        if (n < 8) {
+            for (std::size_t i = 0; i < n; ++i)
+                if (a[i] != b[i]) return false;
+            return true;
+        }
+        return std::memcmp(a.data(), b.data(), n) == 0;
+    }
 };
 
 /// The first `n` (at most 8) bytes at `p` as one word: what the filter of long identifiers
@@ -183,15 +218,36 @@ public:
         }
         const std::size_t k = f_.embedded_id_min;
         if (k == 0) return;
-        for (const auto& [id, ref] : names_)
-            if (id.size() >= k) embedded_.push_back({id, ref});
         // Grouped by their first k characters (one look-up per position of a string, not one
         // search per identifier), and in each group longest first, so that an id containing
-        // another is replaced whole.
-        std::sort(embedded_.begin(), embedded_.end(), [k](const named_id& a, const named_id& b) {
-            if (auto c = a.id.substr(0, k).compare(b.id.substr(0, k)); c != 0) return c < 0;
-            return a.id.size() != b.id.size() ? a.id.size() > b.id.size() : a.id < b.id;
+        // another is replaced whole. The first 16 characters as two big-endian words order
+        // as the text does, without a call to memcmp for each comparison.
+        struct sortable {
+            std::uint64_t high, low;
+            named_id named;
+        };
+        auto big_endian = [](std::string_view s) {
+            std::uint64_t w = 0;
+            for (std::size_t i = 0; i < 8; ++i) w = (w << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+            return w;
+        };
+        std::vector<sortable> order;
+        order.reserve(names_.size());
+        for (const auto& [id, ref] : names_) {
+            if (id.size() < k) continue;
+            auto prefix = id.substr(0, std::min<std::size_t>(k, 16));
+            order.push_back({big_endian(prefix), big_endian(prefix.size() > 8 ? prefix.substr(8) : std::string_view()),
+                             {id, ref}});
+        }
+        std::sort(order.begin(), order.end(), [k](const sortable& a, const sortable& b) {
+            if (a.high != b.high) return a.high < b.high;
+            if (a.low != b.low) return a.low < b.low;
+            if (k > 16)
+                if (auto c = a.named.id.substr(0, k).compare(b.named.id.substr(0, k)); c != 0) return c < 0;
+            return a.named.id.size() != b.named.id.size() ? a.named.id.size() > b.named.id.size() : a.named.id < b.named.id;
         });
+        embedded_.reserve(order.size());
+        for (const auto& o : order) embedded_.push_back(o.named);
         for (std::size_t i = 0; i < embedded_.size();) {
             std::size_t j = i + 1;
             while (j < embedded_.size() && embedded_[j].id.substr(0, k) == embedded_[i].id.substr(0, k)) ++j;
@@ -440,9 +496,16 @@ private:
             }
             return;
         }
+        // A string identifier stays where it is (the documents outlive this rewriter); the
+        // digits of an integer are kept in the arena.
         digits buf;
         auto text = id_text(v, buf);
-        if (!text.empty() && names_.find(text) == names_.end()) names_.emplace(keep(text), keep_ref(path));
+        if (text.empty()) return;
+        if (!v.is_string()) {
+            if (names_.contains(text)) return;
+            text = keep(text);
+        }
+        if (auto [it, inserted] = names_.try_emplace(text); inserted) it->second = keep_ref(path);
     }
 
     /// `s`, copied into the arena.
@@ -463,7 +526,7 @@ private:
     }
 
     const connector::tenant_local_fields& f_;
-    std::pmr::monotonic_buffer_resource text_;  // identifiers and references, freed at once
+    std::pmr::monotonic_buffer_resource text_;  // references and integer ids' digits, freed at once
     boost::unordered_flat_map<std::string_view, std::string_view, text_hash, text_equal> names_;  // id -> reference
     std::size_t longest_name_ = 0;
     std::array<std::uint64_t, 4> name_lengths_{};  // lengths (< 256) of identifiers, as bits
