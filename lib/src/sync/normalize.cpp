@@ -17,8 +17,11 @@
 #include <algorithm>
 #include <map>
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
+#include <span>
 #include <unordered_map>
 
 namespace wfsync::sync {
@@ -113,6 +116,70 @@ std::vector<std::int64_t> dense_ranks(const std::vector<Key>& keys, std::size_t&
     return rank;
 }
 
+// Bytes d .. d+7 of `s` as a big-endian word, zeros past its end.
+std::uint64_t word_at(std::string_view s, std::size_t d)
+{
+    std::uint64_t w = 0;
+    if (d + 8 <= s.size()) {
+        std::memcpy(&w, s.data() + d, 8);
+        if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+        return w;
+    }
+    for (std::size_t i = 0; i < 8; ++i) w = (w << 8) | (d + i < s.size() ? static_cast<unsigned char>(s[d + i]) : 0u);
+    return w;
+}
+
+// Sorts the indices a[0, n) by their keys, which agree on their first d bytes: three-way
+// radix quicksort (Bentley and Sedgewick) on 8-byte words, which looks at a long common
+// prefix once per partition instead of once per comparison. The keys are canonical JSON,
+// which holds no NUL byte (it escapes control characters), so a word padded with zeros
+// orders as std::string_view does: bytes unsigned, a prefix first. Past `budget` levels of
+// recursion: std::sort.
+void sort_texts(std::size_t* a, std::size_t n, const std::vector<std::string_view>& keys, std::size_t d, int budget)
+{
+    while (n > 1) {
+        if (n < 12 || budget <= 0) {
+            std::sort(a, a + n, [&](std::size_t x, std::size_t y) { return keys[x].substr(d) < keys[y].substr(d); });
+            return;
+        }
+        auto x = word_at(keys[a[0]], d), y = word_at(keys[a[n / 2]], d), z = word_at(keys[a[n - 1]], d);
+        const auto pivot = std::max(std::min(x, y), std::min(std::max(x, y), z));
+        std::size_t lt = 0, gt = n, i = 0;
+        while (i < gt) {
+            const auto c = word_at(keys[a[i]], d);
+            if (c < pivot) std::swap(a[lt++], a[i++]);
+            else if (c > pivot) std::swap(a[i], a[--gt]);
+            else ++i;
+        }
+        sort_texts(a, lt, keys, d, budget - 1);
+        sort_texts(a + gt, n - gt, keys, d, budget - 1);
+        // The middle agrees on bytes d .. d+7; those of its keys that end there are equal.
+        a += lt;
+        n = gt - lt;
+        bool any_longer = false;
+        for (std::size_t k = 0; k < n && !any_longer; ++k) any_longer = keys[a[k]].size() > d + 8;
+        if (!any_longer) return;
+        d += 8;
+        --budget;
+    }
+}
+
+// dense_ranks of texts, sorted as above.
+std::vector<std::int64_t> dense_ranks(const std::vector<std::string_view>& keys, std::size_t& classes)
+{
+    std::vector<std::size_t> idx(keys.size());
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    sort_texts(idx.data(), idx.size(), keys, 0, 64);
+    std::vector<std::int64_t> rank(keys.size());
+    std::int64_t r = -1;
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+        if (i == 0 || keys[idx[i - 1]] != keys[idx[i]]) ++r;  // sorted: unequal is less
+        rank[idx[i]] = r;
+    }
+    classes = static_cast<std::size_t>(r + 1);
+    return rank;
+}
+
 // splitmix64's finalizer: a fixed, platform-independent 64-bit mix.
 std::uint64_t mix64(std::uint64_t x)
 {
@@ -131,6 +198,13 @@ struct edge {
     std::int64_t neighbor;  // task index, -1 for none (a Start linkage's source)
 };
 
+// Each task's edges, all in one array (the order within a task's list does not matter).
+struct edge_lists {
+    std::vector<std::size_t> begin;  // n + 1 offsets into all
+    std::vector<edge> all;
+    std::span<const edge> operator[](std::size_t i) const { return {all.data() + begin[i], begin[i + 1] - begin[i]}; }
+};
+
 // Orders tasks by content and, where contents are equal, by their place in the linkage
 // graph: colour refinement (1-dimensional Weisfeiler-Lehman) seeded with the rank of each
 // task's canonical content, refined with the colours of its neighbours until the number
@@ -139,7 +213,7 @@ struct edge {
 // (swapping them gives the same document), so which one goes first does not change the
 // normalized output. Returns the task indices in reference order.
 std::vector<std::size_t> canonical_order(const std::vector<std::string_view>& contents,
-                                         const std::vector<std::vector<edge>>& edges)
+                                         const edge_lists& edges)
 {
     const std::size_t n = contents.size();
     std::size_t classes = 0;
@@ -371,6 +445,10 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     z.tasks = &tasks;
     z.linkages = &linkages;
     z.store.text.reserve(doc_size);
+    std::size_t member_count = 0;
+    for (const auto& t : tasks) member_count += t.is_object() ? t.get_object().size() : 0;
+    for (const auto& l : linkages) member_count += l.is_object() ? l.get_object().size() : 0;
+    z.store.members.reserve(member_count);
 
     // Tasks: their ids, and their content without anything tenant-local or id-like.
     const std::size_t n = tasks.size();
@@ -443,18 +521,27 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     for (const auto& l : z.links) labels.push_back(z.store.text_of(l.rest));
     std::size_t label_classes = 0;
     auto label_rank = dense_ranks(labels, label_classes);
-    std::vector<std::vector<edge>> edges(n);
-    for (std::size_t k = 0; k < z.links.size(); ++k) {
-        const auto& l = z.links[k];
-        if (l.source >= 0) edges[static_cast<std::size_t>(l.source)].push_back({0, label_rank[k], l.target});
-        if (l.target >= 0) edges[static_cast<std::size_t>(l.target)].push_back({1, label_rank[k], l.source});
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        for (auto [m, j] : z.ref_links[i]) {
-            edges[i].push_back({2, static_cast<std::int64_t>(m), static_cast<std::int64_t>(j)});
-            edges[j].push_back({3, static_cast<std::int64_t>(m), static_cast<std::int64_t>(i)});
+    // Two passes over the same ends: count each task's, then place them.
+    edge_lists edges;
+    std::vector<std::size_t> fill(n + 1, 0);
+    auto add_edges = [&](auto&& add) {
+        for (std::size_t k = 0; k < z.links.size(); ++k) {
+            const auto& l = z.links[k];
+            if (l.source >= 0) add(static_cast<std::size_t>(l.source), edge{0, label_rank[k], l.target});
+            if (l.target >= 0) add(static_cast<std::size_t>(l.target), edge{1, label_rank[k], l.source});
         }
-    }
+        for (std::size_t i = 0; i < n; ++i) {
+            for (auto [m, j] : z.ref_links[i]) {
+                add(i, edge{2, static_cast<std::int64_t>(m), static_cast<std::int64_t>(j)});
+                add(j, edge{3, static_cast<std::int64_t>(m), static_cast<std::int64_t>(i)});
+            }
+        }
+    };
+    add_edges([&](std::size_t task, const edge&) { ++fill[task + 1]; });
+    for (std::size_t i = 0; i < n; ++i) fill[i + 1] += fill[i];
+    edges.begin = fill;
+    edges.all.resize(fill[n]);
+    add_edges([&](std::size_t task, const edge& e) { edges.all[fill[task]++] = e; });
 
     std::vector<std::string_view> contents;
     contents.reserve(n);
