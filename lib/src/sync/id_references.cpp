@@ -190,18 +190,21 @@ public:
             return;
         }
         if (!v.is_object()) return;
-        // Members in byte order of their names.
+        // The members that name ids or hold more, in byte order of their names (the others
+        // add nothing here).
         auto& members = scratch_at(depth).members;
         members.clear();
-        for (const auto& kv : v.get_object()) members.push_back(&kv);
+        for (const auto& kv : v.get_object()) {
+            const auto kind = info(kv.key()).kind;
+            if (dropped(kind, level, kv.value())) continue;
+            if ((kind & id_key) || kv.value().is_array() || kv.value().is_object()) members.push_back(&kv);
+        }
         std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) { return key_less(a->key(), b->key()); });
         for (const auto* kv : members) {
             std::string_view key = kv->key();
             const json::value& value = kv->value();
             const auto kind = info(key).kind;
-            if (dropped(kind, level, value)) continue;
             const bool names_id = kind & id_key;
-            if (!names_id && !value.is_array() && !value.is_object()) continue;
             auto len = path.size();
             append_segment(path, key);
             if (names_id) name_ids(value, path);
