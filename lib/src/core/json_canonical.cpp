@@ -10,6 +10,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstring>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -76,14 +77,29 @@ bool key_less(const json::key_value_pair* a, const json::key_value_pair* b)
 
 void write(const json::value& v, std::string& out);
 
+char* escape_into(char* dst, std::string_view s);
+constexpr std::size_t short_key = 64;
+
 void write_members(const json::key_value_pair* const* members, std::size_t n, std::string& out)
 {
     char sep = '{';
     for (std::size_t i = 0; i < n; ++i) {
-        out += sep;
+        std::string_view key = members[i]->key();
+        if (key.size() <= short_key) {
+            // Separator, name and colon in one append.
+            char buf[6 * short_key + 4];
+            buf[0] = sep;
+            buf[1] = '"';
+            char* end = escape_into(buf + 2, key);
+            *end++ = '"';
+            *end++ = ':';
+            out.append(buf, static_cast<std::size_t>(end - buf));
+        } else {
+            out += sep;
+            append_json_string(out, key);
+            out += ':';
+        }
         sep = ',';
-        append_json_string(out, members[i]->key());
-        out += ':';
         write(members[i]->value(), out);
     }
     out += '}';
@@ -164,8 +180,51 @@ const char* next_escape(const char* p, const char* const end)
 
 }  // namespace
 
+namespace {
+
+/// Writes `s` escaped (without quotes) at `dst`, which has room for 6 bytes per byte of it;
+/// returns the end.
+char* escape_into(char* dst, std::string_view s)
+{
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    while (p != end) {
+        const char* run = p;
+        p = next_escape(p, end);
+        std::memcpy(dst, run, static_cast<std::size_t>(p - run));
+        dst += p - run;
+        if (p == end) break;
+        const auto c = static_cast<unsigned char>(*p++);
+        const char e = escapes[c];
+        *dst++ = '\\';
+        if (e != 'u') {
+            *dst++ = e;
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            const char seq[5] = {'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            std::memcpy(dst, seq, 5);
+            dst += 5;
+        }
+    }
+    return dst;
+}
+
+// Short strings (most names and values) are escaped into a buffer on the stack and appended
+// at once: one append instead of one per piece.
+constexpr std::size_t short_string = 96;
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s)
 {
+    if (s.size() <= short_string) {
+        char buf[6 * short_string + 2];
+        buf[0] = '"';
+        char* end = escape_into(buf + 1, s);
+        *end++ = '"';
+        out.append(buf, static_cast<std::size_t>(end - buf));
+        return;
+    }
     out += '"';
     const char* p = s.data();
     const char* const end = p + s.size();
@@ -174,16 +233,10 @@ void append_json_string(std::string& out, std::string_view s)
         p = next_escape(p, end);
         out.append(run, static_cast<std::size_t>(p - run));
         if (p == end) break;
-        const auto c = static_cast<unsigned char>(*p++);
-        const char e = escapes[c];
-        if (e != 'u') {
-            const char pair[2] = {'\\', e};
-            out.append(pair, 2);
-        } else {
-            static constexpr char hex[] = "0123456789abcdef";
-            const char seq[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            out.append(seq, 6);
-        }
+        char seq[6];
+        char* e = escape_into(seq, std::string_view(p, 1));
+        out.append(seq, static_cast<std::size_t>(e - seq));
+        ++p;
     }
     out += '"';
 }

@@ -123,8 +123,8 @@ BOOST_AUTO_TEST_CASE(strings_are_escaped_as_boost_json_serializes_them)
     }
     // Also where the byte to escape sits in a long text (scanned many bytes at a time).
     for (int c = 0; c < 256; ++c)
-        for (std::size_t at : {0, 7, 15, 16, 17, 31, 32, 47}) {
-            std::string s(48, 'x');
+        for (std::size_t at : {0, 7, 15, 16, 17, 31, 32, 47, 150, 199}) {
+            std::string s(at < 48 ? 48 : 200, 'x');
             s[at] = static_cast<char>(c);
             std::string out;
             append_json_string(out, s);
