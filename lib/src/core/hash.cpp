@@ -32,6 +32,29 @@ std::string sha256_hex(std::string_view data)
     return to_hex(md, len);
 }
 
+sha256::sha256() : ctx_(EVP_MD_CTX_new())
+{
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+        EVP_MD_CTX_free(ctx_);
+        throw std::runtime_error("EVP_DigestInit_ex(sha256) failed");
+    }
+}
+
+sha256::~sha256() { EVP_MD_CTX_free(ctx_); }
+
+void sha256::update(std::string_view data)
+{
+    if (EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1) throw std::runtime_error("EVP_DigestUpdate failed");
+}
+
+std::string sha256::hex_digest()
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_, md, &len) != 1) throw std::runtime_error("EVP_DigestFinal_ex(sha256) failed");
+    return to_hex(md, len);
+}
+
 std::string random_hex(std::size_t n)
 {
     std::vector<unsigned char> buf(n);

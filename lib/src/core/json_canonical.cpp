@@ -7,7 +7,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cstring>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace wfsync {
 namespace json = boost::json;
@@ -27,50 +35,221 @@ result<json::value> parse_json(std::string_view text, std::string_view what)
 
 namespace {
 
-void write_canonical(const json::value& v, std::string& out)
+// What Boost.JSON's serializer escapes (and how), byte for byte: '"', '\\', and the control
+// characters, with the short forms \b \t \n \f \r and \u00xx (lower-case hex) for the others.
+// Everything else, '/', DEL and UTF-8 included, is written as it is. Canonical text must stay
+// equal to what json::serialize wrote before, since content hashes are taken over it.
+constexpr std::array<char, 256> escapes = [] {
+    std::array<char, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 'u';
+    t['\b'] = 'b';
+    t['\t'] = 't';
+    t['\n'] = 'n';
+    t['\f'] = 'f';
+    t['\r'] = 'r';
+    t['"'] = '"';
+    t['\\'] = '\\';
+    return t;
+}();
+
+void write_number(const json::value& v, std::string& out)
+{
+    char buf[24];
+    std::to_chars_result r{};
+    if (v.is_int64()) r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+    else if (v.is_uint64()) r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+    else {
+        // Doubles keep Boost.JSON's own shortest form ("1E-1"), whatever std::to_chars would say.
+        out += json::serialize(v);
+        return;
+    }
+    out.append(buf, r.ptr);
+}
+
+// Byte order of member names (std::string_view's operator<), decided on the first byte where
+// it can: most names of an object differ there, and a call to memcmp costs more.
+bool key_less(const json::key_value_pair* a, const json::key_value_pair* b)
+{
+    std::string_view x = a->key(), y = b->key();
+    if (!x.empty() && !y.empty() && x[0] != y[0]) return static_cast<unsigned char>(x[0]) < static_cast<unsigned char>(y[0]);
+    return x < y;
+}
+
+void write(const json::value& v, std::string& out);
+
+char* escape_into(char* dst, std::string_view s);
+constexpr std::size_t short_key = 64;
+
+void write_members(const json::key_value_pair* const* members, std::size_t n, std::string& out)
+{
+    char sep = '{';
+    for (std::size_t i = 0; i < n; ++i) {
+        std::string_view key = members[i]->key();
+        if (key.size() <= short_key) {
+            // Separator, name and colon in one append.
+            char buf[6 * short_key + 4];
+            buf[0] = sep;
+            buf[1] = '"';
+            char* end = escape_into(buf + 2, key);
+            *end++ = '"';
+            *end++ = ':';
+            out.append(buf, static_cast<std::size_t>(end - buf));
+        } else {
+            out += sep;
+            append_json_string(out, key);
+            out += ':';
+        }
+        sep = ',';
+        write(members[i]->value(), out);
+    }
+    out += '}';
+}
+
+void write(const json::value& v, std::string& out)
 {
     switch (v.kind()) {
     case json::kind::object: {
         const auto& obj = v.get_object();
-        std::vector<const json::key_value_pair*> members;
-        members.reserve(obj.size());
-        for (const auto& kv : obj) members.push_back(&kv);
-        std::sort(members.begin(), members.end(),
-                  [](auto* a, auto* b) { return a->key() < b->key(); });
-        out += '{';
-        bool first = true;
-        for (auto* kv : members) {
-            if (!first) out += ',';
-            first = false;
-            out += json::serialize(json::string(kv->key()));
-            out += ':';
-            write_canonical(kv->value(), out);
+        if (obj.empty()) {
+            out += "{}";
+            return;
         }
-        out += '}';
-        break;
+        // Members sorted by key; a small object's list stays on the stack.
+        constexpr std::size_t small = 16;
+        if (obj.size() <= small) {
+            const json::key_value_pair* members[small];
+            std::size_t n = 0;
+            for (const auto& kv : obj) members[n++] = &kv;
+            std::sort(members, members + n, key_less);
+            write_members(members, n, out);
+        } else {
+            std::vector<const json::key_value_pair*> members;
+            members.reserve(obj.size());
+            for (const auto& kv : obj) members.push_back(&kv);
+            std::sort(members.begin(), members.end(), key_less);
+            write_members(members.data(), members.size(), out);
+        }
+        return;
     }
     case json::kind::array: {
-        out += '[';
-        bool first = true;
-        for (const auto& e : v.get_array()) {
-            if (!first) out += ',';
-            first = false;
-            write_canonical(e, out);
+        const auto& arr = v.get_array();
+        if (arr.empty()) {
+            out += "[]";
+            return;
+        }
+        char sep = '[';
+        for (const auto& e : arr) {
+            out += sep;
+            sep = ',';
+            write(e, out);
         }
         out += ']';
-        break;
+        return;
     }
-    default:
-        out += json::serialize(v);
+    case json::kind::string: append_json_string(out, v.get_string()); return;
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: write_number(v, out); return;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
+    case json::kind::null: out += "null"; return;
     }
 }
 
 }  // namespace
 
+namespace {
+
+/// The first byte from `p` on that needs an escape, or `end`.
+const char* next_escape(const char* p, const char* const end)
+{
+#if defined(__SSE2__)
+    // 16 bytes at a time: text rarely holds any byte to escape.
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    for (; end - p >= 16; p += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // Bytes below 0x20, compared unsigned: min(v, 0x1f) == v.
+        const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        const __m128i hit = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        if (int mask = _mm_movemask_epi8(hit)) return p + std::countr_zero(static_cast<unsigned>(mask));
+    }
+#endif
+    while (p != end && !escapes[static_cast<unsigned char>(*p)]) ++p;
+    return p;
+}
+
+}  // namespace
+
+namespace {
+
+/// Writes `s` escaped (without quotes) at `dst`, which has room for 6 bytes per byte of it;
+/// returns the end.
+char* escape_into(char* dst, std::string_view s)
+{
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    while (p != end) {
+        const char* run = p;
+        p = next_escape(p, end);
+        std::memcpy(dst, run, static_cast<std::size_t>(p - run));
+        dst += p - run;
+        if (p == end) break;
+        const auto c = static_cast<unsigned char>(*p++);
+        const char e = escapes[c];
+        *dst++ = '\\';
+        if (e != 'u') {
+            *dst++ = e;
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            const char seq[5] = {'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            std::memcpy(dst, seq, 5);
+            dst += 5;
+        }
+    }
+    return dst;
+}
+
+// Short strings (most names and values) are escaped into a buffer on the stack and appended
+// at once: one append instead of one per piece.
+constexpr std::size_t short_string = 96;
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s)
+{
+    if (s.size() <= short_string) {
+        char buf[6 * short_string + 2];
+        buf[0] = '"';
+        char* end = escape_into(buf + 1, s);
+        *end++ = '"';
+        out.append(buf, static_cast<std::size_t>(end - buf));
+        return;
+    }
+    out += '"';
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    while (p != end) {
+        const char* run = p;
+        p = next_escape(p, end);
+        out.append(run, static_cast<std::size_t>(p - run));
+        if (p == end) break;
+        char seq[6];
+        char* e = escape_into(seq, std::string_view(p, 1));
+        out.append(seq, static_cast<std::size_t>(e - seq));
+        ++p;
+    }
+    out += '"';
+}
+
+void append_canonical_json(std::string& out, const json::value& v)
+{
+    write(v, out);
+}
+
 std::string canonical_json(const json::value& v)
 {
     std::string out;
-    write_canonical(v, out);
+    append_canonical_json(out, v);
     return out;
 }
 

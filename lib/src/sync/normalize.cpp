@@ -7,16 +7,21 @@
 #include <wfsync/core/hash.hpp>
 #include <wfsync/core/json.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
+#include <span>
 #include <unordered_map>
 
 namespace wfsync::sync {
@@ -44,10 +49,31 @@ constexpr int max_json_depth = 64;
 // beyond it the remaining ties (pathological documents only) are broken by input order.
 constexpr std::size_t refine_budget = 10'000'000;
 
+// The (length, first byte) pairs of the tenant-local names, as bits: most member names are
+// ruled out by one bit test instead of a comparison with each name of the list.
+const std::array<std::uint64_t, 64 * 4> tenant_local_shapes = [] {
+    std::array<std::uint64_t, 64 * 4> bits{};
+    for (auto name : zuora.tenant_local) {
+        std::size_t i = std::min<std::size_t>(name.size(), 63) * 256 + static_cast<unsigned char>(name.empty() ? 0 : name[0]);
+        bits[i >> 6] |= std::uint64_t{1} << (i & 63);
+    }
+    return bits;
+}();
+
 bool is_tenant_local(std::string_view key)
 {
     if (key.starts_with(zuora.tenant_local_prefix)) return true;
+    std::size_t i = std::min<std::size_t>(key.size(), 63) * 256 + static_cast<unsigned char>(key.empty() ? 0 : key[0]);
+    if (!(tenant_local_shapes[i >> 6] & (std::uint64_t{1} << (i & 63)))) return false;
     return std::find(zuora.tenant_local.begin(), zuora.tenant_local.end(), key) != zuora.tenant_local.end();
+}
+
+// Byte order of member names, as std::string_view's operator< gives it, deciding on the first
+// byte where it can: most names of an object differ there.
+bool key_less(std::string_view a, std::string_view b)
+{
+    if (!a.empty() && !b.empty() && a[0] != b[0]) return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
+    return a < b;
 }
 
 // A copy of `obj` without tenant-local members and without the listed `also` members.
@@ -90,6 +116,70 @@ std::vector<std::int64_t> dense_ranks(const std::vector<Key>& keys, std::size_t&
     return rank;
 }
 
+// Bytes d .. d+7 of `s` as a big-endian word, zeros past its end.
+std::uint64_t word_at(std::string_view s, std::size_t d)
+{
+    std::uint64_t w = 0;
+    if (d + 8 <= s.size()) {
+        std::memcpy(&w, s.data() + d, 8);
+        if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+        return w;
+    }
+    for (std::size_t i = 0; i < 8; ++i) w = (w << 8) | (d + i < s.size() ? static_cast<unsigned char>(s[d + i]) : 0u);
+    return w;
+}
+
+// Sorts the indices a[0, n) by their keys, which agree on their first d bytes: three-way
+// radix quicksort (Bentley and Sedgewick) on 8-byte words, which looks at a long common
+// prefix once per partition instead of once per comparison. The keys are canonical JSON,
+// which holds no NUL byte (it escapes control characters), so a word padded with zeros
+// orders as std::string_view does: bytes unsigned, a prefix first. Past `budget` levels of
+// recursion: std::sort.
+void sort_texts(std::size_t* a, std::size_t n, const std::vector<std::string_view>& keys, std::size_t d, int budget)
+{
+    while (n > 1) {
+        if (n < 12 || budget <= 0) {
+            std::sort(a, a + n, [&](std::size_t x, std::size_t y) { return keys[x].substr(d) < keys[y].substr(d); });
+            return;
+        }
+        auto x = word_at(keys[a[0]], d), y = word_at(keys[a[n / 2]], d), z = word_at(keys[a[n - 1]], d);
+        const auto pivot = std::max(std::min(x, y), std::min(std::max(x, y), z));
+        std::size_t lt = 0, gt = n, i = 0;
+        while (i < gt) {
+            const auto c = word_at(keys[a[i]], d);
+            if (c < pivot) std::swap(a[lt++], a[i++]);
+            else if (c > pivot) std::swap(a[i], a[--gt]);
+            else ++i;
+        }
+        sort_texts(a, lt, keys, d, budget - 1);
+        sort_texts(a + gt, n - gt, keys, d, budget - 1);
+        // The middle agrees on bytes d .. d+7; those of its keys that end there are equal.
+        a += lt;
+        n = gt - lt;
+        bool any_longer = false;
+        for (std::size_t k = 0; k < n && !any_longer; ++k) any_longer = keys[a[k]].size() > d + 8;
+        if (!any_longer) return;
+        d += 8;
+        --budget;
+    }
+}
+
+// dense_ranks of texts, sorted as above.
+std::vector<std::int64_t> dense_ranks(const std::vector<std::string_view>& keys, std::size_t& classes)
+{
+    std::vector<std::size_t> idx(keys.size());
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    sort_texts(idx.data(), idx.size(), keys, 0, 64);
+    std::vector<std::int64_t> rank(keys.size());
+    std::int64_t r = -1;
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+        if (i == 0 || keys[idx[i - 1]] != keys[idx[i]]) ++r;  // sorted: unequal is less
+        rank[idx[i]] = r;
+    }
+    classes = static_cast<std::size_t>(r + 1);
+    return rank;
+}
+
 // splitmix64's finalizer: a fixed, platform-independent 64-bit mix.
 std::uint64_t mix64(std::uint64_t x)
 {
@@ -108,6 +198,13 @@ struct edge {
     std::int64_t neighbor;  // task index, -1 for none (a Start linkage's source)
 };
 
+// Each task's edges, all in one array (the order within a task's list does not matter).
+struct edge_lists {
+    std::vector<std::size_t> begin;  // n + 1 offsets into all
+    std::vector<edge> all;
+    std::span<const edge> operator[](std::size_t i) const { return {all.data() + begin[i], begin[i + 1] - begin[i]}; }
+};
+
 // Orders tasks by content and, where contents are equal, by their place in the linkage
 // graph: colour refinement (1-dimensional Weisfeiler-Lehman) seeded with the rank of each
 // task's canonical content, refined with the colours of its neighbours until the number
@@ -115,8 +212,8 @@ struct edge {
 // smallest tied class first) and refined again. Ties left are symmetric in practice
 // (swapping them gives the same document), so which one goes first does not change the
 // normalized output. Returns the task indices in reference order.
-std::vector<std::size_t> canonical_order(const std::vector<std::string>& contents,
-                                         const std::vector<std::vector<edge>>& edges)
+std::vector<std::size_t> canonical_order(const std::vector<std::string_view>& contents,
+                                         const edge_lists& edges)
 {
     const std::size_t n = contents.size();
     std::size_t classes = 0;
@@ -185,13 +282,365 @@ std::vector<std::size_t> canonical_order(const std::vector<std::string>& content
     return order;
 }
 
+
+/// Objects' members as canonical JSON, many objects in one buffer, with where each member's
+/// "key":value sits, so that members can be added in their sorted places later without
+/// writing the rest again.
+struct canonical_store {
+    struct member {
+        std::string_view key;    ///< points into the parsed document
+        std::size_t begin, end;  ///< of "key":value in `text`
+    };
+    /// One object: its canonical JSON {"a":1,"b":2} in `text`, its members in key order.
+    struct object {
+        std::size_t begin = 0, end = 0;
+        std::size_t first_member = 0, end_member = 0;
+    };
+    std::string text;
+    std::vector<member> members;
+    std::vector<const json::key_value_pair*> scratch;
+
+    /// Adds the members of `obj` that `keep` (a predicate on names) keeps.
+    template <class Keep>
+    object add(const json::object& obj, Keep keep)
+    {
+        scratch.clear();
+        for (const auto& kv : obj)
+            if (keep(kv.key())) scratch.push_back(&kv);
+        std::sort(scratch.begin(), scratch.end(), [](auto* a, auto* b) { return key_less(a->key(), b->key()); });
+        object o{text.size(), 0, members.size(), 0};
+        text += '{';
+        for (const auto* kv : scratch) {
+            if (text.size() > o.begin + 1) text += ',';
+            std::size_t begin = text.size();
+            append_json_string(text, kv->key());
+            text += ':';
+            append_canonical_json(text, kv->value());
+            members.push_back({kv->key(), begin, text.size()});
+        }
+        text += '}';
+        o.end = text.size();
+        o.end_member = members.size();
+        return o;
+    }
+
+    std::string_view text_of(const object& o) const { return std::string_view(text).substr(o.begin, o.end - o.begin); }
+};
+
+/// A member added to a canonical_store::object: its name and its value as canonical JSON.
+struct added_member {
+    std::string_view key;
+    std::string value;
+};
+
+/// Sets member `key` of `added` to `value` (replacing one of that name, as json::object's
+/// operator[] would).
+void put(std::vector<added_member>& added, std::string_view key, std::string value)
+{
+    for (auto& a : added)
+        if (a.key == key) {
+            a.value = std::move(value);
+            return;
+        }
+    added.push_back({key, std::move(value)});
+}
+
+/// A task reference ("t3") or null, as canonical JSON.
+std::string ref_text(const std::string* ref)
+{
+    if (!ref) return "null";
+    std::string out;
+    append_json_string(out, *ref);
+    return out;
+}
+
+/// Appends the canonical JSON of object `o` of `store` with the `added` members (none of
+/// them among o's) in their sorted places.
+void append_with(std::string& out, const canonical_store& store, const canonical_store::object& o,
+                 std::vector<added_member>& added)
+{
+    std::sort(added.begin(), added.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+    out += '{';
+    bool first = true;
+    auto separate = [&] {
+        if (!first) out += ',';
+        first = false;
+    };
+    std::size_t x = 0;
+    auto put_added = [&] {
+        separate();
+        append_json_string(out, added[x].key);
+        out += ':';
+        out += added[x].value;
+        ++x;
+    };
+    for (std::size_t m = o.first_member; m < o.end_member; ++m) {
+        const auto& member = store.members[m];
+        while (x < added.size() && key_less(added[x].key, member.key)) put_added();
+        separate();
+        out.append(store.text, member.begin, member.end - member.begin);
+    }
+    while (x < added.size()) put_added();
+    out += '}';
+}
+
+/// A Zuora export taken apart: the order of its tasks, their references and each part's
+/// content; what both the canonical text (normalize) and the document
+/// (normalize_zuora_export) are written from.
+struct zuora_parts {
+    const json::object* doc = nullptr;
+    const json::object* workflow = nullptr;
+    const json::array* tasks = nullptr;
+    const json::array* linkages = nullptr;
+    canonical_store store;  ///< the contents below
+    /// Each task without tenant-local members, its id, its reference members and "ref".
+    std::vector<canonical_store::object> contents;
+    std::vector<std::size_t> order;  ///< task indices in reference order
+    std::vector<std::string> ref;    ///< each task's reference, "t1".."tN"
+    /// Each task's reference members that name a task of the document: (member, task).
+    std::vector<std::vector<std::pair<std::size_t, std::size_t>>> ref_links;
+    struct link {
+        std::int64_t source = -1, target = -1;
+        bool has_source = false, has_target = false;
+        canonical_store::object rest;  ///< without tenant-local members and its ends
+    };
+    std::vector<link> links;
+    /// Each linkage's canonical JSON with its ends as references (in link_text), with its
+    /// index; sorted by that text.
+    std::string link_text;
+    std::vector<std::pair<std::string_view, std::size_t>> sorted_links;
+};
+
+bool is_task_ref_member(std::string_view key)
+{
+    return std::find(task_ref_members.begin(), task_ref_members.end(), key) != task_ref_members.end();
+}
+
+/// `doc_size`: the size of the export's text, what the contents take at most.
+result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std::string_view what)
+{
+    if (!doc.is_object()) return fail(errc::bad_response, fmt::format("{}: a Zuora export must be a JSON object", what));
+    const auto* workflow = find_member(doc, "workflow");
+    if (!workflow || !workflow->is_object())
+        return fail(errc::bad_response, fmt::format("{}: Zuora export has no \"workflow\" object", what));
+    const auto* tasks_v = find_member(doc, "tasks");
+    if (!tasks_v || !tasks_v->is_array())
+        return fail(errc::bad_response, fmt::format("{}: Zuora export has no \"tasks\" array", what));
+    const auto* linkages_v = find_member(doc, "linkages");
+    if (linkages_v && !linkages_v->is_array() && !linkages_v->is_null())
+        return fail(errc::bad_response, fmt::format("{}: \"linkages\" of the Zuora export is not an array", what));
+
+    const auto& tasks = tasks_v->get_array();
+    static const json::array no_linkages;
+    const auto& linkages = (linkages_v && linkages_v->is_array()) ? linkages_v->get_array() : no_linkages;
+    if (tasks.size() > max_tasks)
+        return fail(errc::bad_response,
+                    fmt::format("{}: {} tasks, more than the {} a Zuora export may have here", what, tasks.size(), max_tasks));
+    if (linkages.size() > max_linkages)
+        return fail(errc::bad_response, fmt::format("{}: {} linkages, more than the {} a Zuora export may have here",
+                                                    what, linkages.size(), max_linkages));
+    zuora_parts z;
+    z.doc = &doc.get_object();
+    z.workflow = &workflow->get_object();
+    z.tasks = &tasks;
+    z.linkages = &linkages;
+    z.store.text.reserve(doc_size);
+    std::size_t member_count = 0;
+    for (const auto& t : tasks) member_count += t.is_object() ? t.get_object().size() : 0;
+    for (const auto& l : linkages) member_count += l.is_object() ? l.get_object().size() : 0;
+    z.store.members.reserve(member_count);
+
+    // Tasks: their ids, and their content without anything tenant-local or id-like.
+    const std::size_t n = tasks.size();
+    boost::unordered_flat_map<std::string, std::size_t> index_of;  // ids are short: no allocation each
+    index_of.reserve(n);
+    z.contents.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!tasks[i].is_object())
+            return fail(errc::bad_response, fmt::format("{}: tasks[{}] is not an object", what, i));
+        const auto& task = tasks[i].get_object();
+        std::string id = id_text(task.if_contains("id"));
+        if (!id.empty() && !index_of.emplace(id, i).second)
+            return fail(errc::bad_response, fmt::format("{}: tasks[{}] repeats task id {}", what, i, id));
+        z.contents[i] = z.store.add(task, [](std::string_view key) {
+            return !is_tenant_local(key) && !is_task_ref_member(key) && key != ref_member;
+        });
+    }
+
+    auto resolve = [&](const json::value* v, std::size_t link, std::string_view member) -> result<std::int64_t> {
+        std::string id = id_text(v);
+        if (id.empty()) {
+            if (v && !v->is_null())
+                return fail(errc::bad_response,
+                            fmt::format("{}: linkages[{}].{} is not a task id", what, link, member));
+            return std::int64_t{-1};
+        }
+        auto it = index_of.find(id);
+        if (it == index_of.end())
+            return fail(errc::bad_response, fmt::format("{}: linkages[{}].{} names task {}, which is not among the "
+                                                        "export's tasks",
+                                                        what, link, member, id));
+        return static_cast<std::int64_t>(it->second);
+    };
+
+    // Linkages: their ends as task indices, their other content as a label.
+    z.links.resize(linkages.size());
+    for (std::size_t k = 0; k < linkages.size(); ++k) {
+        if (!linkages[k].is_object())
+            return fail(errc::bad_response, fmt::format("{}: linkages[{}] is not an object", what, k));
+        const auto& l = linkages[k].get_object();
+        auto& out = z.links[k];
+        const auto* src = l.if_contains(linkage_source);
+        const auto* tgt = l.if_contains(linkage_target);
+        auto s = resolve(src, k, linkage_source);
+        if (!s) return s.error();
+        auto t = resolve(tgt, k, linkage_target);
+        if (!t) return t.error();
+        out.source = *s;
+        out.target = *t;
+        out.has_source = src != nullptr;
+        out.has_target = tgt != nullptr;
+        out.rest = z.store.add(l, [](std::string_view key) {
+            return !is_tenant_local(key) && key != linkage_source && key != linkage_target;
+        });
+    }
+
+    // Task reference members (task_id) that name a task of the document.
+    z.ref_links.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& task = tasks[i].get_object();
+        for (std::size_t m = 0; m < task_ref_members.size(); ++m) {
+            auto it = index_of.find(id_text(task.if_contains(task_ref_members[m])));
+            if (it != index_of.end()) z.ref_links[i].emplace_back(m, it->second);
+        }
+    }
+
+    // The graph the refinement runs on.
+    std::vector<std::string_view> labels;
+    labels.reserve(z.links.size());
+    for (const auto& l : z.links) labels.push_back(z.store.text_of(l.rest));
+    std::size_t label_classes = 0;
+    auto label_rank = dense_ranks(labels, label_classes);
+    // Two passes over the same ends: count each task's, then place them.
+    edge_lists edges;
+    std::vector<std::size_t> fill(n + 1, 0);
+    auto add_edges = [&](auto&& add) {
+        for (std::size_t k = 0; k < z.links.size(); ++k) {
+            const auto& l = z.links[k];
+            if (l.source >= 0) add(static_cast<std::size_t>(l.source), edge{0, label_rank[k], l.target});
+            if (l.target >= 0) add(static_cast<std::size_t>(l.target), edge{1, label_rank[k], l.source});
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            for (auto [m, j] : z.ref_links[i]) {
+                add(i, edge{2, static_cast<std::int64_t>(m), static_cast<std::int64_t>(j)});
+                add(j, edge{3, static_cast<std::int64_t>(m), static_cast<std::int64_t>(i)});
+            }
+        }
+    };
+    add_edges([&](std::size_t task, const edge&) { ++fill[task + 1]; });
+    for (std::size_t i = 0; i < n; ++i) fill[i + 1] += fill[i];
+    edges.begin = fill;
+    edges.all.resize(fill[n]);
+    add_edges([&](std::size_t task, const edge& e) { edges.all[fill[task]++] = e; });
+
+    std::vector<std::string_view> contents;
+    contents.reserve(n);
+    for (const auto& c : z.contents) contents.push_back(z.store.text_of(c));
+    z.order = canonical_order(contents, edges);
+    z.ref.resize(n);
+    for (std::size_t r = 0; r < n; ++r) z.ref[z.order[r]] = "t" + std::to_string(r + 1);
+
+    // Linkages in the order of their normalized text.
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // of link_text
+    spans.reserve(z.links.size());
+    std::vector<added_member> ends;
+    for (std::size_t k = 0; k < z.links.size(); ++k) {
+        const auto& l = z.links[k];
+        ends.clear();
+        auto ref_of = [&](std::int64_t i) { return i < 0 ? nullptr : &z.ref[static_cast<std::size_t>(i)]; };
+        if (l.has_source) put(ends, linkage_source, ref_text(ref_of(l.source)));
+        if (l.has_target) put(ends, linkage_target, ref_text(ref_of(l.target)));
+        std::size_t begin = z.link_text.size();
+        append_with(z.link_text, z.store, l.rest, ends);
+        spans.emplace_back(begin, z.link_text.size());
+    }
+    z.sorted_links.reserve(z.links.size());
+    for (std::size_t k = 0; k < spans.size(); ++k)
+        z.sorted_links.emplace_back(std::string_view(z.link_text).substr(spans[k].first, spans[k].second - spans[k].first), k);
+    std::sort(z.sorted_links.begin(), z.sorted_links.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    return z;
+}
+
+/// Appends the canonical JSON of the normalized export `z`.
+void write_canonical(const zuora_parts& z, std::string& out)
+{
+    // Top-level members: the export's own (minus tenant-local ones), workflow, tasks, linkages.
+    std::vector<std::pair<std::string_view, const json::value*>> top;
+    for (const auto& kv : *z.doc)
+        if (!is_tenant_local(kv.key()) && kv.key() != "workflow" && kv.key() != "tasks" && kv.key() != "linkages")
+            top.emplace_back(kv.key(), &kv.value());
+    for (std::string_view special : {"workflow", "tasks", "linkages"}) top.emplace_back(special, nullptr);
+    std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+    std::vector<added_member> added;
+    char sep = '{';
+    for (const auto& [key, value] : top) {
+        out += sep;
+        sep = ',';
+        append_json_string(out, key);
+        out += ':';
+        if (value) {
+            append_canonical_json(out, *value);
+        } else if (key == "workflow") {
+            canonical_store wf;
+            wf.add(*z.workflow, [](std::string_view k) { return !is_tenant_local(k); });
+            out += wf.text;
+        } else if (key == "tasks") {
+            out += '[';
+            for (std::size_t r = 0; r < z.order.size(); ++r) {
+                const std::size_t i = z.order[r];
+                if (r) out += ',';
+                added.clear();
+                put(added, ref_member, ref_text(&z.ref[i]));
+                for (auto [m, j] : z.ref_links[i]) put(added, task_ref_members[m], ref_text(&z.ref[j]));
+                append_with(out, z.store, z.contents[i], added);
+            }
+            out += ']';
+        } else {
+            out += '[';
+            for (std::size_t k = 0; k < z.sorted_links.size(); ++k) {
+                if (k) out += ',';
+                out += z.sorted_links[k].first;
+            }
+            out += ']';
+        }
+    }
+    out += '}';
+}
+
+/// Canonical JSON of the normalized Zuora export `json_text` (the text of
+/// canonical_json(normalize_zuora_export(...)), written without building that document).
+result<std::string> canonical_zuora_export(std::string_view json_text, std::string_view what, json::storage_ptr sp)
+{
+    auto parsed = parse_json_at(json_text, what, std::move(sp));
+    if (!parsed) return parsed.error();
+    auto parts = take_apart(*parsed, json_text.size(), what);
+    if (!parts) return parts.error();
+    std::string out;
+    out.reserve(json_text.size());
+    write_canonical(*parts, out);
+    return out;
+}
+
 }  // namespace
 
-result<json::value> parse_json_at(std::string_view text, std::string_view what)
+result<json::value> parse_json_at(std::string_view text, std::string_view what, json::storage_ptr sp)
 {
     json::parse_options opts;
     opts.max_depth = max_json_depth;
     json::stream_parser p({}, opts);
+    p.reset(std::move(sp));
     boost::system::error_code ec;
     std::size_t used = p.write_some(text.data(), text.size(), ec);
     if (!ec && used < text.size()) ec = json::error::extra_data;
@@ -217,155 +666,37 @@ result<json::value> normalize_zuora_export(std::string_view json_text, std::stri
 {
     auto parsed = parse_json_at(json_text, what);
     if (!parsed) return parsed.error();
-    const json::value& doc = *parsed;
-    if (!doc.is_object()) return fail(errc::bad_response, fmt::format("{}: a Zuora export must be a JSON object", what));
-    const auto* workflow = find_member(doc, "workflow");
-    if (!workflow || !workflow->is_object())
-        return fail(errc::bad_response, fmt::format("{}: Zuora export has no \"workflow\" object", what));
-    const auto* tasks_v = find_member(doc, "tasks");
-    if (!tasks_v || !tasks_v->is_array())
-        return fail(errc::bad_response, fmt::format("{}: Zuora export has no \"tasks\" array", what));
-    const auto* linkages_v = find_member(doc, "linkages");
-    if (linkages_v && !linkages_v->is_array() && !linkages_v->is_null())
-        return fail(errc::bad_response, fmt::format("{}: \"linkages\" of the Zuora export is not an array", what));
-
-    const auto& tasks = tasks_v->get_array();
-    static const json::array no_linkages;
-    const auto& linkages = (linkages_v && linkages_v->is_array()) ? linkages_v->get_array() : no_linkages;
-    if (tasks.size() > max_tasks)
-        return fail(errc::bad_response,
-                    fmt::format("{}: {} tasks, more than the {} a Zuora export may have here", what, tasks.size(), max_tasks));
-    if (linkages.size() > max_linkages)
-        return fail(errc::bad_response, fmt::format("{}: {} linkages, more than the {} a Zuora export may have here",
-                                                    what, linkages.size(), max_linkages));
-
-    // Tasks: their ids, and their content without anything tenant-local or id-like.
-    const std::size_t n = tasks.size();
-    std::unordered_map<std::string, std::size_t> index_of;
-    std::vector<json::object> stripped(n);
-    std::vector<std::string> contents(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!tasks[i].is_object())
-            return fail(errc::bad_response, fmt::format("{}: tasks[{}] is not an object", what, i));
-        const auto& task = tasks[i].get_object();
-        std::string id = id_text(task.if_contains("id"));
-        if (!id.empty() && !index_of.emplace(id, i).second)
-            return fail(errc::bad_response, fmt::format("{}: tasks[{}] repeats task id {}", what, i, id));
-        json::object s = strip(task);
-        for (auto m : task_ref_members) s.erase(m);
-        s.erase(ref_member);
-        contents[i] = canonical_json(s);
-        stripped[i] = std::move(s);
-    }
-
-    auto resolve = [&](const json::value* v, std::size_t link, std::string_view member) -> result<std::int64_t> {
-        std::string id = id_text(v);
-        if (id.empty()) {
-            if (v && !v->is_null())
-                return fail(errc::bad_response,
-                            fmt::format("{}: linkages[{}].{} is not a task id", what, link, member));
-            return std::int64_t{-1};
-        }
-        auto it = index_of.find(id);
-        if (it == index_of.end())
-            return fail(errc::bad_response, fmt::format("{}: linkages[{}].{} names task {}, which is not among the "
-                                                        "export's tasks",
-                                                        what, link, member, id));
-        return static_cast<std::int64_t>(it->second);
-    };
-
-    // Linkages: their ends as task indices, their other content as a label.
-    struct link {
-        std::int64_t source = -1, target = -1;
-        bool has_source = false, has_target = false;
-        json::object rest;
-        std::string label;
-    };
-    std::vector<link> links(linkages.size());
-    for (std::size_t k = 0; k < linkages.size(); ++k) {
-        if (!linkages[k].is_object())
-            return fail(errc::bad_response, fmt::format("{}: linkages[{}] is not an object", what, k));
-        const auto& l = linkages[k].get_object();
-        auto& out = links[k];
-        const auto* src = l.if_contains(linkage_source);
-        const auto* tgt = l.if_contains(linkage_target);
-        auto s = resolve(src, k, linkage_source);
-        if (!s) return s.error();
-        auto t = resolve(tgt, k, linkage_target);
-        if (!t) return t.error();
-        out.source = *s;
-        out.target = *t;
-        out.has_source = src != nullptr;
-        out.has_target = tgt != nullptr;
-        out.rest = strip(l, {linkage_source, linkage_target});
-        out.label = canonical_json(out.rest);
-    }
-
-    // Task reference members (task_id) that name a task of the document.
-    std::vector<std::vector<std::pair<std::size_t, std::size_t>>> ref_links(n);  // (member, task)
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto& task = tasks[i].get_object();
-        for (std::size_t m = 0; m < task_ref_members.size(); ++m) {
-            auto it = index_of.find(id_text(task.if_contains(task_ref_members[m])));
-            if (it != index_of.end()) ref_links[i].emplace_back(m, it->second);
-        }
-    }
-
-    // The graph the refinement runs on.
-    std::vector<std::string> labels;
-    labels.reserve(links.size());
-    for (const auto& l : links) labels.push_back(l.label);
-    std::size_t label_classes = 0;
-    auto label_rank = dense_ranks(labels, label_classes);
-    std::vector<std::vector<edge>> edges(n);
-    for (std::size_t k = 0; k < links.size(); ++k) {
-        const auto& l = links[k];
-        if (l.source >= 0) edges[static_cast<std::size_t>(l.source)].push_back({0, label_rank[k], l.target});
-        if (l.target >= 0) edges[static_cast<std::size_t>(l.target)].push_back({1, label_rank[k], l.source});
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        for (auto [m, j] : ref_links[i]) {
-            edges[i].push_back({2, static_cast<std::int64_t>(m), static_cast<std::int64_t>(j)});
-            edges[j].push_back({3, static_cast<std::int64_t>(m), static_cast<std::int64_t>(i)});
-        }
-    }
-
-    auto order = canonical_order(contents, edges);
-    std::vector<std::string> ref(n);
-    for (std::size_t r = 0; r < n; ++r) ref[order[r]] = "t" + std::to_string(r + 1);
-    auto ref_value = [&](std::int64_t i) -> json::value {
-        if (i < 0) return nullptr;
-        return json::string(ref[static_cast<std::size_t>(i)]);
-    };
+    auto parts = take_apart(*parsed, json_text.size(), what);
+    if (!parts) return parts.error();
+    const auto& z = *parts;
 
     json::array out_tasks;
-    out_tasks.reserve(n);
-    for (std::size_t r = 0; r < n; ++r) {
-        std::size_t i = order[r];
-        json::object t = std::move(stripped[i]);
-        t[ref_member] = ref[i];
-        for (auto [m, j] : ref_links[i]) t[task_ref_members[m]] = ref[j];
+    out_tasks.reserve(z.order.size());
+    for (std::size_t i : z.order) {
+        json::object t = strip((*z.tasks)[i].get_object());
+        for (auto m : task_ref_members) t.erase(m);
+        t.erase(ref_member);
+        t[ref_member] = z.ref[i];
+        for (auto [m, j] : z.ref_links[i]) t[task_ref_members[m]] = z.ref[j];
         out_tasks.emplace_back(std::move(t));
     }
-
-    std::vector<std::pair<std::string, json::object>> out_links;
-    out_links.reserve(links.size());
-    for (auto& l : links) {
-        json::object o = std::move(l.rest);
+    auto ref_value = [&](std::int64_t i) -> json::value {
+        if (i < 0) return nullptr;
+        return json::string(z.ref[static_cast<std::size_t>(i)]);
+    };
+    json::array linkage_array;
+    linkage_array.reserve(z.sorted_links.size());
+    for (const auto& [text, k] : z.sorted_links) {
+        const auto& l = z.links[k];
+        json::object o = strip((*z.linkages)[k].get_object(), {linkage_source, linkage_target});
         if (l.has_source) o[linkage_source] = ref_value(l.source);
         if (l.has_target) o[linkage_target] = ref_value(l.target);
-        std::string key = canonical_json(o);
-        out_links.emplace_back(std::move(key), std::move(o));
+        linkage_array.emplace_back(std::move(o));
     }
-    std::sort(out_links.begin(), out_links.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    json::array linkage_array;
-    linkage_array.reserve(out_links.size());
-    for (auto& [key, o] : out_links) linkage_array.emplace_back(std::move(o));
 
     // Other top-level members are kept (minus tenant-local ones), so nothing unknown is lost.
-    json::object out = strip(doc.get_object(), {"workflow", "tasks", "linkages"});
-    out["workflow"] = strip(workflow->get_object());
+    json::object out = strip(*z.doc, {"workflow", "tasks", "linkages"});
+    out["workflow"] = strip(*z.workflow);
     out["tasks"] = std::move(out_tasks);
     out["linkages"] = std::move(linkage_array);
     return json::value(std::move(out));
@@ -400,44 +731,51 @@ result<normalized_package> normalize(const connector::package& p)
         named.emplace(rename ? local_file_name(name) : name, &bytes);
     }
 
-    std::map<std::string, json::value> docs;  // JSON files of Kore.ai and SecMaster packages
+    // Every document parsed here lives until the end of this call: one arena for all of them,
+    // released at once, instead of one heap allocation (and free) per string, array and object.
+    json::monotonic_resource arena;
+    json::storage_ptr sp(&arena);
+
+    std::map<std::string, detail::json_file> docs;  // JSON files of Kore.ai and SecMaster packages
+    std::map<std::string, std::string> texts;  // ...as canonical JSON
     if (local) {
         for (const auto& [name, bytes] : named) {
             if (!name.ends_with(".json")) continue;
-            auto v = parse_json_at(*bytes, what_of(name));
+            auto v = parse_json_at(*bytes, what_of(name), sp);
             if (!v) return v.error();
-            docs.emplace(name, std::move(*v));
+            docs.emplace(name, detail::json_file{std::move(*v), bytes->size()});
         }
-        docs = detail::replace_tenant_local(docs, *local);
+        texts = detail::canonical_without_tenant_local(docs, *local);
     }
 
     normalized_package out;
-    std::string hashed;
+    sha256 hash;
     for (const auto& [name, bytes] : named) {  // std::map: already in name order
         normalized_file f{name, {}, false};
         if (zuora && name == "workflow.json") {
-            auto v = normalize_zuora_export(*bytes, what_of(name));
-            if (!v) return v.error();
-            f.canonical = canonical_json(*v);
+            auto c = canonical_zuora_export(*bytes, what_of(name), sp);
+            if (!c) return c.error();
+            f.canonical = std::move(*c);
             f.json = true;
-        } else if (auto d = docs.find(name); d != docs.end()) {
-            f.canonical = canonical_json(d->second);
+        } else if (auto t = texts.find(name); t != texts.end()) {
+            f.canonical = std::move(t->second);
             f.json = true;
         } else if (zuora && name.ends_with(".json")) {
-            auto v = parse_json_at(*bytes, what_of(name));
+            auto v = parse_json_at(*bytes, what_of(name), sp);
             if (!v) return v.error();
-            f.canonical = canonical_json(*v);
+            f.canonical.reserve(bytes->size());
+            append_canonical_json(f.canonical, *v);
             f.json = true;
         } else {
             f.canonical = *bytes;
         }
-        hashed += f.name;
-        hashed += '\0';
-        hashed += f.canonical;
-        hashed += '\0';
+        hash.update(f.name);
+        hash.update(std::string_view("\0", 1));
+        hash.update(f.canonical);
+        hash.update(std::string_view("\0", 1));
         out.files.push_back(std::move(f));
     }
-    out.hash = sha256_hex(hashed);
+    out.hash = hash.hex_digest();
     return out;
 }
 

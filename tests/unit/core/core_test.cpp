@@ -9,6 +9,9 @@
 #include <wfsync/core/log.hpp>
 #include <wfsync/core/zlib.hpp>
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
 using namespace wfsync;
 using namespace std::chrono_literals;
 
@@ -108,6 +111,40 @@ BOOST_AUTO_TEST_CASE(canonical_form_sorts_keys_and_drops_whitespace)
     BOOST_TEST(canonical_json(a) == canonical_json(b));
 }
 
+BOOST_AUTO_TEST_CASE(strings_are_escaped_as_boost_json_serializes_them)
+{
+    // Canonical text is what content hashes are taken over: its strings must stay byte for
+    // byte what json::serialize wrote, for every byte value and for mixed text.
+    for (int c = 0; c < 256; ++c) {
+        std::string s = "a" + std::string(1, static_cast<char>(c)) + "b";
+        std::string out;
+        append_json_string(out, s);
+        BOOST_TEST(out == boost::json::serialize(boost::json::string(s)), "byte " << c);
+    }
+    // Also where the byte to escape sits in a long text (scanned many bytes at a time).
+    for (int c = 0; c < 256; ++c)
+        for (std::size_t at : {0, 7, 15, 16, 17, 31, 32, 47, 150, 199}) {
+            std::string s(at < 48 ? 48 : 200, 'x');
+            s[at] = static_cast<char>(c);
+            std::string out;
+            append_json_string(out, s);
+            BOOST_TEST(out == boost::json::serialize(boost::json::string(s)), "byte " << c << " at " << at);
+        }
+    const std::string mixed = "x\"q\\ /\x01\x1f\x7f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\b\f\n\r\t~end";
+    std::string out;
+    append_json_string(out, mixed);
+    BOOST_TEST(out == boost::json::serialize(boost::json::string(mixed)));
+}
+
+BOOST_AUTO_TEST_CASE(canonical_numbers_are_boost_json_numbers)
+{
+    auto v = parse_json(R"([0,-1,9223372036854775807,-9223372036854775808,18446744073709551615,)"
+                        R"(0.1,-0.0,1e300,2.5e-8,1.0,5e-324,1e21,123456.789,true,false,null,{},[],"",{"":[]}])",
+                        "numbers")
+                 .value();
+    BOOST_TEST(canonical_json(v) == boost::json::serialize(v));
+}
+
 BOOST_AUTO_TEST_CASE(parse_error_names_the_document)
 {
     auto r = parse_json("{\"a\": ", "export of workflow 458");
@@ -121,6 +158,19 @@ BOOST_AUTO_TEST_CASE(sha256_known_vector)
 {
     BOOST_TEST(sha256_hex("abc") ==
                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+BOOST_AUTO_TEST_CASE(sha256_in_pieces_equals_sha256_of_the_whole)
+{
+    sha256 h;
+    h.update("a");
+    h.update("");
+    h.update("bc");
+    BOOST_TEST(h.hex_digest() == sha256_hex("abc"));
+    std::string big(100000, 'x');
+    sha256 g;
+    for (std::size_t i = 0; i < big.size(); i += 777) g.update(std::string_view(big).substr(i, 777));
+    BOOST_TEST(g.hex_digest() == sha256_hex(big));
 }
 
 BOOST_AUTO_TEST_CASE(redact_masks_registered_secrets)

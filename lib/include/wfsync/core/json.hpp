@@ -17,6 +17,13 @@ namespace wfsync {
 /// equal bytes, which is what content hashes are taken over.
 std::string canonical_json(const boost::json::value& v);
 
+/// Appends the canonical JSON of `v` to `out` (what `canonical_json` returns).
+void append_canonical_json(std::string& out, const boost::json::value& v);
+
+/// Appends `s` as a JSON string, quoted and escaped exactly as Boost.JSON's serializer does
+/// ('"', '\\' and control characters only), which canonical JSON is made of.
+void append_json_string(std::string& out, std::string_view s);
+
 /// Member `key` of `v` if `v` is an object holding it, else nullptr.
 const boost::json::value* find_member(const boost::json::value& v, std::string_view key);
 

@@ -50,6 +50,8 @@ struct normalized_package {
                                                                 std::string_view what);
 
 /// Parses JSON with a depth limit; the error names `what`, the line, column and byte offset.
-[[nodiscard]] result<boost::json::value> parse_json_at(std::string_view text, std::string_view what);
+/// The value is allocated from `sp` (default: the heap).
+[[nodiscard]] result<boost::json::value> parse_json_at(std::string_view text, std::string_view what,
+                                                       boost::json::storage_ptr sp = {});
 
 }  // namespace wfsync::sync
