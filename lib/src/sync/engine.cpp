@@ -114,9 +114,15 @@ awaitable<void> engine::impl::sync_concurrently(const config::rule& r, run_summa
             for (const auto* src : lane) co_await sync_workflow(r, s, run, o, source, *src, listings, rl);
         }
     });
+    // Listing order, then the rule's order of targets (they ran at once).
+    auto target_rank = [&](const std::string& t) {
+        return std::find(r.targets.begin(), r.targets.end(), t) - r.targets.begin();
+    };
     std::stable_sort(s.items.begin() + static_cast<std::ptrdiff_t>(first_item), s.items.end(),
                      [&](const item& a, const item& b) {
-                         return position[a.source_workflow] < position[b.source_workflow];
+                         auto pa = position[a.source_workflow], pb = position[b.source_workflow];
+                         if (pa != pb) return pa < pb;
+                         return target_rank(a.target_tenant) < target_rank(b.target_tenant);
                      });
 }
 

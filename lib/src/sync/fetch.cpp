@@ -321,12 +321,17 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
             }
         }
 
+        // The targets of one version are independent of each other: handled at once (each
+        // tenant's client holds its own requests to its limits). Versions stay in order.
+        // A target whose listing failed was reported already (without its listing a definition
+        // could not be found by name and might be created twice); one the listings proved
+        // unchanged, too.
         bool older = k + 1 < refs.size();
-        for (const auto& target : r.targets) {
-            // A target whose listing failed was reported already (without its listing a
-            // definition could not be found by name and might be created twice); one the
-            // listings proved unchanged, too.
-            if (!why_full.contains(target)) continue;
+        std::vector<std::string> targets;
+        for (const auto& target : r.targets)
+            if (why_full.contains(target)) targets.push_back(target);
+        co_await for_each_at_once(targets.size(), [&](std::size_t t) -> awaitable<void> {
+            const auto& target = targets[t];
             settled how;
             std::vector<connector::workflow_summary>* listing = nullptr;
             if (detail::is_archive(target)) {
@@ -336,18 +341,18 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
                 listing = &listings.find(target)->second;
                 item it = version_base;
                 it.target_tenant = target;
-                co_await sync_target(r, s, run, o, source, src, pkg, *norm, target, *listing, std::move(it),
-                                     older, how);
+                co_await sync_target(r, s, run, o, source, src, pkg, *norm, target, *listing, std::move(it), older,
+                                     how);
             }
             // With `version: all`, the listings prove the newest version only: an older one
             // that did not make it keeps the item compared in full until it does.
             const bool made_it = how.what == action::unchanged || how.what == action::adopt ||
                                  ((how.what == action::import || how.what == action::create) && how.done);
             if (!made_it) older_failed.insert(target);
-            if (older) continue;
+            if (older) co_return;
             if (older_failed.contains(target)) how.what = action::error;
             note_compared(r, o, rl, src, target, listing, how, norm->hash);
-        }
+        });
     }
 }
 
