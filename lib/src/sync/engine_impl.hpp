@@ -88,6 +88,26 @@ struct run_listings {
     std::vector<mark_after_import> after_import;
 };
 
+/// One item into one target in flight: where its outcome goes.
+struct item_scope {
+    const config::rule& r;
+    run_summary& s;
+    store::row_id run;
+    const run_options& o;
+    std::int64_t started;  ///< now_ms() when the item began, for its duration
+    settled& outcome;
+};
+
+/// An import the plan stage decided on, for the apply stage to carry out.
+struct planned_import {
+    item it;                                      ///< action, reason and target version decided
+    connector::connector* target = nullptr;
+    target_view view;                             ///< what the target holds
+    std::optional<store::import_intent> intent;   ///< an open intent to send again (same key)
+    int generation = 0;                           ///< of a fresh intent's key
+    std::optional<store::async_job> recorded_job; ///< an import job of an earlier run to follow
+};
+
 /// What a target shows of an import whose outcome is unknown.
 struct landing {
     enum class kind { landed, absent, unknowable } what = kind::absent;
@@ -132,6 +152,8 @@ struct engine::impl {
     using run_listings = detail::run_listings;
     using landing = detail::landing;
     using read_back_result = detail::read_back_result;
+    using item_scope = detail::item_scope;
+    using planned_import = detail::planned_import;
 
     /// Versions read at most when looking for an import whose answer was lost.
     static constexpr std::size_t max_versions_read = 20;
@@ -220,7 +242,27 @@ struct engine::impl {
     std::string plan_version(const config::rule& r, const std::string& source_version,
                              const std::string& highest);
 
-    /// One source version into one target: decide, then (unless a dry run) import.
+    /// Counts, records, logs and keeps how an item ended.
+    void finish_item(const item_scope& at, item&& done);
+
+    /// The plan stage for one source version and one target: what the target holds, what the
+    /// history and open intents say; finishes the item (unchanged, adopted, held, drift, an
+    /// error, or anything in a dry run) or returns the import to make.
+    awaitable<std::optional<planned_import>> plan_import(const item_scope& at, connector::connector& source,
+                                                         const connector::workflow_summary& src,
+                                                         const connector::package& pkg, const normalized_package& norm,
+                                                         const std::string& target_name,
+                                                         std::vector<connector::workflow_summary>& listing, item it,
+                                                         bool older_version);
+
+    /// The apply stage: the intent written and made durable, the import sent (or an earlier
+    /// run's job followed), the outcome settled, remembered and read back.
+    awaitable<void> apply_import(const item_scope& at, const connector::workflow_summary& src,
+                                 const connector::package& pkg, const normalized_package& norm,
+                                 const std::string& target_name, std::vector<connector::workflow_summary>& listing,
+                                 planned_import p);
+
+    /// One source version into one target: plan, then (unless a dry run) apply.
     awaitable<void> sync_target(const config::rule& r, run_summary& s, store::row_id run,
                                 const run_options& o, connector::connector& source,
                                 const connector::workflow_summary& src,

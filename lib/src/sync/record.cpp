@@ -43,4 +43,39 @@ awaitable<void> engine::impl::commit_periodically(boost::asio::steady_timer& tim
     }
 }
 
+void engine::impl::finish_item(const item_scope& at, item&& done)
+{
+    auto& s = at.s;
+    const auto& r = at.r;
+    const auto& o = at.o;
+    at.outcome = {done.what, done.done, done.target_workflow};
+    switch (done.what) {
+    case action::import:
+    case action::create:
+        if (done.done) ++s.imported;
+        break;
+    case action::unchanged:
+    case action::adopt: ++s.unchanged; break;
+    case action::drift: ++s.drift; break;
+    case action::skip: ++s.skipped; break;
+    case action::error: ++s.errors; break;
+    case action::held:
+        ++s.held;
+        ++s.errors;
+        break;
+    }
+    if (done.drifted && done.what != action::drift) ++s.drift;
+    record(s, at.run, done, at.started, o);
+    auto lvl = done.what == action::error || done.what == action::held ? log::level::error
+               : done.what == action::drift                             ? log::level::warn
+                                                                         : log::level::info;
+    if (log::enabled(lvl))
+        log::write(lvl, fmt::format("run {} rule {}: {} {} '{}' -> {} {}: {}", s.run_uid, r.name,
+                                    to_string(done.what), done.source_tenant, done.workflow_name,
+                                    done.target_tenant,
+                                    done.target_version.empty() ? done.target_workflow : done.target_version,
+                                    done.reason));
+    s.items.push_back(std::move(done));
+}
+
 }  // namespace wfsync::sync
