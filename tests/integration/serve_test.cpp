@@ -223,6 +223,39 @@ BOOST_AUTO_TEST_CASE(metrics_match_the_emulator_log_and_run_now_works)
     BOOST_TEST(d.stop() == 0, d.log());
 }
 
+BOOST_AUTO_TEST_CASE(a_slow_tenant_holds_up_only_its_own_rule)
+{
+    // Rule to-slow writes into a tenant that answers every request after 300 ms; rule promote,
+    // started after it, runs alongside and ends while to-slow is still at work.
+    auto seed_doc = json::parse(seed()).as_object();
+    auto slow = seed_doc["tenants"].as_object()["prod"].as_object();
+    slow["workflows"] = json::array{};
+    seed_doc["tenants"].as_object()["slow"] = slow;
+    emulator_thread emu(json::serialize(seed_doc));
+    BOOST_TEST_REQUIRE(emu->add_fault({{"tenant", "slow"}, {"kind", "latency"}, {"delay_ms", 300}, {"count", 100000}})
+                           .has_value());
+    config_options o;
+    o.extra_tenants = "  slow:\n"
+                      "    platform: zuora\n"
+                      "    base_url: " + emu->base_url() + "/t/slow\n"
+                      "    auth: {type: oauth2, client_id: prod-client, client_secret_env: WFSYNC_TEST_PROD_SECRET}\n";
+    o.extra_rules = "  - {name: to-slow, source: sandbox, targets: [slow], create_missing: true}\n";
+    daemon_under_test d(emu->base_url(), o);
+
+    BOOST_TEST(http(d.admin, "POST", "/rules/to-slow/run").status == 202);
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 1);
+    expect_replicated_once(emu);
+    bool slow_running = false;
+    auto status = d.status();  // named: a temporary would die before the loop body
+    for (const auto& r : status.at("rules").as_array())
+        if (r.at("name").as_string() == "to-slow") slow_running = r.at("running").as_bool();
+    BOOST_TEST(slow_running, "to-slow ended before promote: nothing shows they ran side by side");
+    d.wait_runs("to-slow", 1);
+    BOOST_TEST(emu.versions("slow").size() == 4u);  // no select: the draft too
+    BOOST_TEST(d.stop() == 0, d.log());
+}
+
 BOOST_AUTO_TEST_CASE(sighup_applies_a_new_rule_set_and_refuses_a_broken_one)
 {
     emulator_thread emu(seed());
