@@ -105,10 +105,7 @@ awaitable<void> engine::impl::apply_import(const item_scope& at, const connector
     const auto& recorded_job = p.recorded_job;
     auto finish = [&](item&& done) { finish_item(at, std::move(done)); };
     auto failed = [&](const error& e) {
-        it.what = action::error;
-        it.error_kind = e.code;
-        it.http_status = e.http_status;
-        it.reason = e.what();
+        make_error_item(it, e);
         finish(std::move(it));
     };
 

@@ -51,6 +51,15 @@ inline connector::workflow_summary summary_of(const std::string& id, const std::
     return w;
 }
 
+/// Makes `i` an error item: `e`'s kind and HTTP status, and `doing` then `e` as its reason.
+inline void make_error_item(item& i, const error& e, std::string_view doing = {})
+{
+    i.what = action::error;
+    i.error_kind = e.code;
+    i.http_status = e.http_status;
+    i.reason = std::string(doing) + e.what();
+}
+
 /// What the target holds for one source workflow.
 struct target_view {
     std::string workflow;  ///< empty: no definition yet

@@ -224,6 +224,10 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
                                r.source, i.workflow_name, i.reason));
         s.items.push_back(std::move(i));
     };
+    auto report_error = [&](item i, const error& e, std::string_view doing) {
+        make_error_item(i, e, doing);
+        report(std::move(i));
+    };
 
     std::vector<connector::version_ref> refs;
     if (r.version == config::version_choice::active) {
@@ -231,14 +235,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         if (active.empty() && !src.versions_listed) {
             // The listing does not say which version is active: the version list does.
             auto versions = co_await source.list_versions(src.id);
-            if (!versions) {
-                item i = base;
-                i.what = action::error;
-                i.error_kind = versions.error().code;
-                i.http_status = versions.error().http_status;
-                i.reason = "listing versions: " + versions.error().what();
-                co_return report(std::move(i));
-            }
+            if (!versions) co_return report_error(base, versions.error(), "listing versions: ");
             for (const auto& v : *versions)
                 if (v.active) active = v.version;
         }
@@ -251,14 +248,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         refs.push_back({connector::version_ref::kind::exact, active});
     } else if (r.version == config::version_choice::all) {
         auto versions = co_await source.list_versions(src.id);
-        if (!versions) {
-            item i = base;
-            i.what = action::error;
-            i.error_kind = versions.error().code;
-            i.http_status = versions.error().http_status;
-            i.reason = "listing versions: " + versions.error().what();
-            co_return report(std::move(i));
-        }
+        if (!versions) co_return report_error(base, versions.error(), "listing versions: ");
         std::vector<std::string> labels;
         for (const auto& v : *versions) labels.push_back(v.version);
         std::sort(labels.begin(), labels.end(),
@@ -282,11 +272,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         if (!fetched) {
             item i = version_base;
             i.source_version = refs[k].version;
-            i.what = action::error;
-            i.error_kind = fetched.error().code;
-            i.http_status = fetched.error().http_status;
-            i.reason = fetched.error().what();
-            report(std::move(i));
+            report_error(std::move(i), fetched.error(), "");
             continue;
         }
         const auto& pkg = *fetched;
@@ -294,11 +280,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         if (!norm) {
             item i = version_base;
             i.source_version = refs[k].version;
-            i.what = action::error;
-            i.error_kind = norm.error().code;
-            i.http_status = norm.error().http_status;
-            i.reason = "normalizing export: " + norm.error().what();
-            report(std::move(i));
+            report_error(std::move(i), norm.error(), "normalizing export: ");
             continue;
         }
         version_base.source_version = norm_version(pkg, src);

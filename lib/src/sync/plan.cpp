@@ -148,10 +148,7 @@ awaitable<std::optional<planned_import>> engine::impl::plan_import(
         return std::nullopt;
     };
     auto failed = [&](const error& e) -> std::optional<planned_import> {
-        it.what = action::error;
-        it.error_kind = e.code;
-        it.http_status = e.http_status;
-        it.reason = e.what();
+        make_error_item(it, e);
         return finish(std::move(it));
     };
 
