@@ -226,6 +226,8 @@ constexpr std::string_view m_held = "wfsync_held_imports";
 constexpr std::string_view m_last_success = "wfsync_last_success_timestamp_seconds";
 constexpr std::string_view m_reloads = "wfsync_config_reloads_total";
 constexpr std::string_view m_prune_failures = "wfsync_archive_prune_failures_total";
+constexpr std::string_view m_by_listing = "wfsync_items_by_listing_total";
+constexpr std::string_view m_in_full = "wfsync_items_compared_in_full_total";
 }  // namespace
 
 const std::vector<double>& daemon_metrics::http_buckets()
@@ -259,6 +261,11 @@ daemon_metrics::daemon_metrics()
     reg_.declare(std::string(m_reloads), k::counter, "Configuration reloads by result (ok, failed).", {"result"});
     reg_.declare(std::string(m_prune_failures), k::counter,
                  "Archive retention runs that failed after a backup (alert on any increase).", {"rule"});
+    reg_.declare(std::string(m_by_listing), k::counter,
+                 "Items the listings proved unchanged since their last full comparison (not exported).", {"rule"});
+    reg_.declare(std::string(m_in_full), k::counter,
+                 "Items whose contents were compared in full, by why (the listings changed, verify_every, ...).",
+                 {"rule", "why"});
     reg_.set(m_up, {}, 1);
     reg_.set(m_rules, {}, 0);
     reg_.set(m_pending, {}, 0);
@@ -290,6 +297,12 @@ void daemon_metrics::record_run(const sync::run_summary& s, std::chrono::system_
         case sync::action::held: reg_.add(m_errors, {s.rule, "held"}); break;
         }
         if (it.drifted && it.what != sync::action::drift) reg_.add(m_drift, {s.rule});
+    }
+    if (s.by_listing > 0) reg_.add(m_by_listing, {s.rule}, s.by_listing);
+    for (const auto& [why, n] : s.compared_in_full) {
+        // verify_every's reason names a time: one series for all of them.
+        auto kind = why.rfind("verify_every: last", 0) == 0 ? std::string("verify_every") : why;
+        reg_.add(m_in_full, {s.rule, kind}, n);
     }
     if (!s.prune_errors.empty()) {
         reg_.add(m_prune_failures, {s.rule});

@@ -209,6 +209,10 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     s.unchanged = 2;
     s.skipped = 1;
     s.drift = 2;
+    s.by_listing = 7;
+    s.compared_in_full = {{"the source's listing changed", 2},
+                          {"verify_every: last compared in full at 2026-11-28T10:00:00Z", 1},
+                          {"verify_every: last compared in full at 2026-11-28T11:00:00Z", 3}};
     auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1'763'900'000));
     m.record_run(s, t);
 
@@ -220,6 +224,9 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     BOOST_TEST(r.value("wfsync_skips_total", {"nightly"}) == 1);
     BOOST_TEST(r.value("wfsync_drift_total", {"nightly"}) == 2);
     BOOST_TEST(r.value("wfsync_last_success_timestamp_seconds", {"nightly"}) == 1'763'900'000);
+    BOOST_TEST(r.value("wfsync_items_by_listing_total", {"nightly"}) == 7);
+    BOOST_TEST(r.value("wfsync_items_compared_in_full_total", {"nightly", "the source's listing changed"}) == 2);
+    BOOST_TEST(r.value("wfsync_items_compared_in_full_total", {"nightly", "verify_every"}) == 4);
 
     // A partial run: errors by kind, no new last-success.
     sync::run_summary p;
