@@ -55,6 +55,8 @@ struct fake_tenant {
     int export_starts = 0;
     int exports_open = 0;      ///< export jobs started and not yet finished
     int max_exports_open = 0;  ///< the most at once
+    int* exports_open_anywhere = nullptr;      ///< shared by tenants: export jobs open in all of them
+    int* max_exports_open_anywhere = nullptr;  ///< the most at once
     int export_polls = 0;
     int import_polls = 0;
     std::map<std::string, int> job_polls;
@@ -115,6 +117,8 @@ public:
             job.job_id = "ex-" + std::to_string(t_.export_starts) + "-" + t_.name;
             t_.pending_exports[job.job_id] = std::move(pkg);
             t_.max_exports_open = std::max(t_.max_exports_open, ++t_.exports_open);
+            if (t_.exports_open_anywhere)
+                *t_.max_exports_open_anywhere = std::max(*t_.max_exports_open_anywhere, ++*t_.exports_open_anywhere);
             co_return job;
         }
         job.done = true;
@@ -132,6 +136,7 @@ public:
         ++t_.export_polls;
         if (!finished(job.job_id)) co_return job;
         --t_.exports_open;
+        if (t_.exports_open_anywhere) --*t_.exports_open_anywhere;
         auto done = job;
         done.done = true;
         done.result = t_.pending_exports.at(job.job_id);
@@ -213,6 +218,7 @@ struct fixture {
     boost::asio::io_context ioc;
     fake_tenant src{"src"};
     fake_tenant dst{"dst"};
+    fake_tenant dst2{"dst2"};  ///< a second target, for rules that name it
     std::unique_ptr<store::store> st;
     std::shared_ptr<config::config> cfg = std::make_shared<config::config>();
 
@@ -221,7 +227,7 @@ struct fixture {
         auto opened = store::open_sqlite(dir.file("state.db"));
         BOOST_REQUIRE(opened.has_value());
         st = std::move(*opened);
-        for (const auto* n : {"src", "dst"}) {
+        for (const auto* n : {"src", "dst", "dst2"}) {
             config::tenant t;
             t.name = n;
             t.net.poll = {milliseconds(1), milliseconds(4), milliseconds(400)};  // timeout: generous under a loaded CI
@@ -243,7 +249,8 @@ struct fixture {
     sync::run_summary run(bool dry_run = false)
     {
         sync::engine eng(ioc.get_executor(), cfg, *st, [this](const config::tenant& t) -> result<std::unique_ptr<wc::connector>> {
-            return std::unique_ptr<wc::connector>(new fake_connector(t.name == "src" ? src : dst));
+            return std::unique_ptr<wc::connector>(
+                new fake_connector(t.name == "src" ? src : t.name == "dst2" ? dst2 : dst));
         });
         sync::run_options o;
         o.dry_run = dry_run;
@@ -481,6 +488,30 @@ BOOST_FIXTURE_TEST_CASE(workflows_of_a_rule_are_handled_concurrently_up_to_the_t
     auto one = sequential.run();
     BOOST_TEST(one.imported == 5);
     BOOST_TEST(sequential.src.max_exports_open == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_targets_of_a_workflow_are_handled_at_once, fixture)
+{
+    // One workflow at a time (concurrency 1), two targets whose reads are export jobs: the
+    // targets' jobs are open together. Items come out in listing order, then the rule's order
+    // of targets.
+    int open = 0, most = 0;
+    for (auto* t : {&dst, &dst2}) {
+        t->async = true;
+        t->polls_to_finish = 3;
+        t->exports_open_anywhere = &open;
+        t->max_exports_open_anywhere = &most;
+    }
+    dst2.workflows = dst.workflows;
+    rule().targets = {"dst", "dst2"};
+    for (auto& [name, t] : cfg->tenants) t.net.concurrency = 1;
+    auto s = run();
+    BOOST_TEST(s.errors == 0);
+    BOOST_TEST(s.imported == 4);
+    BOOST_TEST(most == 2);
+    std::vector<std::string> order;
+    for (const auto& i : s.items) order.push_back(i.source_workflow + ">" + i.target_tenant);
+    BOOST_TEST((order == std::vector<std::string>{"101>dst", "101>dst2", "102>dst", "102>dst2"}));
 }
 
 BOOST_FIXTURE_TEST_CASE(workflows_of_one_name_share_a_lane_so_the_definition_is_created_once, fixture)
