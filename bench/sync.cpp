@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // Sync throughput of the real wfsync binary against the emulator, every request delayed by a
-// fixed round trip, beside a sequential baseline (concurrency 1) measured in the same run:
-// first sync into one target, a no-change sync, a sync after 1% of the source changed, and a
-// first sync into two targets. For each: wall time, requests by kind, the latency-bound ideal
-// (requests x latency / concurrency), wall / ideal, CPU per workflow, peak RSS of wfsync, and the
-// emulator's own CPU (it must not be the bottleneck).
-// Usage: wfsync_bench_sync [WORKFLOWS=200] [LATENCY_MS=20] [CONCURRENCY=8]
+// fixed round trip, beside two baselines measured in the same run: the script a user would
+// write instead (script_baseline.hpp: one request at a time, exports every workflow, imports
+// what its own state file says changed), against the same emulator and its own target tenant,
+// and wfsync itself at concurrency 1 (optional). Runs: first sync into one target, a no-change
+// sync, a sync after 1% of the source changed, and (wfsync only) a first sync into two targets.
+// For each: wall time, requests by kind, the latency-bound ideal (requests x latency /
+// concurrency), wall / ideal, CPU per workflow (wfsync: the child process; the script: its
+// thread), peak RSS of wfsync, and the emulator thread's own CPU (it must not be the
+// bottleneck).
+// Usage: wfsync_bench_sync [WORKFLOWS=200] [LATENCY_MS=20] [CONCURRENCY=8] [SEQUENTIAL=1]
+// (SEQUENTIAL=0 skips the wfsync concurrency-1 baseline, which takes minutes at 1,000 workflows.)
 #include "emulator.hpp"
+#include "script_baseline.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,13 +22,17 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <thread>
+#include <vector>
 
 namespace json = boost::json;
 using namespace wfsync;
@@ -70,6 +80,16 @@ public:
     }
     emulator::emulator* operator->() { return &emu_; }
 
+    /// CPU seconds used so far by the emulator's thread (the server runs on it alone).
+    double cpu_seconds()
+    {
+        clockid_t id{};
+        if (pthread_getcpuclockid(thread_.native_handle(), &id) != 0) fail("pthread_getcpuclockid failed");
+        timespec ts{};
+        clock_gettime(id, &ts);
+        return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    }
+
     [[noreturn]] static void fail(const std::string& why)
     {
         std::fprintf(stderr, "wfsync_bench_sync: %s\n", why.c_str());
@@ -91,12 +111,21 @@ double cpu_of(int who)
     return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
+/// CPU seconds of the calling thread.
+double thread_cpu()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 struct figures {
-    double wall = 0, ideal = 0, wfsync_cpu = 0, emulator_cpu = 0;
+    double wall = 0, ideal = 0, client_cpu = 0, emulator_cpu = 0;  ///< client: wfsync or the script
     std::map<std::string, std::size_t> requests;
     std::size_t total = 0;
-    long peak_rss_kb = 0;
+    long peak_rss_kb = -1;  ///< wfsync's; -1 for the script (it runs inside the bench)
     int code = 0;
+    baseline::script_report script;  ///< the script's runs only
 };
 
 std::string kind_of(const json::object& r)
@@ -116,7 +145,7 @@ public:
     bench(int workflows, int latency_ms, int concurrency)
         : n_(workflows), latency_(latency_ms), concurrency_(concurrency), emu_(seed())
     {
-        for (const char* t : {"src", "t1", "t2", "t3"})
+        for (const char* t : {"src", "t1", "t2", "t3", "s1"})
             if (auto r = emu_->add_fault({{"tenant", t}, {"kind", "latency"}, {"delay_ms", latency_ms}, {"count", 1000000000}}); !r)
                 emulator_thread::fail(r.error().what());
         std::string tenants;
@@ -138,47 +167,79 @@ public:
                                          dir_.file("state"), concurrency, tenants));
     }
 
+    /// wfsync syncs `rule` (targets t1, or t2 and t3).
     figures run(const std::string& rule)
     {
         emu_->clear_requests();
         figures f;
-        double children = cpu_of(RUSAGE_CHILDREN), self = cpu_of(RUSAGE_SELF);
+        double children = cpu_of(RUSAGE_CHILDREN), emulator = emu_.cpu_seconds();
         auto t0 = std::chrono::steady_clock::now();
         auto r = test::run_program(WFSYNC_BIN, {"--config", config_, "sync", "--rule", rule},
                                    {{"BENCH_SECRET", secret}}, std::chrono::minutes(30));
         f.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         f.code = r.code;
         if (r.code != 0) std::fprintf(stderr, "wfsync exited %d:\n%s\n", r.code, r.err.substr(0, 2000).c_str());
-        f.wfsync_cpu = cpu_of(RUSAGE_CHILDREN) - children;
-        f.emulator_cpu = cpu_of(RUSAGE_SELF) - self;
+        f.client_cpu = cpu_of(RUSAGE_CHILDREN) - children;
+        f.emulator_cpu = emu_.cpu_seconds() - emulator;
         rusage u{};
         getrusage(RUSAGE_CHILDREN, &u);
         f.peak_rss_kb = u.ru_maxrss;
-        for (const auto& v : emu_->requests()) {
-            ++f.requests[kind_of(v.as_object())];
-            ++f.total;
-        }
-        f.ideal = static_cast<double>(f.total) * latency_ / 1000.0 / concurrency_;
+        count_requests(f, concurrency_);
         return f;
     }
 
-    /// A new version in 1% of the source workflows (at least one).
-    void change_one_percent()
+    /// The naive script syncs src into s1, on this thread; exits on any failure.
+    figures run_script()
     {
+        emu_->clear_requests();
+        figures f;
+        double self = thread_cpu(), emulator = emu_.cpu_seconds();
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = baseline::run_script({.source_url = emu_->tenant_url("src"),
+                                    .target_url = emu_->tenant_url("s1"),
+                                    .client_id = "bench-client",
+                                    .client_secret = secret,
+                                    .state_file = dir_.file("script-state.json")});
+        f.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        f.client_cpu = thread_cpu() - self;
+        f.emulator_cpu = emu_.cpu_seconds() - emulator;
+        if (!r) emulator_thread::fail("the script baseline failed: " + r.error().what());
+        f.script = std::move(*r);
+        count_requests(f, 1);
+        return f;
+    }
+
+    /// A new, active version in 1% of the source workflows (at least one), as a person editing
+    /// and activating them in the UI would make: wfsync (version: latest) and the script (the
+    /// active version) both see it. Returns their names.
+    std::vector<std::string> change_one_percent()
+    {
+        std::vector<std::string> names;
         int changed = std::max(1, n_ / 100);
         for (int i = 0; i < changed; ++i) {
             json::object doc = version("0.0.2", 50000 + 10 * i, "changed");
             doc.erase("version");
             doc.erase("status");
-            doc["workflow"] = json::object{{"name", fmt::format("Workflow {:04}", i)}, {"version", "0.0.2"}};
+            names.push_back(fmt::format("Workflow {:04}", i));
+            doc["workflow"] = json::object{{"name", names.back()}, {"version", "0.0.2"}, {"status", "Active"}};
             if (auto r = emu_->add_version("src", std::to_string(1000 + i), doc); !r)
                 emulator_thread::fail("add_version: " + r.error().what());
         }
+        return names;
     }
 
     int workflows() const { return n_; }
 
 private:
+    void count_requests(figures& f, int concurrency)
+    {
+        for (const auto& v : emu_->requests()) {
+            ++f.requests[kind_of(v.as_object())];
+            ++f.total;
+        }
+        f.ideal = static_cast<double>(f.total) * latency_ / 1000.0 / concurrency;
+    }
+
     std::string seed() const
     {
         json::array source;
@@ -190,7 +251,8 @@ private:
                                              {{"src", zuora_tenant(std::move(source))},
                                               {"t1", zuora_tenant({})},
                                               {"t2", zuora_tenant({})},
-                                              {"t3", zuora_tenant({})}}}});
+                                              {"t3", zuora_tenant({})},
+                                              {"s1", zuora_tenant({})}}}});
     }
 
     int n_, latency_, concurrency_;
@@ -199,15 +261,38 @@ private:
     std::string config_;
 };
 
-void print(const char* what, int concurrency, const figures& f, int workflows)
+void print(const char* what, const std::string& who, const figures& f, int workflows)
 {
     std::string kinds;
     for (const auto& [k, n] : f.requests) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", n, k);
-    std::printf("  %-28s c=%-2d %8.2f s  ideal %7.2f s  wall/ideal %5.2f  %5zu requests (%s)  "
-                "wfsync %.2f ms CPU/workflow, peak RSS %.1f MB  emulator CPU %.2f s%s\n",
-                what, concurrency, f.wall, f.ideal, f.ideal > 0 ? f.wall / f.ideal : 0.0, f.total, kinds.c_str(),
-                1000.0 * f.wfsync_cpu / workflows, static_cast<double>(f.peak_rss_kb) / 1024.0, f.emulator_cpu,
-                f.code == 0 ? "" : "  (FAILED)");
+    std::string rss = f.peak_rss_kb < 0 ? std::string()
+                                        : fmt::format(", peak RSS {:.1f} MB", static_cast<double>(f.peak_rss_kb) / 1024.0);
+    std::printf("  %-24s %-6s %8.2f s  ideal %7.2f s  wall/ideal %5.2f  %5zu requests (%s)  "
+                "%s %.2f ms CPU/workflow%s  emulator CPU %.2f s%s\n",
+                what, who.c_str(), f.wall, f.ideal, f.ideal > 0 ? f.wall / f.ideal : 0.0, f.total, kinds.c_str(),
+                f.peak_rss_kb < 0 ? "script" : "wfsync", 1000.0 * f.client_cpu / workflows, rss.c_str(),
+                f.emulator_cpu, f.code == 0 ? "" : "  (FAILED)");
+}
+
+/// The script's line, wfsync's line, and the ratio of their wall times.
+void print_pair(const char* what, int concurrency, const figures& script, const figures& wfsync, int workflows)
+{
+    print(what, "script", script, workflows);
+    print(what, fmt::format("c={}", concurrency), wfsync, workflows);
+    std::printf("  %-24s script wall / wfsync wall = %.1fx\n", "", wfsync.wall > 0 ? script.wall / wfsync.wall : 0.0);
+}
+
+void warn(const std::string& what)
+{
+    std::printf("  WARNING: %s\n", what.c_str());
+    std::fflush(stdout);
+}
+
+/// The script's imports as its report and the emulator's log saw them.
+std::size_t imports(const figures& f)
+{
+    auto it = f.requests.find("import");
+    return it == f.requests.end() ? 0 : it->second;
 }
 
 }  // namespace
@@ -217,19 +302,60 @@ int main(int argc, char** argv)
     int n = argc > 1 ? std::atoi(argv[1]) : 200;
     int latency = argc > 2 ? std::atoi(argv[2]) : 20;
     int concurrency = argc > 3 ? std::atoi(argv[3]) : 8;
-    if (n <= 0 || latency < 0 || concurrency <= 0) {
-        std::fprintf(stderr, "usage: wfsync_bench_sync [WORKFLOWS=200] [LATENCY_MS=20] [CONCURRENCY=8]\n");
+    int sequential = argc > 4 ? std::atoi(argv[4]) : 1;
+    if (n <= 0 || latency < 0 || concurrency <= 0 || argc > 5) {
+        std::fprintf(stderr, "usage: wfsync_bench_sync [WORKFLOWS=200] [LATENCY_MS=20] [CONCURRENCY=8] [SEQUENTIAL=1]\n"
+                             "  SEQUENTIAL=0 skips the wfsync concurrency-1 baseline\n");
         return 2;
     }
+    setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per run, as it finishes
+    bool failed = false;
+    auto check = [&](const figures& f) {
+        failed = failed || f.code != 0;
+        return f;
+    };
     std::printf("wfsync sync, %d Zuora workflows, %d ms per request\n", n, latency);
-    for (int c : {concurrency, 1}) {
-        std::printf("%s (concurrency %d):\n", c == 1 ? "sequential baseline" : "wfsync", c);
-        bench b(n, latency, c);
-        print("first sync, 1 target", c, b.run("one"), n);
-        print("no-change sync", c, b.run("one"), n);
-        b.change_one_percent();
-        print("1% changed", c, b.run("one"), n);
-        print("first sync, 2 targets", c, b.run("two"), n);
+    {
+        std::printf("wfsync (concurrency %d) beside the script a user would write (one request at a time, exports every "
+                    "workflow, imports what its own state file says changed); each into its own target:\n",
+                    concurrency);
+        bench b(n, latency, concurrency);
+        auto s = b.run_script();
+        auto w = check(b.run("one"));
+        print_pair("first sync, 1 target", concurrency, s, w, n);
+        if (s.script.created.size() != static_cast<std::size_t>(n) || imports(s) != static_cast<std::size_t>(n))
+            warn(fmt::format("the script's first sync created {} workflows ({} imports logged), not {}",
+                             s.script.created.size(), imports(s), n));
+
+        s = b.run_script();
+        w = check(b.run("one"));
+        print_pair("no-change sync", concurrency, s, w, n);
+        if (imports(s) != 0 || !s.script.created.empty() || !s.script.updated.empty())
+            warn(fmt::format("the script's no-change run imported {} workflows ({} imports logged), not 0",
+                             s.script.created.size() + s.script.updated.size(), imports(s)));
+
+        auto changed = b.change_one_percent();
+        s = b.run_script();
+        w = check(b.run("one"));
+        print_pair("1% changed", concurrency, s, w, n);
+        std::set<std::string> expected(changed.begin(), changed.end());
+        std::set<std::string> got(s.script.updated.begin(), s.script.updated.end());
+        if (got != expected || !s.script.created.empty() || imports(s) != changed.size())
+            warn(fmt::format("the script's 1%-changed run updated {} and created {} workflows ({} imports logged); "
+                             "expected exactly the {} changed ones",
+                             got.size(), s.script.created.size(), imports(s), changed.size()));
+
+        print("first sync, 2 targets", fmt::format("c={}", concurrency), check(b.run("two")), n);
     }
-    return 0;
+    if (sequential != 0) {
+        std::printf("sequential baseline (wfsync, concurrency 1):\n");
+        bench b(n, latency, 1);
+        print("first sync, 1 target", "c=1", check(b.run("one")), n);
+        print("no-change sync", "c=1", check(b.run("one")), n);
+        b.change_one_percent();
+        print("1% changed", "c=1", check(b.run("one")), n);
+        print("first sync, 2 targets", "c=1", check(b.run("two")), n);
+    }
+    if (failed) std::fprintf(stderr, "wfsync_bench_sync: a wfsync run failed (see above)\n");
+    return failed ? 1 : 0;
 }
