@@ -220,7 +220,22 @@ BOOST_AUTO_TEST_CASE(metrics_match_the_emulator_log_and_run_now_works)
         BOOST_TEST(metric_sum(text, "wfsync_http_requests_total", "tenant=\"" + tenant + "\"") == seen, tenant);
     }
     BOOST_TEST(metric_sum(text, "wfsync_last_success_timestamp_seconds", "rule=\"promote\"") > 1.7e9);
+
+    // The daemon owns the state: a sync beside it is refused, naming it; reads go on.
+    auto beside = d.env.run({"sync"});
+    BOOST_TEST(beside.code == 75, describe(beside));
+    BOOST_TEST(beside.err.find("is in use by pid") != std::string::npos, beside.err);
+    BOOST_TEST(beside.err.find("(wfsync serve) since") != std::string::npos, beside.err);
+    auto waited = d.env.run({"sync", "--wait=200ms"});
+    BOOST_TEST(waited.code == 75, describe(waited));
+    BOOST_TEST(waited.err.find("(waited 200ms)") != std::string::npos, waited.err);
+    BOOST_TEST(d.env.run({"history"}).code == 0);
+    BOOST_TEST(d.env.run({"sync", "--dry-run"}).code == 0);
+    BOOST_TEST(d.env.run({"plan"}).code == 0);
+    BOOST_TEST(imports(emu) == 3u);
     BOOST_TEST(d.stop() == 0, d.log());
+    // Stopped, it lets go.
+    BOOST_TEST(d.env.run({"sync"}).code == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_slow_tenant_holds_up_only_its_own_rule)

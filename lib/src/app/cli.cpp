@@ -43,6 +43,8 @@ std::string usage()
            "\n"
            "options:\n"
            "  --config FILE   config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)\n"
+           "  --wait[=DUR]    sync, serve, restore, archive prune, resolve: wait for the state's lock\n"
+           "                  when another command holds it (no limit without DUR) instead of exit 75\n"
            "  --help          this text\n"
            "\n"
            "exit codes: 0 success, 1 some items failed, 2 usage, 75 temporary failure, 78 config error\n";
@@ -135,6 +137,13 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             cl.dry_run = true;
         } else if (a == "--full") {
             cl.full = true;
+        } else if (a == "--wait") {
+            cl.wait = std::chrono::milliseconds(0);
+        } else if (a.rfind("--wait=", 0) == 0) {
+            auto d = parse_duration(a.substr(7));
+            if (!d || d->count() <= 0)
+                return fail(errc::invalid_argument, "--wait=" + a.substr(7) + ": expected a duration such as 30s or 5m");
+            cl.wait = *d;
         } else if (a == "--offline") {
             cl.offline = true;
         } else if (a == "--json") {
@@ -159,6 +168,10 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore" && c != "archive", "--dry-run"); !r) return r.error();
     if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
     if (auto r = refuse(cl.full && c != "sync" && c != "plan", "--full"); !r) return r.error();
+    if (auto r = refuse(cl.wait && c != "sync" && c != "serve" && c != "restore" && c != "archive" && c != "resolve",
+                        "--wait");
+        !r)
+        return r.error();
     if (auto r = refuse(!cl.grace.empty() && c != "serve", "--grace"); !r) return r.error();
     if (auto r = refuse(!cl.rules.empty() && c != "sync" && c != "plan" && c != "history", "--rule"); !r)
         return r.error();

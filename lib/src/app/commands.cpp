@@ -13,6 +13,7 @@
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/core/log.hpp>
+#include <wfsync/store/state_lock.hpp>
 #include <wfsync/store/store.hpp>
 #include <wfsync/sync/engine.hpp>
 
@@ -99,6 +100,18 @@ result<std::unique_ptr<store::store>> open_state(const config::config& cfg)
     auto st = store::open_sqlite(path);
     if (!st) return std::move(st.error()).context("state " + path);
     return st;
+}
+
+/// The state's lock for a command that changes the state; on failure, says why on `err`.
+std::optional<store::state_lock> lock_state(const config::config& cfg, const command_line& cl, std::ostream& err)
+{
+    auto what = cl.command + (cl.positional.empty() ? "" : " " + cl.positional.front());
+    auto lock = store::state_lock::acquire(cfg.state.path, "wfsync " + what, cl.wait);
+    if (!lock) {
+        err << "wfsync: " << lock.error().what() << '\n';
+        return std::nullopt;
+    }
+    return std::move(*lock);
 }
 
 /// The rules named with --rule, or all; an unknown name is a usage error.
@@ -198,6 +211,12 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     if (!rules) {
         err << "wfsync: " << rules.error().message << '\n';
         return exit_usage;
+    }
+    // A dry run changes nothing: it needs no lock.
+    std::optional<store::state_lock> lock;
+    if (!planning && !cl.dry_run) {
+        lock = lock_state(*cfg, cl, err);
+        if (!lock) return exit_tempfail;
     }
     auto st = open_state(*cfg);
     if (!st) {
@@ -373,11 +392,20 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
         if (cl.command == "serve") {
             serve_options opts;
             if (!cl.grace.empty()) opts.grace = *parse_duration(cl.grace);  // checked by the parser
+            opts.wait = cl.wait;
             return run_serve(cl.config_file, opts, err);
         }
         if (cl.command == "archive" || cl.command == "restore" || cl.command == "resolve") {
             auto cfg = load_config(cl.config_file, err);
             if (!cfg) return exit_config;
+            // Commands that change the state hold its lock; those that only read do not.
+            const bool writes = (cl.command == "restore" && !cl.dry_run) || (cl.command == "resolve" && cl.intent != 0) ||
+                                (cl.command == "archive" && cl.positional.front() == "prune" && !cl.dry_run);
+            std::optional<store::state_lock> lock;
+            if (writes) {
+                lock = lock_state(*cfg, cl, err);
+                if (!lock) return exit_tempfail;
+            }
             auto st = open_state(*cfg);
             if (!st) {
                 err << "wfsync: " << st.error().what() << '\n';

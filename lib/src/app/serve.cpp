@@ -17,6 +17,7 @@
 #include <wfsync/shell/notify.hpp>
 #include <wfsync/shell/signals.hpp>
 #include <wfsync/store/store.hpp>
+#include <wfsync/store/state_lock.hpp>
 #include <wfsync/sync/engine.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -347,6 +348,12 @@ int run_serve(const std::string& config_file, serve_options opts, std::ostream& 
     log::parse_level(cfg->log.level, lvl);
     log::init(lvl, cfg->log.format == "json" ? log::format::json : log::format::text);
 
+    // The daemon changes the state for its whole life: it holds the state's lock as long.
+    auto lock = store::state_lock::acquire(cfg->state.path, "wfsync serve", opts.wait);
+    if (!lock) {
+        err << "wfsync: " << lock.error().what() << '\n';
+        return exit_tempfail;
+    }
     auto path = (std::filesystem::path(cfg->state.path) / "state.db").string();
     auto st = store::open_sqlite(path);
     if (!st) {

@@ -4,6 +4,7 @@
 #include <wfsync/app/cli.hpp>
 
 #include <chrono>
+#include <optional>
 #include <iosfwd>
 #include <string>
 
@@ -12,6 +13,8 @@ namespace wfsync::app {
 struct serve_options {
     /// How long SIGTERM waits for running rules before cancelling them.
     std::chrono::milliseconds grace{30'000};
+    /// How long to wait for the state's lock held by another command (see state_lock).
+    std::optional<std::chrono::milliseconds> wait;
 };
 
 /// Runs the daemon until SIGTERM/SIGINT; returns the exit code.

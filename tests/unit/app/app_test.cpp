@@ -40,6 +40,17 @@ BOOST_AUTO_TEST_CASE(parses_commands_and_options)
     auto c = parse({"check", "--offline"});
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->offline);
+
+    auto full = parse({"plan", "--full"});
+    BOOST_TEST_REQUIRE(full.has_value());
+    BOOST_TEST(full->full);
+    BOOST_TEST(!full->wait.has_value());
+    auto waits = parse({"sync", "--wait"});
+    BOOST_TEST_REQUIRE(waits.has_value());
+    BOOST_TEST((waits->wait == std::chrono::milliseconds(0)));  // no limit
+    auto bounded = parse({"serve", "--wait=90s"});
+    BOOST_TEST_REQUIRE(bounded.has_value());
+    BOOST_TEST((bounded->wait == std::chrono::milliseconds(90'000)));
 }
 
 BOOST_AUTO_TEST_CASE(usage_errors_name_the_argument)
@@ -64,6 +75,9 @@ BOOST_AUTO_TEST_CASE(usage_errors_name_the_argument)
                          "--at", "2026-01-01"}) == "restore takes --version or --at, not both");
     BOOST_TEST(error_of({"sync", "--to", "t"}) == "--to is not an option of 'sync'");
     BOOST_TEST(error_of({"serve", "--grace", "soon"}) == "--grace needs a duration like 30s, not 'soon'");
+    BOOST_TEST(error_of({"history", "--wait"}) == "--wait is not an option of 'history'");
+    BOOST_TEST(error_of({"sync", "--wait=soon"}) == "--wait=soon: expected a duration such as 30s or 5m");
+    BOOST_TEST(error_of({"archive", "list", "--full"}) == "--full is not an option of 'archive'");
 }
 
 BOOST_AUTO_TEST_CASE(resolve_takes_an_intent_and_one_answer)

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE wfsync_store
 #include <boost/test/unit_test.hpp>
 
+#include <wfsync/store/state_lock.hpp>
 #include <wfsync/store/store.hpp>
 
 #include <support/temp_dir.hpp>
@@ -1053,6 +1054,80 @@ BOOST_AUTO_TEST_CASE(job_errors)
     BOOST_TEST_REQUIRE(missing.has_error());
     BOOST_TEST(missing.error().message.find("555") != std::string::npos, missing.error().message);
     BOOST_TEST(s->open_jobs().value().size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(lock)
+
+BOOST_AUTO_TEST_CASE(one_holder_at_a_time_and_the_refused_one_is_told_who)
+{
+    test::temp_dir dir;
+    auto state = dir.file("state");
+    {
+        auto first = state_lock::acquire(state, "wfsync sync");
+        BOOST_TEST_REQUIRE(first.has_value(), (first ? "" : first.error().what()));
+        BOOST_TEST(mode_of(state) == 0700u);
+        BOOST_TEST(mode_of(state + "/lock") == 0600u);
+        auto second = state_lock::acquire(state, "wfsync serve");
+        BOOST_TEST_REQUIRE(second.has_error());
+        BOOST_TEST((second.error().code == errc::conflict));
+        const auto why = second.error().what();
+        BOOST_TEST(why.find("is in use by pid " + std::to_string(::getpid()) + " (wfsync sync) since ") !=
+                       std::string::npos,
+                   why);
+        BOOST_TEST(why.find("--wait") != std::string::npos, why);
+        auto waited = state_lock::acquire(state, "wfsync serve", std::chrono::milliseconds(150));
+        BOOST_TEST_REQUIRE(waited.has_error());
+        BOOST_TEST(waited.error().what().find("(waited 150ms)") != std::string::npos, waited.error().what());
+    }
+    // Released with its holder.
+    BOOST_TEST(state_lock::acquire(state, "wfsync restore").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_command_gets_the_lock_when_the_holder_ends)
+{
+    test::temp_dir dir;
+    auto state = dir.file("state");
+    int ready[2], go[2];
+    BOOST_TEST_REQUIRE(::pipe(ready) == 0);
+    BOOST_TEST_REQUIRE(::pipe(go) == 0);
+    pid_t pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        auto held = state_lock::acquire(state, "wfsync serve");
+        if (!held) ::_exit(2);
+        char c = 'x';
+        if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+        if (::read(go[0], &c, 1) != 1) ::_exit(4);
+        ::_exit(0);  // the kernel releases the lock with the process
+    }
+    char c = 0;
+    BOOST_TEST_REQUIRE(::read(ready[0], &c, 1) == 1);
+    auto refused = state_lock::acquire(state, "wfsync sync");
+    BOOST_TEST_REQUIRE(refused.has_error());
+    BOOST_TEST(refused.error().what().find("pid " + std::to_string(pid) + " (wfsync serve)") != std::string::npos,
+               refused.error().what());
+    BOOST_TEST_REQUIRE(::write(go[1], &c, 1) == 1);
+    auto got = state_lock::acquire(state, "wfsync sync", std::chrono::milliseconds(0));  // no limit
+    BOOST_TEST(got.has_value(), (got ? "" : got.error().what()));
+    int status = 0;
+    BOOST_TEST(::waitpid(pid, &status, 0) == pid);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    for (int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(a_symlink_in_place_of_the_lock_is_refused)
+{
+    test::temp_dir dir;
+    auto state = dir.file("state");
+    BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+    BOOST_TEST_REQUIRE(::symlink(dir.file("elsewhere").c_str(), (state + "/lock").c_str()) == 0);
+    auto l = state_lock::acquire(state, "wfsync sync");
+    BOOST_TEST_REQUIRE(l.has_error());
+    BOOST_TEST(l.error().what().find("cannot open the state lock " + state + "/lock") != std::string::npos,
+               l.error().what());
+    BOOST_TEST(!std::filesystem::exists(dir.file("elsewhere")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

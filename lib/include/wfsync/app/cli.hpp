@@ -4,6 +4,8 @@
 #include <wfsync/core/error.hpp>
 
 #include <iosfwd>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ struct command_line {
     std::string workflow;     ///< --workflow
     bool dry_run = false;
     bool full = false;        ///< sync/plan --full: compare every item's contents, whatever the listings say
+    /// --wait[=DURATION]: wait for the state lock held by another command (no limit without
+    /// a duration) rather than exit at once.
+    std::optional<std::chrono::milliseconds> wait;
     bool offline = false;
     bool json = false;
     int limit = 50;
