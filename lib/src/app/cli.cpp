@@ -3,6 +3,7 @@
 
 #include <wfsync/core/duration.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
@@ -80,7 +81,8 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         } else if (is(a, "--rule")) {
             auto v = value_of(i, "--rule");
             if (!v) return v.error();
-            cl.rules.push_back(*v);
+            // A rule named twice runs once.
+            if (std::find(cl.rules.begin(), cl.rules.end(), *v) == cl.rules.end()) cl.rules.push_back(*v);
         } else if (is(a, "--workflow")) {
             auto v = value_of(i, "--workflow");
             if (!v) return v.error();

@@ -7,6 +7,10 @@
 #include <wfsync/core/log.hpp>
 
 #include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -76,33 +80,54 @@ std::string trim(std::string_view s)
     return std::string(s.substr(b, e - b + 1));
 }
 
-/// Reads a whole file; on failure returns nullopt and sets `why` to the OS error text.
+/// Reads a whole regular file of at most `cap` bytes; on failure returns nullopt and sets `why`.
+/// Anything but a regular file (a FIFO would block for ever, a device never end) is refused
+/// before a byte is read.
 std::optional<std::string> read_whole(const fs::path& p, std::string& why, std::size_t cap)
 {
-    std::FILE* f = std::fopen(p.c_str(), "rb");
-    if (!f) {
+    // O_NONBLOCK: opening a FIFO with no writer must not hang; cleared before reading.
+    int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         why = std::strerror(errno);
         return std::nullopt;
     }
+    struct fd_closer {
+        int fd;
+        ~fd_closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        why = std::strerror(errno);
+        return std::nullopt;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        why = S_ISFIFO(st.st_mode)  ? "not a regular file but a FIFO"
+              : S_ISDIR(st.st_mode) ? "not a regular file but a directory"
+              : S_ISSOCK(st.st_mode) ? "not a regular file but a socket"
+                                     : "not a regular file but a device";
+        return std::nullopt;
+    }
+    if (static_cast<std::uintmax_t>(st.st_size) > cap) {
+        why = fmt::format("larger than {} bytes", cap);
+        return std::nullopt;
+    }
+    (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     std::string out;
     char buf[8192];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-        out.append(buf, n);
-        if (out.size() > cap) {
-            std::fclose(f);
+    for (;;) {
+        auto n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            why = std::strerror(errno);
+            return std::nullopt;
+        }
+        if (n == 0) return out;
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > cap) {  // grew while being read
             why = fmt::format("larger than {} bytes", cap);
             return std::nullopt;
         }
     }
-    bool err = std::ferror(f) != 0;
-    int e = errno;
-    std::fclose(f);
-    if (err) {
-        why = std::strerror(e);
-        return std::nullopt;
-    }
-    return out;
 }
 
 // ---------------------------------------------------------------------------------------

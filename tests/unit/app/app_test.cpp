@@ -41,6 +41,10 @@ BOOST_AUTO_TEST_CASE(parses_commands_and_options)
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->offline);
 
+    auto twice = parse({"sync", "--rule", "a", "--rule", "b", "--rule=a", "--rule", "b"});
+    BOOST_TEST_REQUIRE(twice.has_value());
+    BOOST_TEST((twice->rules == std::vector<std::string>{"a", "b"}));  // each runs once
+
     auto full = parse({"plan", "--full"});
     BOOST_TEST_REQUIRE(full.has_value());
     BOOST_TEST(full->full);

@@ -2,6 +2,8 @@
 #define BOOST_TEST_MODULE wfsync_config
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <wfsync/config/config.hpp>
 #include <wfsync/core/log.hpp>
 
@@ -622,6 +624,30 @@ BOOST_AUTO_TEST_CASE(missing_file_names_the_file_and_os_error)
     BOOST_TEST_REQUIRE(issues.size() == 1u);
     BOOST_TEST(issues[0].str() ==
                "/nonexistent/dir/wfsync.yaml: cannot read config file '/nonexistent/dir/wfsync.yaml': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(a_config_or_secret_that_is_not_a_regular_file_is_refused_without_hanging)
+{
+    // A FIFO with no writer would block a plain open for ever; a directory never reads.
+    test::temp_dir dir;
+    auto fifo = dir.file("wfsync.yaml");
+    BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto issues = require_issues(cfg::load_file(fifo));
+    BOOST_TEST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST(issues[0].message == "cannot read config file '" + fifo + "': not a regular file but a FIFO");
+    auto as_dir = require_issues(cfg::load_file(dir.path()));
+    BOOST_TEST(as_dir[0].message.find("not a regular file but a directory") != std::string::npos, as_dir[0].message);
+
+    auto secret = dir.file("secret");
+    BOOST_TEST_REQUIRE(::mkfifo(secret.c_str(), 0600) == 0);
+    auto secret_issues = require_issues(cfg::load_string(R"y(tenants:
+  a:
+    platform: zuora
+    base_url: https://a.example
+    auth: {type: oauth2, client_id: id, client_secret_file: secret}
+)y", dir.file("w.yaml")));
+    BOOST_TEST(issue_at(secret_issues, "tenants.a.auth.client_secret_file").message ==
+               "cannot read secret file '" + secret + "': not a regular file but a FIFO");
 }
 
 BOOST_AUTO_TEST_CASE(wrong_shapes_are_reported_not_crashed_on)
