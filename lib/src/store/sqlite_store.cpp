@@ -1401,6 +1401,24 @@ result<void> make_private_file(const std::string& path)
 
 }  // namespace
 
+/// The state's directory and file as ssh treats a private key: a directory others may write
+/// to (they could swap the database) and a file that is a symbolic link are refused.
+static result<void> check_private(const std::string& path)
+{
+    const auto dir = std::filesystem::path(path).parent_path();
+    struct stat st {};
+    if (!dir.empty() && ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0022) != 0)
+        return fail(errc::io, fmt::format("state directory {} is writable by {} (mode {:04o}): anyone who can write "
+                                          "there can replace the state; run chmod go-w {} (wfsync makes it 0700)",
+                                          dir.string(), (st.st_mode & 0002) ? "others" : "its group",
+                                          st.st_mode & 07777, dir.string()));
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        return fail(errc::io, fmt::format("state database {} is a symbolic link; wfsync does not follow links to its "
+                                          "state: put the file itself there, or point state.path at its directory",
+                                          path));
+    return {};
+}
+
 result<std::unique_ptr<store>> open_sqlite(const std::string& path)
 {
     if (path.empty()) return fail(errc::invalid_argument, "state database path is empty");
@@ -1408,6 +1426,7 @@ result<std::unique_ptr<store>> open_sqlite(const std::string& path)
     if (!in_memory) {
         if (auto r = make_private_dirs(std::filesystem::path(path).parent_path()); !r)
             return r.error();
+        if (auto r = check_private(path); !r) return r.error();
         if (auto r = make_private_file(path); !r) return r.error();
     }
 

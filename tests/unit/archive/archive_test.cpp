@@ -300,7 +300,7 @@ BOOST_AUTO_TEST_CASE(modes_are_private_whatever_the_umask)
     const mode_t old = ::umask(0);
     {
         test::temp_dir dir;
-        auto st = store::open_sqlite(dir.file("s.db")).value();
+        auto st = store::open_sqlite(dir.file("state/s.db")).value();
         const fs::path root = dir.path() / "new" / "backups";
         auto a = archive::archive::open("main", root.string(), *st).value();
         auto e = a.put("prod", zuora("1", "{}"), "0123456789", at()).value();

@@ -1131,3 +1131,41 @@ BOOST_AUTO_TEST_CASE(a_symlink_in_place_of_the_lock_is_refused)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hygiene)
+
+BOOST_AUTO_TEST_CASE(a_state_directory_others_may_write_is_refused)
+{
+    test::temp_dir dir;
+    auto state = dir.file("state");
+    BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+    BOOST_TEST_REQUIRE(::chmod(state.c_str(), 0777) == 0);
+    auto s = open_sqlite(state + "/state.db");
+    BOOST_TEST_REQUIRE(s.has_error());
+    BOOST_TEST(s.error().what().find("state directory " + state + " is writable by others (mode 0777)") !=
+                   std::string::npos,
+               s.error().what());
+    BOOST_TEST(!std::filesystem::exists(state + "/state.db"));
+    BOOST_TEST_REQUIRE(::chmod(state.c_str(), 0770) == 0);
+    auto group = open_sqlite(state + "/state.db");
+    BOOST_TEST_REQUIRE(group.has_error());
+    BOOST_TEST(group.error().what().find("writable by its group (mode 0770)") != std::string::npos);
+    BOOST_TEST_REQUIRE(::chmod(state.c_str(), 0750) == 0);
+    BOOST_TEST(open_sqlite(state + "/state.db").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_symbolic_link_in_place_of_the_state_is_not_followed)
+{
+    test::temp_dir dir;
+    auto state = dir.file("state");
+    BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+    // Dangling: following it would create its target.
+    BOOST_TEST_REQUIRE(::symlink(dir.file("elsewhere.db").c_str(), (state + "/state.db").c_str()) == 0);
+    auto s = open_sqlite(state + "/state.db");
+    BOOST_TEST_REQUIRE(s.has_error());
+    BOOST_TEST(s.error().what().find("state database " + state + "/state.db is a symbolic link") != std::string::npos,
+               s.error().what());
+    BOOST_TEST(!std::filesystem::exists(dir.file("elsewhere.db")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -32,7 +32,7 @@ public:
         sqlite3* db = nullptr;
         int rc = sqlite3_open_v2(path.c_str(), &db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                                     SQLITE_OPEN_EXRESCODE,
+                                     SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
                                  nullptr);
         if (rc != SQLITE_OK) {
             std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
