@@ -77,6 +77,23 @@ BOOST_AUTO_TEST_CASE(workflow_page_bare_array_and_odd_ids)
     BOOST_TEST(p->items[3].active_version == "0.0.9");
 }
 
+BOOST_AUTO_TEST_CASE(ids_are_kept_exactly_or_refused)
+{
+    // Above 2^53 but within 64 bits: exact, as text.
+    auto big = parse_workflow_page(R"({"data":[{"id":9007199254740993,"name":"A"},{"id":18446744073709551615,"name":"B"}]})",
+                                   "list");
+    BOOST_TEST_REQUIRE(big.has_value());
+    BOOST_TEST(big->items[0].id == "9007199254740993");
+    BOOST_TEST(big->items[1].id == "18446744073709551615");
+    // Beyond 64 bits, or a fraction: no exact id, a clear error rather than "1E23".
+    for (const char* id : {"100000000000000000000000", "1e400", "286.5"}) {
+        auto bad = parse_workflow_page(std::string(R"({"data":[{"id":)") + id + R"(,"name":"A"}]})", "tenant z: list");
+        BOOST_TEST_REQUIRE(bad.has_error(), id);
+        BOOST_TEST(bad.error().message.find("tenant z: list: item 1 has an id that is not an exact integer") == 0u,
+                   bad.error().message);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(change_mark_only_where_the_listing_shows_what_changes)
 {
     auto mark = [](const char* item) {

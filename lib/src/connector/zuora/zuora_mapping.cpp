@@ -86,12 +86,13 @@ std::string id_text(const json::value* v)
     case json::kind::uint64:
         return std::to_string(v->get_uint64());
     case json::kind::double_: {
-        // An id sent as 101.0 still names workflow 101.
+        // An id sent as 101.0 still names workflow 101; one beyond 2^53 (or 2^64, where JSON
+        // parsers give up on integers) or with a fraction names nothing exactly: no id.
         double d = v->get_double();
         if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) {
             return std::to_string(static_cast<std::int64_t>(d));
         }
-        return json::serialize(*v);
+        return {};
     }
     default:
         return {};
@@ -286,6 +287,10 @@ result<workflow_page> parse_workflow_page(std::string_view body, std::string_vie
         workflow_summary w;
         w.id = id_text(o.if_contains("id"));
         if (w.id.empty()) {
+            if (const auto* raw = o.if_contains("id"); raw && raw->is_double())
+                return fail(errc::bad_response, fmt::format("{}: item {} has an id that is not an exact integer ({}); "
+                                                            "wfsync keeps ids exactly or not at all",
+                                                            what, i, json::serialize(*raw)));
             return fail(errc::bad_response, fmt::format("{}: item {} has no id", what, i));
         }
         w.name = text_of(o.if_contains("name"));
