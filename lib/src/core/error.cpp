@@ -26,6 +26,7 @@ std::string_view to_string(errc e) noexcept
     case errc::drift: return "drift";
     case errc::cancelled: return "cancelled";
     case errc::unknown_outcome: return "unknown_outcome";
+    case errc::tls: return "tls";
     }
     return "unknown";
 }

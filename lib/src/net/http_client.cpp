@@ -501,7 +501,8 @@ struct http_client::impl {
                                       ? fmt::format("certificate verify failed ({})", X509_verify_cert_error_string(vr))
                                       : hec.message();
                 final = vr != X509_V_OK;  // a rejected certificate will not get better on retry
-                co_return fail(errc::transport, fmt::format("TLS handshake with {} failed: {}", o.host_port(), why));
+                co_return fail(final ? errc::tls : errc::transport,
+                               fmt::format("TLS handshake with {} failed: {}", o.host_port(), why));
             }
         }
         co_return c;

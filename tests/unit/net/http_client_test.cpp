@@ -971,7 +971,8 @@ BOOST_FIXTURE_TEST_CASE(untrusted_certificate_is_refused_clearly, tls_fixture)
     auto c = client(s);
     auto res = send(*c, get("/tls"));
     BOOST_TEST_REQUIRE(res.has_error());
-    BOOST_TEST(res.error().code == errc::transport);
+    BOOST_TEST(res.error().code == errc::tls);
+    BOOST_TEST(!is_retryable(res.error()));
     auto expected = "TLS handshake with 127.0.0.1:" + std::to_string(server->port()) +
                     " failed: certificate verify failed";
     BOOST_TEST_MESSAGE(res.error().message);
@@ -1004,7 +1005,7 @@ BOOST_FIXTURE_TEST_CASE(certificate_for_another_address_is_refused, tls_fixture)
     auto res = send(*c, get("/tls"));
     BOOST_TEST_REQUIRE(res.has_error());
     BOOST_TEST_MESSAGE(res.error().message);
-    BOOST_TEST(res.error().code == errc::transport);
+    BOOST_TEST(res.error().code == errc::tls);
     BOOST_TEST(res.error().message.find("TLS handshake with 127.0.0.2:") != std::string::npos);
     BOOST_TEST(res.error().message.find("IP address mismatch") != std::string::npos, res.error().message);
     BOOST_TEST(attempts.size() == 1u);

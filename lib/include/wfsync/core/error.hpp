@@ -29,6 +29,7 @@ enum class errc {
     drift,             ///< the target was changed outside wfsync and the rule says fail
     cancelled,         ///< the operation was cancelled (shutdown)
     unknown_outcome,   ///< a write whose result is not known (lost response, poll timeout)
+    tls,               ///< the peer's TLS certificate was refused: permanent until someone acts
 };
 
 /// Short stable name of an error kind, for logs, metrics labels and history.
