@@ -18,6 +18,8 @@
 #include <map>
 #include <array>
 #include <bit>
+#include <charconv>
+#include <deque>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
@@ -68,6 +70,31 @@ bool is_tenant_local(std::string_view key)
     return std::find(zuora.tenant_local.begin(), zuora.tenant_local.end(), key) != zuora.tenant_local.end();
 }
 
+/// Hashes task ids (short texts) 8 bytes at a time; the map mixes the result further.
+struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept
+    {
+        std::uint64_t h = s.size() * 0x9e3779b97f4a7c15ULL;
+        const char* p = s.data();
+        std::size_t n = s.size();
+        for (; n >= 8; p += 8, n -= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+        }
+        std::uint64_t w = 0;
+        for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        h = (h ^ w) * 0x94d049bb133111ebULL;
+        return h ^ (h >> 29);
+    }
+};
+struct text_equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
 // Byte order of member names, as std::string_view's operator< gives it, deciding on the first
 // byte where it can: most names of an object differ there.
 bool key_less(std::string_view a, std::string_view b)
@@ -86,17 +113,6 @@ json::object strip(const json::object& obj, std::initializer_list<std::string_vi
         out.emplace(kv.key(), kv.value());
     }
     return out;
-}
-
-// An id as text, so that 849 and "849" name the same task; empty for null or absent.
-std::string id_text(const json::value* v)
-{
-    if (!v) return {};
-    if (v->is_string()) return std::string(v->get_string());
-    if (v->is_int64()) return std::to_string(v->get_int64());
-    if (v->is_uint64()) return std::to_string(v->get_uint64());
-    if (v->is_double()) return json::serialize(*v);
-    return {};
 }
 
 // Dense ranks of `keys` in sorted order: equal keys get equal ranks.
@@ -300,13 +316,13 @@ struct canonical_store {
     std::vector<member> members;
     std::vector<const json::key_value_pair*> scratch;
 
-    /// Adds the members of `obj` that `keep` (a predicate on names) keeps.
+    /// Adds the members of `obj` that `keep` (a predicate on key_value_pairs) keeps.
     template <class Keep>
     object add(const json::object& obj, Keep keep)
     {
         scratch.clear();
         for (const auto& kv : obj)
-            if (keep(kv.key())) scratch.push_back(&kv);
+            if (keep(kv)) scratch.push_back(&kv);
         std::sort(scratch.begin(), scratch.end(), [](auto* a, auto* b) { return key_less(a->key(), b->key()); });
         object o{text.size(), 0, members.size(), 0};
         text += '{';
@@ -366,21 +382,34 @@ void append_with(std::string& out, const canonical_store& store, const canonical
         if (!first) out += ',';
         first = false;
     };
+    // o's members lie in store.text one after the other, separated by commas: each run of
+    // them between two added members is copied at once.
     std::size_t x = 0;
-    auto put_added = [&] {
+    std::size_t m = o.first_member;
+    while (m < o.end_member) {
+        while (x < added.size() && key_less(added[x].key, store.members[m].key)) {
+            separate();
+            append_json_string(out, added[x].key);
+            out += ':';
+            out += added[x].value;
+            ++x;
+        }
+        std::size_t run_end = o.end_member;
+        if (x < added.size()) {
+            run_end = m + 1;
+            while (run_end < o.end_member && !key_less(added[x].key, store.members[run_end].key)) ++run_end;
+        }
+        separate();
+        const std::size_t begin = store.members[m].begin;
+        out.append(store.text, begin, store.members[run_end - 1].end - begin);
+        m = run_end;
+    }
+    for (; x < added.size(); ++x) {
         separate();
         append_json_string(out, added[x].key);
         out += ':';
         out += added[x].value;
-        ++x;
-    };
-    for (std::size_t m = o.first_member; m < o.end_member; ++m) {
-        const auto& member = store.members[m];
-        while (x < added.size() && key_less(added[x].key, member.key)) put_added();
-        separate();
-        out.append(store.text, member.begin, member.end - member.begin);
     }
-    while (x < added.size()) put_added();
     out += '}';
 }
 
@@ -410,11 +439,6 @@ struct zuora_parts {
     std::string link_text;
     std::vector<std::pair<std::string_view, std::size_t>> sorted_links;
 };
-
-bool is_task_ref_member(std::string_view key)
-{
-    return std::find(task_ref_members.begin(), task_ref_members.end(), key) != task_ref_members.end();
-}
 
 /// `doc_size`: the size of the export's text, what the contents take at most.
 result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std::string_view what)
@@ -450,25 +474,53 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     for (const auto& l : linkages) member_count += l.is_object() ? l.get_object().size() : 0;
     z.store.members.reserve(member_count);
 
-    // Tasks: their ids, and their content without anything tenant-local or id-like.
+    // Tasks: their ids, and their content without anything tenant-local or id-like, taken in
+    // one pass over each task's members (no look-up by name).
     const std::size_t n = tasks.size();
-    boost::unordered_flat_map<std::string, std::size_t> index_of;  // ids are short: no allocation each
+    const std::size_t refs = task_ref_members.size();
+    // Ids as text (849 and "849" name the same task), as id_text gives them: a string as it
+    // is, an integer's digits written into `buf`, a double's (rare) text kept in `doubles`.
+    std::deque<std::string> doubles;
+    auto id_of = [&](const json::value* v, std::array<char, 24>& buf) -> std::string_view {
+        if (!v) return {};
+        if (v->is_string()) return v->get_string();
+        std::to_chars_result r{};
+        if (v->is_int64()) r = std::to_chars(buf.data(), buf.data() + buf.size(), v->get_int64());
+        else if (v->is_uint64()) r = std::to_chars(buf.data(), buf.data() + buf.size(), v->get_uint64());
+        else if (v->is_double()) return doubles.emplace_back(json::serialize(*v));
+        else return {};
+        return {buf.data(), static_cast<std::size_t>(r.ptr - buf.data())};
+    };
+    // Integer task ids' digits, kept for index_of's keys: one buffer that never moves.
+    std::vector<std::array<char, 24>> task_digits(n);
+    boost::unordered_flat_map<std::string_view, std::size_t, text_hash, text_equal> index_of;
     index_of.reserve(n);
     z.contents.resize(n);
+    std::vector<const json::value*> task_refs(n * refs, nullptr);  // each task's reference members' values
     for (std::size_t i = 0; i < n; ++i) {
         if (!tasks[i].is_object())
             return fail(errc::bad_response, fmt::format("{}: tasks[{}] is not an object", what, i));
         const auto& task = tasks[i].get_object();
-        std::string id = id_text(task.if_contains("id"));
+        const json::value* id_v = nullptr;
+        const json::value** ref_v = task_refs.data() + i * refs;
+        z.contents[i] = z.store.add(task, [&](const json::key_value_pair& kv) {
+            const std::string_view key = kv.key();
+            if (key == "id") id_v = &kv.value();
+            for (std::size_t m = 0; m < refs; ++m)
+                if (key == task_ref_members[m]) {
+                    ref_v[m] = &kv.value();
+                    return false;
+                }
+            return !is_tenant_local(key) && key != ref_member;
+        });
+        std::string_view id = id_of(id_v, task_digits[i]);
         if (!id.empty() && !index_of.emplace(id, i).second)
             return fail(errc::bad_response, fmt::format("{}: tasks[{}] repeats task id {}", what, i, id));
-        z.contents[i] = z.store.add(task, [](std::string_view key) {
-            return !is_tenant_local(key) && !is_task_ref_member(key) && key != ref_member;
-        });
     }
 
     auto resolve = [&](const json::value* v, std::size_t link, std::string_view member) -> result<std::int64_t> {
-        std::string id = id_text(v);
+        std::array<char, 24> buf;
+        std::string_view id = id_of(v, buf);
         if (id.empty()) {
             if (v && !v->is_null())
                 return fail(errc::bad_response,
@@ -490,8 +542,20 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
             return fail(errc::bad_response, fmt::format("{}: linkages[{}] is not an object", what, k));
         const auto& l = linkages[k].get_object();
         auto& out = z.links[k];
-        const auto* src = l.if_contains(linkage_source);
-        const auto* tgt = l.if_contains(linkage_target);
+        const json::value* src = nullptr;
+        const json::value* tgt = nullptr;
+        out.rest = z.store.add(l, [&](const json::key_value_pair& kv) {
+            const std::string_view key = kv.key();
+            if (key == linkage_source) {
+                src = &kv.value();
+                return false;
+            }
+            if (key == linkage_target) {
+                tgt = &kv.value();
+                return false;
+            }
+            return !is_tenant_local(key);
+        });
         auto s = resolve(src, k, linkage_source);
         if (!s) return s.error();
         auto t = resolve(tgt, k, linkage_target);
@@ -500,17 +564,18 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
         out.target = *t;
         out.has_source = src != nullptr;
         out.has_target = tgt != nullptr;
-        out.rest = z.store.add(l, [](std::string_view key) {
-            return !is_tenant_local(key) && key != linkage_source && key != linkage_target;
-        });
     }
 
     // Task reference members (task_id) that name a task of the document.
     z.ref_links.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        const auto& task = tasks[i].get_object();
-        for (std::size_t m = 0; m < task_ref_members.size(); ++m) {
-            auto it = index_of.find(id_text(task.if_contains(task_ref_members[m])));
+        for (std::size_t m = 0; m < refs; ++m) {
+            const json::value* v = task_refs[i * refs + m];
+            if (!v) continue;
+            std::array<char, 24> buf;
+            std::string_view id = id_of(v, buf);
+            if (id.empty()) continue;
+            auto it = index_of.find(id);
             if (it != index_of.end()) z.ref_links[i].emplace_back(m, it->second);
         }
     }
@@ -564,11 +629,22 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
         append_with(z.link_text, z.store, l.rest, ends);
         spans.emplace_back(begin, z.link_text.size());
     }
+    // Sorted as the (text, index) pairs they are: by the radix quicksort of the task contents
+    // (linkage texts share long prefixes), equal texts then by index.
+    std::vector<std::string_view> link_texts;
+    link_texts.reserve(spans.size());
+    for (const auto& [begin, end] : spans) link_texts.push_back(std::string_view(z.link_text).substr(begin, end - begin));
+    std::vector<std::size_t> link_order(spans.size());
+    std::iota(link_order.begin(), link_order.end(), std::size_t{0});
+    sort_texts(link_order.data(), link_order.size(), link_texts, 0, 64);
+    for (std::size_t a = 0; a < link_order.size();) {
+        std::size_t b = a + 1;
+        while (b < link_order.size() && link_texts[link_order[b]] == link_texts[link_order[a]]) ++b;
+        if (b - a > 1) std::sort(link_order.begin() + static_cast<std::ptrdiff_t>(a), link_order.begin() + static_cast<std::ptrdiff_t>(b));
+        a = b;
+    }
     z.sorted_links.reserve(z.links.size());
-    for (std::size_t k = 0; k < spans.size(); ++k)
-        z.sorted_links.emplace_back(std::string_view(z.link_text).substr(spans[k].first, spans[k].second - spans[k].first), k);
-    std::sort(z.sorted_links.begin(), z.sorted_links.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t k : link_order) z.sorted_links.emplace_back(link_texts[k], k);
     return z;
 }
 
@@ -594,7 +670,7 @@ void write_canonical(const zuora_parts& z, std::string& out)
             append_canonical_json(out, *value);
         } else if (key == "workflow") {
             canonical_store wf;
-            wf.add(*z.workflow, [](std::string_view k) { return !is_tenant_local(k); });
+            wf.add(*z.workflow, [](const json::key_value_pair& kv) { return !is_tenant_local(kv.key()); });
             out += wf.text;
         } else if (key == "tasks") {
             out += '[';
