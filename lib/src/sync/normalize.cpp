@@ -62,12 +62,27 @@ const std::array<std::uint64_t, 64 * 4> tenant_local_shapes = [] {
     return bits;
 }();
 
+// Equal texts, compared without a call for the short ones member names are.
+bool same_text(std::string_view a, std::string_view b)
+{
+    const std::size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 bool is_tenant_local(std::string_view key)
 {
-    if (key.starts_with(zuora.tenant_local_prefix)) return true;
+    const std::string_view prefix = zuora.tenant_local_prefix;
+    // (An empty prefix starts every name.)
+    if (prefix.empty() || (!key.empty() && key[0] == prefix[0] && key.starts_with(prefix))) return true;
     std::size_t i = std::min<std::size_t>(key.size(), 63) * 256 + static_cast<unsigned char>(key.empty() ? 0 : key[0]);
     if (!(tenant_local_shapes[i >> 6] & (std::uint64_t{1} << (i & 63)))) return false;
-    return std::find(zuora.tenant_local.begin(), zuora.tenant_local.end(), key) != zuora.tenant_local.end();
+    for (auto name : zuora.tenant_local)
+        if (same_text(name, key)) return true;
+    return false;
 }
 
 /// Hashes task ids (short texts) 8 bytes at a time; the map mixes the result further.
@@ -95,12 +110,18 @@ struct text_equal {
     bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
 };
 
-// Byte order of member names, as std::string_view's operator< gives it, deciding on the first
-// byte where it can: most names of an object differ there.
-bool key_less(std::string_view a, std::string_view b)
+// The first 8 bytes of `s` as a big-endian word, zeros past its end: names whose words differ
+// are ordered as their words are (equal words tell nothing: "a" and "a\0").
+std::uint64_t name_word(std::string_view s)
 {
-    if (!a.empty() && !b.empty() && a[0] != b[0]) return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
-    return a < b;
+    std::uint64_t w = 0;
+    if (s.size() >= 8) {
+        std::memcpy(&w, s.data(), 8);
+        if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+        return w;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) w |= std::uint64_t{static_cast<unsigned char>(s[i])} << (56 - 8 * i);
+    return w;
 }
 
 // A copy of `obj` without tenant-local members and without the listed `also` members.
@@ -305,6 +326,7 @@ std::vector<std::size_t> canonical_order(const std::vector<std::string_view>& co
 struct canonical_store {
     struct member {
         std::string_view key;    ///< points into the parsed document
+        std::uint64_t word;      ///< name_word(key), kept here: the document is far away in memory
         std::size_t begin, end;  ///< of "key":value in `text`
     };
     /// One object: its canonical JSON {"a":1,"b":2} in `text`, its members in key order.
@@ -314,7 +336,7 @@ struct canonical_store {
     };
     std::string text;
     std::vector<member> members;
-    std::vector<const json::key_value_pair*> scratch;
+    std::vector<std::pair<std::uint64_t, const json::key_value_pair*>> scratch;
 
     /// Adds the members of `obj` that `keep` (a predicate on key_value_pairs) keeps.
     template <class Keep>
@@ -322,17 +344,21 @@ struct canonical_store {
     {
         scratch.clear();
         for (const auto& kv : obj)
-            if (keep(kv)) scratch.push_back(&kv);
-        std::sort(scratch.begin(), scratch.end(), [](auto* a, auto* b) { return key_less(a->key(), b->key()); });
+            if (keep(kv)) scratch.push_back({name_word(kv.key()), &kv});
+        // By the names' first 8 bytes, kept beside them, and only on a tie by the names.
+        std::sort(scratch.begin(), scratch.end(), [](const auto& a, const auto& b) {
+            if (a.first != b.first) return a.first < b.first;
+            return a.second->key() < b.second->key();
+        });
         object o{text.size(), 0, members.size(), 0};
         text += '{';
-        for (const auto* kv : scratch) {
+        for (const auto& [word, kv] : scratch) {
             if (text.size() > o.begin + 1) text += ',';
             std::size_t begin = text.size();
             append_json_string(text, kv->key());
             text += ':';
             append_canonical_json(text, kv->value());
-            members.push_back({kv->key(), begin, text.size()});
+            members.push_back({kv->key(), word, begin, text.size()});
         }
         text += '}';
         o.end = text.size();
@@ -348,6 +374,15 @@ struct added_member {
     std::string_view key;
     std::string value;
 };
+
+/// Whether added member `a` goes before member `m` (names in byte order), told by their
+/// first 8 bytes where they can.
+bool added_before(const added_member& a, const canonical_store::member& m)
+{
+    const std::uint64_t w = name_word(a.key);
+    if (w != m.word) return w < m.word;
+    return a.key < m.key;
+}
 
 /// Sets member `key` of `added` to `value` (replacing one of that name, as json::object's
 /// operator[] would).
@@ -387,7 +422,7 @@ void append_with(std::string& out, const canonical_store& store, const canonical
     std::size_t x = 0;
     std::size_t m = o.first_member;
     while (m < o.end_member) {
-        while (x < added.size() && key_less(added[x].key, store.members[m].key)) {
+        while (x < added.size() && added_before(added[x], store.members[m])) {
             separate();
             append_json_string(out, added[x].key);
             out += ':';
@@ -397,7 +432,7 @@ void append_with(std::string& out, const canonical_store& store, const canonical
         std::size_t run_end = o.end_member;
         if (x < added.size()) {
             run_end = m + 1;
-            while (run_end < o.end_member && !key_less(added[x].key, store.members[run_end].key)) ++run_end;
+            while (run_end < o.end_member && !added_before(added[x], store.members[run_end])) ++run_end;
         }
         separate();
         const std::size_t begin = store.members[m].begin;
