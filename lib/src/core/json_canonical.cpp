@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/core/json.hpp>
 
+#include <boost/json/detail/format.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -54,13 +55,16 @@ constexpr std::array<char, 256> escapes = [] {
 
 void write_number(const json::value& v, std::string& out)
 {
-    char buf[24];
+    char buf[32];
+    static_assert(sizeof buf >= json::detail::max_number_chars);
     std::to_chars_result r{};
     if (v.is_int64()) r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
     else if (v.is_uint64()) r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
     else {
-        // Doubles keep Boost.JSON's own shortest form ("1E-1"), whatever std::to_chars would say.
-        out += json::serialize(v);
+        // Doubles keep Boost.JSON's own shortest form ("2E-1"), whatever std::to_chars would say:
+        // the function its serializer writes them with, called without building a serializer
+        // and a string for each.
+        out.append(buf, json::detail::format_double(buf, v.get_double()));
         return;
     }
     out.append(buf, r.ptr);
