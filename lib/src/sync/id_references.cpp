@@ -353,22 +353,55 @@ private:
     /// (a document repeats the same few names many times); `renamed` once names are final.
     key_info info(std::string_view key, bool with_renamed = false)
     {
-        auto it = infos_.find(key);
-        if (it == infos_.end()) {
-            key_info k;
-            if (contains(f_.dropped, key)) k.kind |= dropped_anywhere;
-            if (contains(f_.dropped_top_level, key)) k.kind |= dropped_on_top;
-            if (contains(f_.version_members, key)) k.kind |= version_member;
-            if (contains(f_.version_object_members, key)) k.kind |= version_object_member;
-            if (contains(f_.reference_names, key)) k.kind |= reference_name;
-            if (contains(f_.top_level_containers, key)) k.kind |= top_level_container;
-            if (contains(f_.id_names, key)) k.kind |= id_key;
-            for (auto suffix : f_.id_suffixes)
-                if (key.size() > suffix.size() && key.ends_with(suffix)) k.kind |= id_key;
-            it = infos_.emplace(std::string(key), k).first;
+        key_info& k = info_values_[info_index(key)];
+        if (with_renamed && k.renamed < 0) k.renamed = looks_like_id(key) && name_of(key);
+        return k;
+    }
+
+    /// Where info_values_ holds the kinds of name `key`. Names of up to 16 bytes are looked up
+    /// first in a small direct-mapped cache, keyed by their length and bytes as two words
+    /// (which tell such a name exactly), without hashing it and reading the map's copy.
+    std::uint32_t info_index(std::string_view key)
+    {
+        const std::size_t n = key.size();
+        if (n > 16) return info_lookup(key);
+        std::uint64_t a = 0, b = 0;
+        const char* p = key.data();
+        if (n >= 8) {
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            a = (std::uint64_t{hi} << 32) | lo;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
         }
-        if (with_renamed && it->second.renamed < 0) it->second.renamed = looks_like_id(key) && name_of(key);
-        return it->second;
+        auto& slot = info_cache_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - 8)];
+        if (slot.length == n && slot.a == a && slot.b == b) return slot.index;
+        slot = {a, b, static_cast<std::uint32_t>(n), info_lookup(key)};
+        return slot.index;
+    }
+
+    std::uint32_t info_lookup(std::string_view key)
+    {
+        auto it = infos_.find(key);
+        if (it != infos_.end()) return it->second;
+        key_info k;
+        if (contains(f_.dropped, key)) k.kind |= dropped_anywhere;
+        if (contains(f_.dropped_top_level, key)) k.kind |= dropped_on_top;
+        if (contains(f_.version_members, key)) k.kind |= version_member;
+        if (contains(f_.version_object_members, key)) k.kind |= version_object_member;
+        if (contains(f_.reference_names, key)) k.kind |= reference_name;
+        if (contains(f_.top_level_containers, key)) k.kind |= top_level_container;
+        if (contains(f_.id_names, key)) k.kind |= id_key;
+        for (auto suffix : f_.id_suffixes)
+            if (key.size() > suffix.size() && key.ends_with(suffix)) k.kind |= id_key;
+        const auto index = static_cast<std::uint32_t>(info_values_.size());
+        info_values_.push_back(k);
+        infos_.emplace(std::string(key), index);
+        return index;
     }
 
     static int next_level(int level, std::uint8_t kind) { return level == 0 && (kind & top_level_container) ? 1 : 2; }
@@ -558,7 +591,15 @@ private:
     std::vector<std::uint8_t> filter_;  // per hash of 8 bytes: the offsets they start at, see finish_names
     unsigned filter_shift_ = 64;
     std::size_t stride_ = 1;
-    boost::unordered_flat_map<std::string, key_info, text_hash, text_equal> infos_;  // see info()
+    // See info(): each distinct name's kinds, by index; the index by name; a cache in front.
+    std::vector<key_info> info_values_;
+    boost::unordered_flat_map<std::string, std::uint32_t, text_hash, text_equal> infos_;
+    struct info_slot {
+        std::uint64_t a = 0, b = 0;
+        std::uint32_t length = ~0u;  // none yet
+        std::uint32_t index = 0;
+    };
+    std::array<info_slot, 256> info_cache_{};
     std::deque<scratch> scratch_;
     std::string replaced_;  // write_string's buffer
 };
