@@ -152,6 +152,23 @@ BOOST_AUTO_TEST_CASE(canonical_numbers_are_boost_json_numbers)
     BOOST_TEST(canonical_json(v) == boost::json::serialize(v));
 }
 
+BOOST_AUTO_TEST_CASE(strings_of_every_length_are_escaped_as_boost_json_serializes_them)
+{
+    // Escapes are searched 16, 8 or 4 bytes at a time, with overlapping loads at the end: a byte
+    // to escape (or one next to the limits) at every place of strings of 1 to 40 bytes.
+    const unsigned char bytes[] = {0x00, 0x01, 0x1f, 0x20, '"', '\\', '/', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'};
+    for (std::size_t len = 1; len <= 40; ++len)
+        for (std::size_t pos = 0; pos < len; ++pos)
+            for (unsigned char c : bytes) {
+                std::string s(len, 'x');
+                s[pos] = static_cast<char>(c);
+                if (pos + 3 < len) s[pos + 3] = '\x1e';
+                std::string out;
+                append_json_string(out, s);
+                BOOST_TEST(out == boost::json::serialize(boost::json::string(s)), "length " << len << " at " << pos << " byte " << int(c));
+            }
+}
+
 BOOST_AUTO_TEST_CASE(doubles_are_written_as_boost_json_serializes_them)
 {
     // Doubles are written without a serializer: the same digits for every kind of double
