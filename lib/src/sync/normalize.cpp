@@ -382,7 +382,7 @@ struct canonical_store {
 /// A member added to a canonical_store::object: its name and its value as canonical JSON.
 struct added_member {
     std::string_view key;
-    std::string value;
+    std::string_view value;  ///< lives as long as the parts it is taken from
 };
 
 /// Whether added member `a` goes before member `m` (names in byte order), told by their
@@ -396,23 +396,14 @@ bool added_before(const added_member& a, const canonical_store::member& m)
 
 /// Sets member `key` of `added` to `value` (replacing one of that name, as json::object's
 /// operator[] would).
-void put(std::vector<added_member>& added, std::string_view key, std::string value)
+void put(std::vector<added_member>& added, std::string_view key, std::string_view value)
 {
     for (auto& a : added)
         if (a.key == key) {
-            a.value = std::move(value);
+            a.value = value;
             return;
         }
-    added.push_back({key, std::move(value)});
-}
-
-/// A task reference ("t3") or null, as canonical JSON.
-std::string ref_text(const std::string* ref)
-{
-    if (!ref) return "null";
-    std::string out;
-    append_json_string(out, *ref);
-    return out;
+    added.push_back({key, value});
 }
 
 /// Appends the canonical JSON of object `o` of `store` with the `added` members (none of
@@ -471,6 +462,12 @@ struct zuora_parts {
     std::vector<canonical_store::object> contents;
     std::vector<std::size_t> order;  ///< task indices in reference order
     std::vector<std::string> ref;    ///< each task's reference, "t1".."tN"
+    std::vector<std::string> ref_json;  ///< ...as canonical JSON, "\"t1\"" (written once, not at each use)
+    /// Task `i`'s reference as canonical JSON, or null for -1.
+    std::string_view ref_text(std::int64_t i) const
+    {
+        return i < 0 ? std::string_view("null") : std::string_view(ref_json[static_cast<std::size_t>(i)]);
+    }
     /// Each task's reference members that name a task of the document: (member, task).
     std::vector<std::vector<std::pair<std::size_t, std::size_t>>> ref_links;
     struct link {
@@ -659,6 +656,8 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     z.order = canonical_order(contents, edges);
     z.ref.resize(n);
     for (std::size_t r = 0; r < n; ++r) z.ref[z.order[r]] = "t" + std::to_string(r + 1);
+    z.ref_json.resize(n);
+    for (std::size_t i = 0; i < n; ++i) append_json_string(z.ref_json[i], z.ref[i]);
 
     // Linkages in the order of their normalized text.
     std::vector<std::pair<std::size_t, std::size_t>> spans;  // of link_text
@@ -667,9 +666,8 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     for (std::size_t k = 0; k < z.links.size(); ++k) {
         const auto& l = z.links[k];
         ends.clear();
-        auto ref_of = [&](std::int64_t i) { return i < 0 ? nullptr : &z.ref[static_cast<std::size_t>(i)]; };
-        if (l.has_source) put(ends, linkage_source, ref_text(ref_of(l.source)));
-        if (l.has_target) put(ends, linkage_target, ref_text(ref_of(l.target)));
+        if (l.has_source) put(ends, linkage_source, z.ref_text(l.source));
+        if (l.has_target) put(ends, linkage_target, z.ref_text(l.target));
         std::size_t begin = z.link_text.size();
         append_with(z.link_text, z.store, l.rest, ends);
         spans.emplace_back(begin, z.link_text.size());
@@ -723,8 +721,8 @@ void write_canonical(const zuora_parts& z, std::string& out)
                 const std::size_t i = z.order[r];
                 if (r) out += ',';
                 added.clear();
-                put(added, ref_member, ref_text(&z.ref[i]));
-                for (auto [m, j] : z.ref_links[i]) put(added, task_ref_members[m], ref_text(&z.ref[j]));
+                put(added, ref_member, z.ref_text(static_cast<std::int64_t>(i)));
+                for (auto [m, j] : z.ref_links[i]) put(added, task_ref_members[m], z.ref_text(static_cast<std::int64_t>(j)));
                 append_with(out, z.store, z.contents[i], added);
             }
             out += ']';
