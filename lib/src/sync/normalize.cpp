@@ -85,6 +85,69 @@ bool is_tenant_local(std::string_view key)
     return false;
 }
 
+/// What a member name is to a Zuora export, as bits (ref_member_shift: the index + 1 of the
+/// task reference member it is).
+enum name_class : std::uint32_t {
+    tenant_local_name = 1,
+    id_name = 2,
+    ref_name = 4,
+    source_name = 8,
+    target_name = 16,
+    ref_member_shift = 8,
+};
+
+std::uint32_t classify(std::string_view key)
+{
+    std::uint32_t c = 0;
+    if (is_tenant_local(key)) c |= tenant_local_name;
+    if (key == "id") c |= id_name;
+    if (key == ref_member) c |= ref_name;
+    if (key == linkage_source) c |= source_name;
+    if (key == linkage_target) c |= target_name;
+    for (std::size_t m = 0; m < task_ref_members.size(); ++m)
+        if (key == task_ref_members[m]) {
+            c |= static_cast<std::uint32_t>(m + 1) << ref_member_shift;
+            break;
+        }
+    return c;
+}
+
+/// classify(), remembered for the names of one document (a few names, repeated by every task)
+/// in a direct-mapped cache keyed by a name's length and bytes as two words, which tell names
+/// of up to 16 bytes exactly; longer names are classified each time.
+class name_classes {
+public:
+    std::uint32_t operator()(std::string_view key)
+    {
+        const std::size_t n = key.size();
+        if (n > 16) return classify(key);
+        std::uint64_t a = 0, b = 0;
+        const char* p = key.data();
+        if (n >= 8) {
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            a = (std::uint64_t{hi} << 32) | lo;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        }
+        auto& slot = slots_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - 6)];
+        if (slot.length != n || slot.a != a || slot.b != b) slot = {a, b, static_cast<std::uint32_t>(n), classify(key)};
+        return slot.cls;
+    }
+
+private:
+    struct slot_t {
+        std::uint64_t a = 0, b = 0;
+        std::uint32_t length = ~0u;  // none yet
+        std::uint32_t cls = 0;
+    };
+    std::array<slot_t, 64> slots_{};
+};
+
 /// Hashes task ids (short texts) 8 bytes at a time; the map mixes the result further.
 struct text_hash {
     using is_transparent = void;
@@ -539,6 +602,7 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     index_of.reserve(n);
     z.contents.resize(n);
     std::vector<const json::value*> task_refs(n * refs, nullptr);  // each task's reference members' values
+    name_classes classes;
     for (std::size_t i = 0; i < n; ++i) {
         if (!tasks[i].is_object())
             return fail(errc::bad_response, fmt::format("{}: tasks[{}] is not an object", what, i));
@@ -546,14 +610,13 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
         const json::value* id_v = nullptr;
         const json::value** ref_v = task_refs.data() + i * refs;
         z.contents[i] = z.store.add(task, [&](const json::key_value_pair& kv) {
-            const std::string_view key = kv.key();
-            if (key == "id") id_v = &kv.value();
-            for (std::size_t m = 0; m < refs; ++m)
-                if (key == task_ref_members[m]) {
-                    ref_v[m] = &kv.value();
-                    return false;
-                }
-            return !is_tenant_local(key) && key != ref_member;
+            const std::uint32_t c = classes(kv.key());
+            if (c & id_name) id_v = &kv.value();
+            if (const std::uint32_t m = c >> ref_member_shift) {
+                ref_v[m - 1] = &kv.value();
+                return false;
+            }
+            return !(c & (tenant_local_name | ref_name));
         });
         std::string_view id = id_of(id_v, task_digits[i]);
         if (!id.empty() && !index_of.emplace(id, i).second)
@@ -587,16 +650,16 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
         const json::value* src = nullptr;
         const json::value* tgt = nullptr;
         out.rest = z.store.add(l, [&](const json::key_value_pair& kv) {
-            const std::string_view key = kv.key();
-            if (key == linkage_source) {
+            const std::uint32_t c = classes(kv.key());
+            if (c & source_name) {
                 src = &kv.value();
                 return false;
             }
-            if (key == linkage_target) {
+            if (c & target_name) {
                 tgt = &kv.value();
                 return false;
             }
-            return !is_tenant_local(key);
+            return !(c & tenant_local_name);
         });
         auto s = resolve(src, k, linkage_source);
         if (!s) return s.error();
