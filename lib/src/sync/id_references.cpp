@@ -337,7 +337,9 @@ private:
         std::string_view key;
         const json::value* value;
         std::uint8_t kind;
+        std::uint32_t name_text;  ///< index in name_texts_ of "key": as written, or no_name_text
     };
+    static constexpr std::uint32_t no_name_text = ~0u;
 
     struct scratch {
         std::vector<const json::key_value_pair*> members;  // collect: an object's members, sorted
@@ -354,10 +356,13 @@ private:
 
     /// What the field lists say about member name `key`, worked out once per distinct name
     /// (a document repeats the same few names many times); `renamed` once names are final.
-    key_info info(std::string_view key, bool with_renamed = false)
+    key_info info(std::string_view key) { return info_values_[info_index(key)]; }
+
+    /// info() of `key`, found at `index` by info_index, with `renamed` (names final).
+    key_info info(std::string_view key, std::uint32_t index)
     {
-        key_info& k = info_values_[info_index(key)];
-        if (with_renamed && k.renamed < 0) k.renamed = looks_like_id(key) && name_of(key);
+        key_info& k = info_values_[index];
+        if (k.renamed < 0) k.renamed = looks_like_id(key) && name_of(key);
         return k;
     }
 
@@ -403,6 +408,10 @@ private:
             if (key.size() > suffix.size() && key.ends_with(suffix)) k.kind |= id_key;
         const auto index = static_cast<std::uint32_t>(info_values_.size());
         info_values_.push_back(k);
+        std::string text;  // "key": as written, once per distinct name
+        append_json_string(text, key);
+        text += ':';
+        name_texts_.push_back(std::move(text));
         infos_.emplace(std::string(key), index);
         return index;
     }
@@ -497,16 +506,19 @@ private:
         entries.clear();
         bool renames = false;
         for (const auto& kv : obj) {
-            const auto ki = info(kv.key(), true);
+            const std::uint32_t index = info_index(kv.key());
+            const auto ki = info(kv.key(), index);
             if (version_object && (ki.kind & version_object_member)) continue;
             if (dropped(ki.kind, level, kv.value())) continue;
             std::string_view key = kv.key();
+            std::uint32_t name_text = index;
             if (ki.renamed > 0) {
                 // An object keyed by identifiers (a map of nodes) gets the references as keys.
                 key = *name_of(key);
+                name_text = no_name_text;
                 renames = true;
             }
-            entries.push_back({key, &kv.value(), ki.kind});
+            entries.push_back({key, &kv.value(), ki.kind, name_text});
         }
         if (!renames) {
             std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return key_less(a.key, b.key); });
@@ -528,8 +540,12 @@ private:
         for (std::size_t i = 0; i < n; ++i) {
             const entry e = scratch_[depth].entries[i];
             if (i) out += ',';
-            append_json_string(out, e.key);
-            out += ':';
+            if (e.name_text != no_name_text) {
+                out += name_texts_[e.name_text];
+            } else {
+                append_json_string(out, e.key);
+                out += ':';
+            }
             const int inner = next_level(level, e.kind);
             if ((e.kind & version_member) && e.value->is_object())
                 write_object(e.value->get_object(), out, inner, true, depth + 1);
@@ -596,6 +612,7 @@ private:
     std::size_t stride_ = 1;
     // See info(): each distinct name's kinds, by index; the index by name; a cache in front.
     std::vector<key_info> info_values_;
+    std::vector<std::string> name_texts_;  // each distinct name as written before its value
     boost::unordered_flat_map<std::string, std::uint32_t, text_hash, text_equal> infos_;
     struct info_slot {
         std::uint64_t a = 0, b = 0;
