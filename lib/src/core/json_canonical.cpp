@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/core/json.hpp>
 
+#include <boost/json/detail/format.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -10,6 +11,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -54,13 +56,16 @@ constexpr std::array<char, 256> escapes = [] {
 
 void write_number(const json::value& v, std::string& out)
 {
-    char buf[24];
+    char buf[32];
+    static_assert(sizeof buf >= json::detail::max_number_chars);
     std::to_chars_result r{};
     if (v.is_int64()) r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
     else if (v.is_uint64()) r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
     else {
-        // Doubles keep Boost.JSON's own shortest form ("1E-1"), whatever std::to_chars would say.
-        out += json::serialize(v);
+        // Doubles keep Boost.JSON's own shortest form ("2E-1"), whatever std::to_chars would say:
+        // the function its serializer writes them with, called without building a serializer
+        // and a string for each.
+        out.append(buf, json::detail::format_double(buf, v.get_double()));
         return;
     }
     out.append(buf, r.ptr);
@@ -160,20 +165,53 @@ void write(const json::value& v, std::string& out)
 namespace {
 
 /// The first byte from `p` on that needs an escape, or `end`.
+/// Whether any byte of `w` needs an escape (exact: no false hits, none missed): below 0x20,
+/// '"' or '\\', found 8 bytes at a time with the usual bit tricks.
+bool any_escape(std::uint64_t w)
+{
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const std::uint64_t below_0x20 = (w - ones * 0x20) & ~w;
+    const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    const std::uint64_t quote = (q - ones) & ~q, backslash = (b - ones) & ~b;
+    return ((below_0x20 | quote | backslash) & highs) != 0;
+}
+
 const char* next_escape(const char* p, const char* const end)
 {
+    const char* const start = p;
 #if defined(__SSE2__)
     // 16 bytes at a time: text rarely holds any byte to escape.
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
-    for (; end - p >= 16; p += 16) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto hits = [&](const char* at) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
         // Bytes below 0x20, compared unsigned: min(v, 0x1f) == v.
         const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
         const __m128i hit = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-        if (int mask = _mm_movemask_epi8(hit)) return p + std::countr_zero(static_cast<unsigned>(mask));
+        return static_cast<unsigned>(_mm_movemask_epi8(hit));
+    };
+    for (; end - p >= 16; p += 16)
+        if (unsigned mask = hits(p)) return p + std::countr_zero(mask);
+    if (p != end && end - start >= 16) {
+        // The last 16 bytes, overlapping those already seen (which hold no hit).
+        if (unsigned mask = hits(end - 16)) return end - 16 + std::countr_zero(mask);
+        return end;
     }
 #endif
+    // Fewer than 16 bytes: told at once whether any needs an escape (most do not), with two
+    // overlapping loads.
+    const std::size_t n = static_cast<std::size_t>(end - p);
+    if (n >= 8) {
+        std::uint64_t a, b;
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, end - 8, 8);
+        if (!any_escape(a) && !any_escape(b)) return end;
+    } else if (n >= 4) {
+        std::uint32_t a, b;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, end - 4, 4);
+        if (!any_escape((std::uint64_t{a} << 32) | b)) return end;
+    }
     while (p != end && !escapes[static_cast<unsigned char>(*p)]) ++p;
     return p;
 }

@@ -63,7 +63,10 @@ bool looks_like_id(std::string_view s)
 void append_segment(std::string& path, std::string_view name)
 {
     path += '/';
-    if (name.find_first_of("~/") == std::string_view::npos) {
+    // Names are short: a plain loop, not find_first_of's search for each of the two bytes.
+    bool plain = true;
+    for (char c : name) plain &= c != '~' && c != '/';
+    if (plain) {
         path += name;
         return;
     }
@@ -84,23 +87,34 @@ void append_index(std::string& path, std::size_t i)
 
 /// Hashes and compares std::string keys by their text, so that a look-up by a string_view
 /// (a member name, a string value) builds no std::string.
-/// Member names and identifiers are short: hashed 8 bytes at a time (the map mixes the
-/// result further) and compared without a call for up to 16 bytes.
+/// Member names and identifiers are short: hashed 8 bytes at a time, the last word and short
+/// texts read by overlapping loads (the map mixes the result further), and compared without
+/// a call for up to 16 bytes.
 struct text_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept
     {
-        std::uint64_t h = s.size() * 0x9e3779b97f4a7c15ULL;
         const char* p = s.data();
         std::size_t n = s.size();
-        for (; n >= 8; p += 8, n -= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p, 8);
-            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-            h ^= h >> 31;
-        }
+        std::uint64_t h = n * 0x9e3779b97f4a7c15ULL;
         std::uint64_t w = 0;
-        for (std::size_t i = 0; i < n; ++i) w |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        if (n >= 8) {
+            const char* const end = p + n;
+            for (; n > 8; p += 8, n -= 8) {
+                std::memcpy(&w, p, 8);
+                h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+                h ^= h >> 31;
+            }
+            std::memcpy(&w, end - 8, 8);  // the last 8 bytes, overlapping the words before
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;  // overlapping, as above
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            w = (std::uint64_t{hi} << 32) | lo;
+        } else if (n > 0) {
+            w = std::uint64_t{static_cast<unsigned char>(p[0])} | std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+                std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
+        }
         h = (h ^ w) * 0x94d049bb133111ebULL;
         return h ^ (h >> 29);
     }
@@ -119,7 +133,15 @@ struct text_equal {
             std::memcpy(&b2, b.data() + n - 8, 8);
             return a1 == b1 && a2 == b2;
         }
-        if (n < 8) {
+        if (n >= 4 && n < 8) {
+            std::uint32_t a1, b1, a2, b2;
+            std::memcpy(&a1, a.data(), 4);
+            std::memcpy(&b1, b.data(), 4);
+            std::memcpy(&a2, a.data() + n - 4, 4);
+            std::memcpy(&b2, b.data() + n - 4, 4);
+            return a1 == b1 && a2 == b2;
+        }
+        if (n < 4) {
             for (std::size_t i = 0; i < n; ++i)
                 if (a[i] != b[i]) return false;
             return true;
@@ -315,7 +337,9 @@ private:
         std::string_view key;
         const json::value* value;
         std::uint8_t kind;
+        std::uint32_t name_text;  ///< index in name_texts_ of "key": as written, or no_name_text
     };
+    static constexpr std::uint32_t no_name_text = ~0u;
 
     struct scratch {
         std::vector<const json::key_value_pair*> members;  // collect: an object's members, sorted
@@ -332,24 +356,64 @@ private:
 
     /// What the field lists say about member name `key`, worked out once per distinct name
     /// (a document repeats the same few names many times); `renamed` once names are final.
-    key_info info(std::string_view key, bool with_renamed = false)
+    key_info info(std::string_view key) { return info_values_[info_index(key)]; }
+
+    /// info() of `key`, found at `index` by info_index, with `renamed` (names final).
+    key_info info(std::string_view key, std::uint32_t index)
+    {
+        key_info& k = info_values_[index];
+        if (k.renamed < 0) k.renamed = looks_like_id(key) && name_of(key);
+        return k;
+    }
+
+    /// Where info_values_ holds the kinds of name `key`. Names of up to 16 bytes are looked up
+    /// first in a small direct-mapped cache, keyed by their length and bytes as two words
+    /// (which tell such a name exactly), without hashing it and reading the map's copy.
+    std::uint32_t info_index(std::string_view key)
+    {
+        const std::size_t n = key.size();
+        if (n > 16) return info_lookup(key);
+        std::uint64_t a = 0, b = 0;
+        const char* p = key.data();
+        if (n >= 8) {
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            a = (std::uint64_t{hi} << 32) | lo;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        }
+        auto& slot = info_cache_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - 8)];
+        if (slot.length == n && slot.a == a && slot.b == b) return slot.index;
+        slot = {a, b, static_cast<std::uint32_t>(n), info_lookup(key)};
+        return slot.index;
+    }
+
+    std::uint32_t info_lookup(std::string_view key)
     {
         auto it = infos_.find(key);
-        if (it == infos_.end()) {
-            key_info k;
-            if (contains(f_.dropped, key)) k.kind |= dropped_anywhere;
-            if (contains(f_.dropped_top_level, key)) k.kind |= dropped_on_top;
-            if (contains(f_.version_members, key)) k.kind |= version_member;
-            if (contains(f_.version_object_members, key)) k.kind |= version_object_member;
-            if (contains(f_.reference_names, key)) k.kind |= reference_name;
-            if (contains(f_.top_level_containers, key)) k.kind |= top_level_container;
-            if (contains(f_.id_names, key)) k.kind |= id_key;
-            for (auto suffix : f_.id_suffixes)
-                if (key.size() > suffix.size() && key.ends_with(suffix)) k.kind |= id_key;
-            it = infos_.emplace(std::string(key), k).first;
-        }
-        if (with_renamed && it->second.renamed < 0) it->second.renamed = looks_like_id(key) && name_of(key);
-        return it->second;
+        if (it != infos_.end()) return it->second;
+        key_info k;
+        if (contains(f_.dropped, key)) k.kind |= dropped_anywhere;
+        if (contains(f_.dropped_top_level, key)) k.kind |= dropped_on_top;
+        if (contains(f_.version_members, key)) k.kind |= version_member;
+        if (contains(f_.version_object_members, key)) k.kind |= version_object_member;
+        if (contains(f_.reference_names, key)) k.kind |= reference_name;
+        if (contains(f_.top_level_containers, key)) k.kind |= top_level_container;
+        if (contains(f_.id_names, key)) k.kind |= id_key;
+        for (auto suffix : f_.id_suffixes)
+            if (key.size() > suffix.size() && key.ends_with(suffix)) k.kind |= id_key;
+        const auto index = static_cast<std::uint32_t>(info_values_.size());
+        info_values_.push_back(k);
+        std::string text;  // "key": as written, once per distinct name
+        append_json_string(text, key);
+        text += ':';
+        name_texts_.push_back(std::move(text));
+        infos_.emplace(std::string(key), index);
+        return index;
     }
 
     static int next_level(int level, std::uint8_t kind) { return level == 0 && (kind & top_level_container) ? 1 : 2; }
@@ -442,16 +506,19 @@ private:
         entries.clear();
         bool renames = false;
         for (const auto& kv : obj) {
-            const auto ki = info(kv.key(), true);
+            const std::uint32_t index = info_index(kv.key());
+            const auto ki = info(kv.key(), index);
             if (version_object && (ki.kind & version_object_member)) continue;
             if (dropped(ki.kind, level, kv.value())) continue;
             std::string_view key = kv.key();
+            std::uint32_t name_text = index;
             if (ki.renamed > 0) {
                 // An object keyed by identifiers (a map of nodes) gets the references as keys.
                 key = *name_of(key);
+                name_text = no_name_text;
                 renames = true;
             }
-            entries.push_back({key, &kv.value(), ki.kind});
+            entries.push_back({key, &kv.value(), ki.kind, name_text});
         }
         if (!renames) {
             std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return key_less(a.key, b.key); });
@@ -473,8 +540,12 @@ private:
         for (std::size_t i = 0; i < n; ++i) {
             const entry e = scratch_[depth].entries[i];
             if (i) out += ',';
-            append_json_string(out, e.key);
-            out += ':';
+            if (e.name_text != no_name_text) {
+                out += name_texts_[e.name_text];
+            } else {
+                append_json_string(out, e.key);
+                out += ':';
+            }
             const int inner = next_level(level, e.kind);
             if ((e.kind & version_member) && e.value->is_object())
                 write_object(e.value->get_object(), out, inner, true, depth + 1);
@@ -539,7 +610,16 @@ private:
     std::vector<std::uint8_t> filter_;  // per hash of 8 bytes: the offsets they start at, see finish_names
     unsigned filter_shift_ = 64;
     std::size_t stride_ = 1;
-    boost::unordered_flat_map<std::string, key_info, text_hash, text_equal> infos_;  // see info()
+    // See info(): each distinct name's kinds, by index; the index by name; a cache in front.
+    std::vector<key_info> info_values_;
+    std::vector<std::string> name_texts_;  // each distinct name as written before its value
+    boost::unordered_flat_map<std::string, std::uint32_t, text_hash, text_equal> infos_;
+    struct info_slot {
+        std::uint64_t a = 0, b = 0;
+        std::uint32_t length = ~0u;  // none yet
+        std::uint32_t index = 0;
+    };
+    std::array<info_slot, 256> info_cache_{};
     std::deque<scratch> scratch_;
     std::string replaced_;  // write_string's buffer
 };

@@ -18,6 +18,8 @@
 #include <map>
 #include <array>
 #include <bit>
+#include <charconv>
+#include <deque>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
@@ -60,20 +62,139 @@ const std::array<std::uint64_t, 64 * 4> tenant_local_shapes = [] {
     return bits;
 }();
 
-bool is_tenant_local(std::string_view key)
+// Equal texts, compared without a call for the short ones member names are.
+bool same_text(std::string_view a, std::string_view b)
 {
-    if (key.starts_with(zuora.tenant_local_prefix)) return true;
-    std::size_t i = std::min<std::size_t>(key.size(), 63) * 256 + static_cast<unsigned char>(key.empty() ? 0 : key[0]);
-    if (!(tenant_local_shapes[i >> 6] & (std::uint64_t{1} << (i & 63)))) return false;
-    return std::find(zuora.tenant_local.begin(), zuora.tenant_local.end(), key) != zuora.tenant_local.end();
+    const std::size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n > 16) return std::memcmp(a.data(), b.data(), n) == 0;
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return false;
+    return true;
 }
 
-// Byte order of member names, as std::string_view's operator< gives it, deciding on the first
-// byte where it can: most names of an object differ there.
-bool key_less(std::string_view a, std::string_view b)
+bool is_tenant_local(std::string_view key)
 {
-    if (!a.empty() && !b.empty() && a[0] != b[0]) return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]);
-    return a < b;
+    const std::string_view prefix = zuora.tenant_local_prefix;
+    // (An empty prefix starts every name.)
+    if (prefix.empty() || (!key.empty() && key[0] == prefix[0] && key.starts_with(prefix))) return true;
+    std::size_t i = std::min<std::size_t>(key.size(), 63) * 256 + static_cast<unsigned char>(key.empty() ? 0 : key[0]);
+    if (!(tenant_local_shapes[i >> 6] & (std::uint64_t{1} << (i & 63)))) return false;
+    for (auto name : zuora.tenant_local)
+        if (same_text(name, key)) return true;
+    return false;
+}
+
+/// What a member name is to a Zuora export, as bits (ref_member_shift: the index + 1 of the
+/// task reference member it is).
+enum name_class : std::uint32_t {
+    tenant_local_name = 1,
+    id_name = 2,
+    ref_name = 4,
+    source_name = 8,
+    target_name = 16,
+    ref_member_shift = 8,
+};
+
+std::uint32_t classify(std::string_view key)
+{
+    std::uint32_t c = 0;
+    if (is_tenant_local(key)) c |= tenant_local_name;
+    if (key == "id") c |= id_name;
+    if (key == ref_member) c |= ref_name;
+    if (key == linkage_source) c |= source_name;
+    if (key == linkage_target) c |= target_name;
+    for (std::size_t m = 0; m < task_ref_members.size(); ++m)
+        if (key == task_ref_members[m]) {
+            c |= static_cast<std::uint32_t>(m + 1) << ref_member_shift;
+            break;
+        }
+    return c;
+}
+
+/// classify(), remembered for the names of one document (a few names, repeated by every task)
+/// in a direct-mapped cache keyed by a name's length and bytes as two words, which tell names
+/// of up to 16 bytes exactly; longer names are classified each time.
+class name_classes {
+public:
+    std::uint32_t operator()(std::string_view key)
+    {
+        const std::size_t n = key.size();
+        if (n > 16) return classify(key);
+        std::uint64_t a = 0, b = 0;
+        const char* p = key.data();
+        if (n >= 8) {
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            a = (std::uint64_t{hi} << 32) | lo;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        }
+        auto& slot = slots_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - 6)];
+        if (slot.length != n || slot.a != a || slot.b != b) slot = {a, b, static_cast<std::uint32_t>(n), classify(key)};
+        return slot.cls;
+    }
+
+private:
+    struct slot_t {
+        std::uint64_t a = 0, b = 0;
+        std::uint32_t length = ~0u;  // none yet
+        std::uint32_t cls = 0;
+    };
+    std::array<slot_t, 64> slots_{};
+};
+
+/// Hashes task ids (short texts) 8 bytes at a time; the map mixes the result further.
+struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept
+    {
+        const char* p = s.data();
+        std::size_t n = s.size();
+        std::uint64_t h = n * 0x9e3779b97f4a7c15ULL;
+        std::uint64_t w = 0;
+        if (n >= 8) {
+            const char* const end = p + n;
+            for (; n > 8; p += 8, n -= 8) {
+                std::memcpy(&w, p, 8);
+                h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+                h ^= h >> 31;
+            }
+            std::memcpy(&w, end - 8, 8);  // the last 8 bytes, overlapping the words before
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;  // overlapping, as above
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            w = (std::uint64_t{hi} << 32) | lo;
+        } else if (n > 0) {
+            w = std::uint64_t{static_cast<unsigned char>(p[0])} | std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+                std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
+        }
+        h = (h ^ w) * 0x94d049bb133111ebULL;
+        return h ^ (h >> 29);
+    }
+};
+struct text_equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
+// The first 8 bytes of `s` as a big-endian word, zeros past its end: names whose words differ
+// are ordered as their words are (equal words tell nothing: "a" and "a\0").
+std::uint64_t name_word(std::string_view s)
+{
+    std::uint64_t w = 0;
+    if (s.size() >= 8) {
+        std::memcpy(&w, s.data(), 8);
+        if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+        return w;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) w |= std::uint64_t{static_cast<unsigned char>(s[i])} << (56 - 8 * i);
+    return w;
 }
 
 // A copy of `obj` without tenant-local members and without the listed `also` members.
@@ -86,17 +207,6 @@ json::object strip(const json::object& obj, std::initializer_list<std::string_vi
         out.emplace(kv.key(), kv.value());
     }
     return out;
-}
-
-// An id as text, so that 849 and "849" name the same task; empty for null or absent.
-std::string id_text(const json::value* v)
-{
-    if (!v) return {};
-    if (v->is_string()) return std::string(v->get_string());
-    if (v->is_int64()) return std::to_string(v->get_int64());
-    if (v->is_uint64()) return std::to_string(v->get_uint64());
-    if (v->is_double()) return json::serialize(*v);
-    return {};
 }
 
 // Dense ranks of `keys` in sorted order: equal keys get equal ranks.
@@ -289,6 +399,7 @@ std::vector<std::size_t> canonical_order(const std::vector<std::string_view>& co
 struct canonical_store {
     struct member {
         std::string_view key;    ///< points into the parsed document
+        std::uint64_t word;      ///< name_word(key), kept here: the document is far away in memory
         std::size_t begin, end;  ///< of "key":value in `text`
     };
     /// One object: its canonical JSON {"a":1,"b":2} in `text`, its members in key order.
@@ -298,25 +409,29 @@ struct canonical_store {
     };
     std::string text;
     std::vector<member> members;
-    std::vector<const json::key_value_pair*> scratch;
+    std::vector<std::pair<std::uint64_t, const json::key_value_pair*>> scratch;
 
-    /// Adds the members of `obj` that `keep` (a predicate on names) keeps.
+    /// Adds the members of `obj` that `keep` (a predicate on key_value_pairs) keeps.
     template <class Keep>
     object add(const json::object& obj, Keep keep)
     {
         scratch.clear();
         for (const auto& kv : obj)
-            if (keep(kv.key())) scratch.push_back(&kv);
-        std::sort(scratch.begin(), scratch.end(), [](auto* a, auto* b) { return key_less(a->key(), b->key()); });
+            if (keep(kv)) scratch.push_back({name_word(kv.key()), &kv});
+        // By the names' first 8 bytes, kept beside them, and only on a tie by the names.
+        std::sort(scratch.begin(), scratch.end(), [](const auto& a, const auto& b) {
+            if (a.first != b.first) return a.first < b.first;
+            return a.second->key() < b.second->key();
+        });
         object o{text.size(), 0, members.size(), 0};
         text += '{';
-        for (const auto* kv : scratch) {
+        for (const auto& [word, kv] : scratch) {
             if (text.size() > o.begin + 1) text += ',';
             std::size_t begin = text.size();
             append_json_string(text, kv->key());
             text += ':';
             append_canonical_json(text, kv->value());
-            members.push_back({kv->key(), begin, text.size()});
+            members.push_back({kv->key(), word, begin, text.size()});
         }
         text += '}';
         o.end = text.size();
@@ -330,28 +445,28 @@ struct canonical_store {
 /// A member added to a canonical_store::object: its name and its value as canonical JSON.
 struct added_member {
     std::string_view key;
-    std::string value;
+    std::string_view value;  ///< lives as long as the parts it is taken from
 };
+
+/// Whether added member `a` goes before member `m` (names in byte order), told by their
+/// first 8 bytes where they can.
+bool added_before(const added_member& a, const canonical_store::member& m)
+{
+    const std::uint64_t w = name_word(a.key);
+    if (w != m.word) return w < m.word;
+    return a.key < m.key;
+}
 
 /// Sets member `key` of `added` to `value` (replacing one of that name, as json::object's
 /// operator[] would).
-void put(std::vector<added_member>& added, std::string_view key, std::string value)
+void put(std::vector<added_member>& added, std::string_view key, std::string_view value)
 {
     for (auto& a : added)
         if (a.key == key) {
-            a.value = std::move(value);
+            a.value = value;
             return;
         }
-    added.push_back({key, std::move(value)});
-}
-
-/// A task reference ("t3") or null, as canonical JSON.
-std::string ref_text(const std::string* ref)
-{
-    if (!ref) return "null";
-    std::string out;
-    append_json_string(out, *ref);
-    return out;
+    added.push_back({key, value});
 }
 
 /// Appends the canonical JSON of object `o` of `store` with the `added` members (none of
@@ -366,21 +481,34 @@ void append_with(std::string& out, const canonical_store& store, const canonical
         if (!first) out += ',';
         first = false;
     };
+    // o's members lie in store.text one after the other, separated by commas: each run of
+    // them between two added members is copied at once.
     std::size_t x = 0;
-    auto put_added = [&] {
+    std::size_t m = o.first_member;
+    while (m < o.end_member) {
+        while (x < added.size() && added_before(added[x], store.members[m])) {
+            separate();
+            append_json_string(out, added[x].key);
+            out += ':';
+            out += added[x].value;
+            ++x;
+        }
+        std::size_t run_end = o.end_member;
+        if (x < added.size()) {
+            run_end = m + 1;
+            while (run_end < o.end_member && !added_before(added[x], store.members[run_end])) ++run_end;
+        }
+        separate();
+        const std::size_t begin = store.members[m].begin;
+        out.append(store.text, begin, store.members[run_end - 1].end - begin);
+        m = run_end;
+    }
+    for (; x < added.size(); ++x) {
         separate();
         append_json_string(out, added[x].key);
         out += ':';
         out += added[x].value;
-        ++x;
-    };
-    for (std::size_t m = o.first_member; m < o.end_member; ++m) {
-        const auto& member = store.members[m];
-        while (x < added.size() && key_less(added[x].key, member.key)) put_added();
-        separate();
-        out.append(store.text, member.begin, member.end - member.begin);
     }
-    while (x < added.size()) put_added();
     out += '}';
 }
 
@@ -397,6 +525,12 @@ struct zuora_parts {
     std::vector<canonical_store::object> contents;
     std::vector<std::size_t> order;  ///< task indices in reference order
     std::vector<std::string> ref;    ///< each task's reference, "t1".."tN"
+    std::vector<std::string> ref_json;  ///< ...as canonical JSON, "\"t1\"" (written once, not at each use)
+    /// Task `i`'s reference as canonical JSON, or null for -1.
+    std::string_view ref_text(std::int64_t i) const
+    {
+        return i < 0 ? std::string_view("null") : std::string_view(ref_json[static_cast<std::size_t>(i)]);
+    }
     /// Each task's reference members that name a task of the document: (member, task).
     std::vector<std::vector<std::pair<std::size_t, std::size_t>>> ref_links;
     struct link {
@@ -410,11 +544,6 @@ struct zuora_parts {
     std::string link_text;
     std::vector<std::pair<std::string_view, std::size_t>> sorted_links;
 };
-
-bool is_task_ref_member(std::string_view key)
-{
-    return std::find(task_ref_members.begin(), task_ref_members.end(), key) != task_ref_members.end();
-}
 
 /// `doc_size`: the size of the export's text, what the contents take at most.
 result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std::string_view what)
@@ -450,25 +579,53 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     for (const auto& l : linkages) member_count += l.is_object() ? l.get_object().size() : 0;
     z.store.members.reserve(member_count);
 
-    // Tasks: their ids, and their content without anything tenant-local or id-like.
+    // Tasks: their ids, and their content without anything tenant-local or id-like, taken in
+    // one pass over each task's members (no look-up by name).
     const std::size_t n = tasks.size();
-    boost::unordered_flat_map<std::string, std::size_t> index_of;  // ids are short: no allocation each
+    const std::size_t refs = task_ref_members.size();
+    // Ids as text (849 and "849" name the same task), as id_text gives them: a string as it
+    // is, an integer's digits written into `buf`, a double's (rare) text kept in `doubles`.
+    std::deque<std::string> doubles;
+    auto id_of = [&](const json::value* v, std::array<char, 24>& buf) -> std::string_view {
+        if (!v) return {};
+        if (v->is_string()) return v->get_string();
+        std::to_chars_result r{};
+        if (v->is_int64()) r = std::to_chars(buf.data(), buf.data() + buf.size(), v->get_int64());
+        else if (v->is_uint64()) r = std::to_chars(buf.data(), buf.data() + buf.size(), v->get_uint64());
+        else if (v->is_double()) return doubles.emplace_back(json::serialize(*v));
+        else return {};
+        return {buf.data(), static_cast<std::size_t>(r.ptr - buf.data())};
+    };
+    // Integer task ids' digits, kept for index_of's keys: one buffer that never moves.
+    std::vector<std::array<char, 24>> task_digits(n);
+    boost::unordered_flat_map<std::string_view, std::size_t, text_hash, text_equal> index_of;
     index_of.reserve(n);
     z.contents.resize(n);
+    std::vector<const json::value*> task_refs(n * refs, nullptr);  // each task's reference members' values
+    name_classes classes;
     for (std::size_t i = 0; i < n; ++i) {
         if (!tasks[i].is_object())
             return fail(errc::bad_response, fmt::format("{}: tasks[{}] is not an object", what, i));
         const auto& task = tasks[i].get_object();
-        std::string id = id_text(task.if_contains("id"));
+        const json::value* id_v = nullptr;
+        const json::value** ref_v = task_refs.data() + i * refs;
+        z.contents[i] = z.store.add(task, [&](const json::key_value_pair& kv) {
+            const std::uint32_t c = classes(kv.key());
+            if (c & id_name) id_v = &kv.value();
+            if (const std::uint32_t m = c >> ref_member_shift) {
+                ref_v[m - 1] = &kv.value();
+                return false;
+            }
+            return !(c & (tenant_local_name | ref_name));
+        });
+        std::string_view id = id_of(id_v, task_digits[i]);
         if (!id.empty() && !index_of.emplace(id, i).second)
             return fail(errc::bad_response, fmt::format("{}: tasks[{}] repeats task id {}", what, i, id));
-        z.contents[i] = z.store.add(task, [](std::string_view key) {
-            return !is_tenant_local(key) && !is_task_ref_member(key) && key != ref_member;
-        });
     }
 
     auto resolve = [&](const json::value* v, std::size_t link, std::string_view member) -> result<std::int64_t> {
-        std::string id = id_text(v);
+        std::array<char, 24> buf;
+        std::string_view id = id_of(v, buf);
         if (id.empty()) {
             if (v && !v->is_null())
                 return fail(errc::bad_response,
@@ -490,8 +647,20 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
             return fail(errc::bad_response, fmt::format("{}: linkages[{}] is not an object", what, k));
         const auto& l = linkages[k].get_object();
         auto& out = z.links[k];
-        const auto* src = l.if_contains(linkage_source);
-        const auto* tgt = l.if_contains(linkage_target);
+        const json::value* src = nullptr;
+        const json::value* tgt = nullptr;
+        out.rest = z.store.add(l, [&](const json::key_value_pair& kv) {
+            const std::uint32_t c = classes(kv.key());
+            if (c & source_name) {
+                src = &kv.value();
+                return false;
+            }
+            if (c & target_name) {
+                tgt = &kv.value();
+                return false;
+            }
+            return !(c & tenant_local_name);
+        });
         auto s = resolve(src, k, linkage_source);
         if (!s) return s.error();
         auto t = resolve(tgt, k, linkage_target);
@@ -500,17 +669,18 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
         out.target = *t;
         out.has_source = src != nullptr;
         out.has_target = tgt != nullptr;
-        out.rest = z.store.add(l, [](std::string_view key) {
-            return !is_tenant_local(key) && key != linkage_source && key != linkage_target;
-        });
     }
 
     // Task reference members (task_id) that name a task of the document.
     z.ref_links.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        const auto& task = tasks[i].get_object();
-        for (std::size_t m = 0; m < task_ref_members.size(); ++m) {
-            auto it = index_of.find(id_text(task.if_contains(task_ref_members[m])));
+        for (std::size_t m = 0; m < refs; ++m) {
+            const json::value* v = task_refs[i * refs + m];
+            if (!v) continue;
+            std::array<char, 24> buf;
+            std::string_view id = id_of(v, buf);
+            if (id.empty()) continue;
+            auto it = index_of.find(id);
             if (it != index_of.end()) z.ref_links[i].emplace_back(m, it->second);
         }
     }
@@ -549,6 +719,8 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     z.order = canonical_order(contents, edges);
     z.ref.resize(n);
     for (std::size_t r = 0; r < n; ++r) z.ref[z.order[r]] = "t" + std::to_string(r + 1);
+    z.ref_json.resize(n);
+    for (std::size_t i = 0; i < n; ++i) append_json_string(z.ref_json[i], z.ref[i]);
 
     // Linkages in the order of their normalized text.
     std::vector<std::pair<std::size_t, std::size_t>> spans;  // of link_text
@@ -557,18 +729,28 @@ result<zuora_parts> take_apart(const json::value& doc, std::size_t doc_size, std
     for (std::size_t k = 0; k < z.links.size(); ++k) {
         const auto& l = z.links[k];
         ends.clear();
-        auto ref_of = [&](std::int64_t i) { return i < 0 ? nullptr : &z.ref[static_cast<std::size_t>(i)]; };
-        if (l.has_source) put(ends, linkage_source, ref_text(ref_of(l.source)));
-        if (l.has_target) put(ends, linkage_target, ref_text(ref_of(l.target)));
+        if (l.has_source) put(ends, linkage_source, z.ref_text(l.source));
+        if (l.has_target) put(ends, linkage_target, z.ref_text(l.target));
         std::size_t begin = z.link_text.size();
         append_with(z.link_text, z.store, l.rest, ends);
         spans.emplace_back(begin, z.link_text.size());
     }
+    // Sorted as the (text, index) pairs they are: by the radix quicksort of the task contents
+    // (linkage texts share long prefixes), equal texts then by index.
+    std::vector<std::string_view> link_texts;
+    link_texts.reserve(spans.size());
+    for (const auto& [begin, end] : spans) link_texts.push_back(std::string_view(z.link_text).substr(begin, end - begin));
+    std::vector<std::size_t> link_order(spans.size());
+    std::iota(link_order.begin(), link_order.end(), std::size_t{0});
+    sort_texts(link_order.data(), link_order.size(), link_texts, 0, 64);
+    for (std::size_t a = 0; a < link_order.size();) {
+        std::size_t b = a + 1;
+        while (b < link_order.size() && link_texts[link_order[b]] == link_texts[link_order[a]]) ++b;
+        if (b - a > 1) std::sort(link_order.begin() + static_cast<std::ptrdiff_t>(a), link_order.begin() + static_cast<std::ptrdiff_t>(b));
+        a = b;
+    }
     z.sorted_links.reserve(z.links.size());
-    for (std::size_t k = 0; k < spans.size(); ++k)
-        z.sorted_links.emplace_back(std::string_view(z.link_text).substr(spans[k].first, spans[k].second - spans[k].first), k);
-    std::sort(z.sorted_links.begin(), z.sorted_links.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t k : link_order) z.sorted_links.emplace_back(link_texts[k], k);
     return z;
 }
 
@@ -594,7 +776,7 @@ void write_canonical(const zuora_parts& z, std::string& out)
             append_canonical_json(out, *value);
         } else if (key == "workflow") {
             canonical_store wf;
-            wf.add(*z.workflow, [](std::string_view k) { return !is_tenant_local(k); });
+            wf.add(*z.workflow, [](const json::key_value_pair& kv) { return !is_tenant_local(kv.key()); });
             out += wf.text;
         } else if (key == "tasks") {
             out += '[';
@@ -602,8 +784,8 @@ void write_canonical(const zuora_parts& z, std::string& out)
                 const std::size_t i = z.order[r];
                 if (r) out += ',';
                 added.clear();
-                put(added, ref_member, ref_text(&z.ref[i]));
-                for (auto [m, j] : z.ref_links[i]) put(added, task_ref_members[m], ref_text(&z.ref[j]));
+                put(added, ref_member, z.ref_text(static_cast<std::int64_t>(i)));
+                for (auto [m, j] : z.ref_links[i]) put(added, task_ref_members[m], z.ref_text(static_cast<std::int64_t>(j)));
                 append_with(out, z.store, z.contents[i], added);
             }
             out += ']';

@@ -10,7 +10,14 @@
 #include <wfsync/core/zlib.hpp>
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <boost/json/string.hpp>
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
 
 using namespace wfsync;
 using namespace std::chrono_literals;
@@ -143,6 +150,45 @@ BOOST_AUTO_TEST_CASE(canonical_numbers_are_boost_json_numbers)
                         "numbers")
                  .value();
     BOOST_TEST(canonical_json(v) == boost::json::serialize(v));
+}
+
+BOOST_AUTO_TEST_CASE(strings_of_every_length_are_escaped_as_boost_json_serializes_them)
+{
+    // Escapes are searched 16, 8 or 4 bytes at a time, with overlapping loads at the end: a byte
+    // to escape (or one next to the limits) at every place of strings of 1 to 40 bytes.
+    const unsigned char bytes[] = {0x00, 0x01, 0x1f, 0x20, '"', '\\', '/', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'};
+    for (std::size_t len = 1; len <= 40; ++len)
+        for (std::size_t pos = 0; pos < len; ++pos)
+            for (unsigned char c : bytes) {
+                std::string s(len, 'x');
+                s[pos] = static_cast<char>(c);
+                if (pos + 3 < len) s[pos + 3] = '\x1e';
+                std::string out;
+                append_json_string(out, s);
+                BOOST_TEST(out == boost::json::serialize(boost::json::string(s)), "length " << len << " at " << pos << " byte " << int(c));
+            }
+}
+
+BOOST_AUTO_TEST_CASE(doubles_are_written_as_boost_json_serializes_them)
+{
+    // Doubles are written without a serializer: the same digits for every kind of double
+    // (subnormal, huge, negative zero, infinities, NaN, and many bit patterns).
+    std::vector<double> ds = {0.0, -0.0, 0.2, 1e-7, 123456.789, 1e21, 1e300, 5e-324, -2.5e-8,
+                              std::numeric_limits<double>::max(), std::numeric_limits<double>::infinity(),
+                              -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+    std::uint64_t bits = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 20000; ++i) {
+        bits ^= bits << 13;
+        bits ^= bits >> 7;
+        bits ^= bits << 17;
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        ds.push_back(d);
+    }
+    for (double d : ds) {
+        boost::json::value v(d);
+        BOOST_TEST(canonical_json(v) == boost::json::serialize(v), "bits " << std::hex << std::bit_cast<std::uint64_t>(d));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(parse_error_names_the_document)
