@@ -39,8 +39,10 @@ result<milliseconds> parse_duration(std::string_view text)
         else if (unit == "d") scale = 86'400'000;
         else if (unit.empty()) return bad("missing unit");
         else return bad(fmt::format("unknown unit '{}'", unit));
+        // Checked before multiplying: 999999999999d would overflow int64 (undefined behaviour).
+        constexpr std::int64_t max_total = 100LL * 365 * 86'400'000;
+        if (n > (max_total - total) / scale) return bad("too large");
         total += n * scale;
-        if (total > 100LL * 365 * 86'400'000) return bad("too large");
     }
     return milliseconds(total);
 }
@@ -51,8 +53,7 @@ std::string format_duration(milliseconds d)
     if (ms % 3'600'000 == 0 && ms != 0) return fmt::format("{}h", ms / 3'600'000);
     if (ms % 60'000 == 0 && ms != 0) return fmt::format("{}m", ms / 60'000);
     if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-    if (ms >= 1000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
-    return fmt::format("{}ms", ms);
+    return fmt::format("{}ms", ms);  // exact: "1.5s" is not a duration parse_duration reads
 }
 
 std::string format_iso_utc(std::chrono::system_clock::time_point t)

@@ -37,6 +37,34 @@ BOOST_AUTO_TEST_CASE(rejects_bad_text_naming_it)
     }
 }
 
+// Found by tests/fuzz/fuzz_duration: the multiplication overflowed int64 (UBSan) before the
+// "too large" check; now refused like any other too large duration.
+BOOST_AUTO_TEST_CASE(refuses_huge_counts_without_overflow)
+{
+    for (auto huge : {"999999999999d", "999999999999h", "36500d1ms", "999999999999m999999999999d"}) {
+        auto r = parse_duration(huge);
+        BOOST_TEST_REQUIRE(r.has_error(), huge);
+        BOOST_TEST(r.error().message.find("too large") != std::string::npos, r.error().message);
+    }
+    BOOST_TEST(parse_duration("36500d").value() == 36500 * 24h);
+}
+
+// Found by tests/fuzz/fuzz_duration: format_duration(1500ms) gave "1.5s" (and 1234ms "1.2s"),
+// which parse_duration refuses; messages quote durations to put back in the config.
+BOOST_AUTO_TEST_CASE(formats_what_it_parses_back_exactly)
+{
+    BOOST_TEST(format_duration(1500ms) == "1500ms");
+    BOOST_TEST(format_duration(90min) == "90m");
+    BOOST_TEST(format_duration(2h) == "2h");
+    BOOST_TEST(format_duration(0ms) == "0s");
+    for (milliseconds d : std::initializer_list<milliseconds>{1ms, 999ms, 1234ms, 1500ms, 61001ms, 3600001ms, 0ms, 30s,
+                                                               36500 * 24h}) {
+        auto back = parse_duration(format_duration(d));
+        BOOST_TEST_REQUIRE(back.has_value(), format_duration(d));
+        BOOST_TEST(back.value().count() == d.count());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(base64)

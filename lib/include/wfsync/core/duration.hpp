@@ -15,7 +15,8 @@ using milliseconds = std::chrono::milliseconds;
 /// or several joined (`1h30m`). No sign, no bare numbers.
 [[nodiscard]] result<milliseconds> parse_duration(std::string_view text);
 
-/// Formats a duration the way parse_duration reads it (`1500ms` -> "1.5s").
+/// Formats a duration the way parse_duration reads it, exactly (`90min` -> "90m",
+/// `1500ms` -> "1500ms"): parse_duration(format_duration(d)) == d.
 std::string format_duration(milliseconds d);
 
 /// "2026-11-23T15:04:05Z": a time in UTC, whole seconds (status, logs, what to look up in a UI).
