@@ -7,6 +7,8 @@
 
 #include <cctype>
 #include <cstdint>
+#include <iomanip>
+#include <sstream>
 #include <limits>
 
 namespace wfsync {
@@ -69,6 +71,26 @@ std::string format_iso_utc(std::int64_t unix_seconds)
     gmtime_r(&tt, &tm);
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                        tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_iso_utc(std::string_view text)
+{
+    std::tm tm{};
+    std::istringstream in{std::string(text)};
+    if (text.size() == 10) {
+        in >> std::get_time(&tm, "%Y-%m-%d");
+        if (in.fail()) return std::nullopt;
+        tm.tm_hour = 23;
+        tm.tm_min = 59;
+        tm.tm_sec = 59;
+    } else {
+        in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+        if (in.fail()) return std::nullopt;
+        std::string rest;
+        in >> rest;
+        if (!rest.empty() && rest != "Z") return std::nullopt;
+    }
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 }  // namespace wfsync

@@ -4,6 +4,7 @@
 #include <wfsync/core/error.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,9 @@ std::string format_duration(milliseconds d);
 std::string format_iso_utc(std::chrono::system_clock::time_point t);
 /// The same for seconds since the Unix epoch.
 std::string format_iso_utc(std::int64_t unix_seconds);
+
+/// Reads a time given by a user (restore --at): "2026-11-20T10:00:00Z", "2026-11-20T10:00:00"
+/// (UTC) or "2026-11-20" (the end of that day, UTC). nullopt when it is none of these.
+std::optional<std::chrono::system_clock::time_point> parse_iso_utc(std::string_view text);
 
 }  // namespace wfsync
