@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!t) return 0;
     std::string back = wfsync::format_iso_utc(*t);
     if (text.size() == 20 && back != text) __builtin_trap();  // "YYYY-MM-DDTHH:MM:SSZ"
+    if (text.size() == 19 && back != std::string(text) + "Z") __builtin_trap();
     if (text.size() == 10 && back != std::string(text) + "T23:59:59Z") __builtin_trap();
     return 0;
 }

@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         pending.erase(0, used);
     }
-    if (!parser.is_done()) parser.put_eof(ec);
+    if (!parser.is_done() && parser.got_some()) parser.put_eof(ec);  // put_eof asserts got_some
     if (parser.is_done() && !ec) {
         auto res = parser.release();
         (void)res.body().size();

@@ -26,7 +26,8 @@ std::string format_iso_utc(std::chrono::system_clock::time_point t);
 std::string format_iso_utc(std::int64_t unix_seconds);
 
 /// Reads a time given by a user (restore --at): "2026-11-20T10:00:00Z", "2026-11-20T10:00:00"
-/// (UTC) or "2026-11-20" (the end of that day, UTC). nullopt when it is none of these.
+/// (UTC) or "2026-11-20" (the end of that day, UTC), exactly these digits, a real date, years
+/// 1970-2261. nullopt when it is none of these.
 std::optional<std::chrono::system_clock::time_point> parse_iso_utc(std::string_view text);
 
 }  // namespace wfsync
