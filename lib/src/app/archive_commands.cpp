@@ -8,6 +8,7 @@
 #include <wfsync/archive/archive.hpp>
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
+#include <wfsync/core/duration.hpp>
 #include <wfsync/core/log.hpp>
 #include <wfsync/store/store.hpp>
 #include <wfsync/sync/engine.hpp>
@@ -145,27 +146,6 @@ private:
     std::optional<std::chrono::system_clock::time_point> at_;
 };
 
-/// "2026-11-20T10:00:00Z", "2026-11-20T10:00:00" (UTC) or "2026-11-20" (end of that day, UTC).
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text)
-{
-    std::tm tm{};
-    std::istringstream in(text);
-    if (text.size() == 10) {
-        in >> std::get_time(&tm, "%Y-%m-%d");
-        if (in.fail()) return std::nullopt;
-        tm.tm_hour = 23;
-        tm.tm_min = 59;
-        tm.tm_sec = 59;
-    } else {
-        in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-        if (in.fail()) return std::nullopt;
-        std::string rest;
-        in >> rest;
-        if (!rest.empty() && rest != "Z") return std::nullopt;
-    }
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 }  // namespace
 
 int run_archive(const config::config& cfg, store::store& st, const command_line& cl, std::ostream& out,
@@ -276,7 +256,7 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     }
     std::optional<std::chrono::system_clock::time_point> at;
     if (!cl.at.empty()) {
-        at = parse_time(cl.at);
+        at = parse_iso_utc(cl.at);
         if (!at) {
             err << "wfsync: --at needs a time like 2026-11-20T10:00:00Z or 2026-11-20, not '" << cl.at << "'\n";
             return exit_usage;

@@ -44,6 +44,52 @@ BOOST_AUTO_TEST_CASE(rejects_bad_text_naming_it)
     }
 }
 
+// Found by tests/fuzz/fuzz_duration: the multiplication overflowed int64 (UBSan) before the
+// "too large" check; now refused like any other too large duration.
+BOOST_AUTO_TEST_CASE(refuses_huge_counts_without_overflow)
+{
+    for (auto huge : {"999999999999d", "999999999999h", "36500d1ms", "999999999999m999999999999d"}) {
+        auto r = parse_duration(huge);
+        BOOST_TEST_REQUIRE(r.has_error(), huge);
+        BOOST_TEST(r.error().message.find("too large") != std::string::npos, r.error().message);
+    }
+    BOOST_TEST(parse_duration("36500d").value() == 36500 * 24h);
+}
+
+// Found by tests/fuzz/fuzz_duration: format_duration(1500ms) gave "1.5s" (and 1234ms "1.2s"),
+// which parse_duration refuses; messages quote durations to put back in the config.
+BOOST_AUTO_TEST_CASE(formats_what_it_parses_back_exactly)
+{
+    BOOST_TEST(format_duration(1500ms) == "1500ms");
+    BOOST_TEST(format_duration(90min) == "90m");
+    BOOST_TEST(format_duration(2h) == "2h");
+    BOOST_TEST(format_duration(0ms) == "0s");
+    // 3000000000001ms: written as ms, it was refused as a number over 10^12 (fuzz_duration).
+    for (milliseconds d : std::initializer_list<milliseconds>{1ms, 999ms, 1234ms, 1500ms, 61001ms, 3600001ms, 0ms, 30s,
+                                                               36500 * 24h, 3'000'000'000'001ms,
+                                                               36500 * 24h - 1ms}) {
+        auto back = parse_duration(format_duration(d));
+        BOOST_TEST_REQUIRE(back.has_value(), format_duration(d));
+        BOOST_TEST(back.value().count() == d.count());
+    }
+}
+
+// restore --at. Found by tests/fuzz/fuzz_at_time: std::get_time took "1" as the year 1, whose
+// time overflowed system_clock (UBSan), and "2026-02-31" as March 3.
+BOOST_AUTO_TEST_CASE(iso_utc_times_exactly_as_written)
+{
+    BOOST_TEST(format_iso_utc(parse_iso_utc("2026-11-20T10:00:00Z").value()) == "2026-11-20T10:00:00Z");
+    BOOST_TEST(format_iso_utc(parse_iso_utc("2026-11-20T10:00:00").value()) == "2026-11-20T10:00:00Z");
+    BOOST_TEST(format_iso_utc(parse_iso_utc("2026-11-20").value()) == "2026-11-20T23:59:59Z");
+    BOOST_TEST(format_iso_utc(parse_iso_utc("2024-02-29").value()) == "2024-02-29T23:59:59Z");
+    BOOST_TEST(format_iso_utc(parse_iso_utc("1970-01-01T00:00:00Z").value()) == "1970-01-01T00:00:00Z");
+    for (auto bad : {"", "1", "2026", "yesterday", "2026-02-31", "2025-02-29", "2026-13-01", "2026-00-10",
+                     "2026-11-20T24:00:00Z", "2026-11-20T10:60:00", "2026-11-20T10:00:60Z", "2026-11-20T10:00:00+01",
+                     "2026-11-20 10:00:00", " 2026-11-20", "2026-1-20", "0001-01-01", "2300-01-01",
+                     "2026-11-20T1:00:00Z", "+026-11-20"})
+        BOOST_TEST(!parse_iso_utc(bad).has_value(), bad);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(base64)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,5 +47,9 @@ struct http_response {
 
 /// Percent-encodes a query or path component (RFC 3986 unreserved characters kept).
 std::string url_encode(std::string_view s);
+
+/// Undoes percent-encoding (a request path on the server); nullopt for a `%` not followed by
+/// two hex digits.
+std::optional<std::string> percent_decode(std::string_view s);
 
 }  // namespace wfsync::net
