@@ -2,6 +2,7 @@
 #include <wfsync/sync/normalize.hpp>
 
 #include "id_references.hpp"
+#include "text_hash.hpp"
 
 #include <wfsync/connector/tenant_local.hpp>
 #include <wfsync/core/hash.hpp>
@@ -148,40 +149,9 @@ private:
     std::array<slot_t, 64> slots_{};
 };
 
-/// Hashes task ids (short texts) 8 bytes at a time; the map mixes the result further.
-struct text_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept
-    {
-        const char* p = s.data();
-        std::size_t n = s.size();
-        std::uint64_t h = n * 0x9e3779b97f4a7c15ULL;
-        std::uint64_t w = 0;
-        if (n >= 8) {
-            const char* const end = p + n;
-            for (; n > 8; p += 8, n -= 8) {
-                std::memcpy(&w, p, 8);
-                h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-                h ^= h >> 31;
-            }
-            std::memcpy(&w, end - 8, 8);  // the last 8 bytes, overlapping the words before
-        } else if (n >= 4) {
-            std::uint32_t lo, hi;  // overlapping, as above
-            std::memcpy(&lo, p, 4);
-            std::memcpy(&hi, p + n - 4, 4);
-            w = (std::uint64_t{hi} << 32) | lo;
-        } else if (n > 0) {
-            w = std::uint64_t{static_cast<unsigned char>(p[0])} | std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
-                std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
-        }
-        h = (h ^ w) * 0x94d049bb133111ebULL;
-        return h ^ (h >> 29);
-    }
-};
-struct text_equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-};
+using detail::text_equal;
+using detail::text_hash;
+
 
 // The first 8 bytes of `s` as a big-endian word, zeros past its end: names whose words differ
 // are ordered as their words are (equal words tell nothing: "a" and "a\0").
