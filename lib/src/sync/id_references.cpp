@@ -308,25 +308,7 @@ private:
     /// (which tell such a name exactly), without hashing it and reading the map's copy.
     std::uint32_t info_index(std::string_view key)
     {
-        const std::size_t n = key.size();
-        if (n > 16) return info_lookup(key);
-        std::uint64_t a = 0, b = 0;
-        const char* p = key.data();
-        if (n >= 8) {
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + n - 8, 8);
-        } else if (n >= 4) {
-            std::uint32_t lo, hi;
-            std::memcpy(&lo, p, 4);
-            std::memcpy(&hi, p + n - 4, 4);
-            a = (std::uint64_t{hi} << 32) | lo;
-        } else {
-            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-        }
-        auto& slot = info_cache_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - 8)];
-        if (slot.length == n && slot.a == a && slot.b == b) return slot.index;
-        slot = {a, b, static_cast<std::uint32_t>(n), info_lookup(key)};
-        return slot.index;
+        return info_cache_.get(key, [this](std::string_view k) { return info_lookup(k); });
     }
 
     std::uint32_t info_lookup(std::string_view key)
@@ -551,12 +533,7 @@ private:
     std::vector<key_info> info_values_;
     std::vector<std::string> name_texts_;  // each distinct name as written before its value
     boost::unordered_flat_map<std::string, std::uint32_t, text_hash, text_equal> infos_;
-    struct info_slot {
-        std::uint64_t a = 0, b = 0;
-        std::uint32_t length = ~0u;  // none yet
-        std::uint32_t index = 0;
-    };
-    std::array<info_slot, 256> info_cache_{};
+    short_text_cache<8> info_cache_;
     std::deque<scratch> scratch_;
     std::string replaced_;  // write_string's buffer
 };

@@ -113,40 +113,13 @@ std::uint32_t classify(std::string_view key)
     return c;
 }
 
-/// classify(), remembered for the names of one document (a few names, repeated by every task)
-/// in a direct-mapped cache keyed by a name's length and bytes as two words, which tell names
-/// of up to 16 bytes exactly; longer names are classified each time.
+/// classify(), remembered for the names of one document (a few names, repeated by every task).
 class name_classes {
 public:
-    std::uint32_t operator()(std::string_view key)
-    {
-        const std::size_t n = key.size();
-        if (n > 16) return classify(key);
-        std::uint64_t a = 0, b = 0;
-        const char* p = key.data();
-        if (n >= 8) {
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + n - 8, 8);
-        } else if (n >= 4) {
-            std::uint32_t lo, hi;
-            std::memcpy(&lo, p, 4);
-            std::memcpy(&hi, p + n - 4, 4);
-            a = (std::uint64_t{hi} << 32) | lo;
-        } else {
-            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-        }
-        auto& slot = slots_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - 6)];
-        if (slot.length != n || slot.a != a || slot.b != b) slot = {a, b, static_cast<std::uint32_t>(n), classify(key)};
-        return slot.cls;
-    }
+    std::uint32_t operator()(std::string_view key) { return cache_.get(key, classify); }
 
 private:
-    struct slot_t {
-        std::uint64_t a = 0, b = 0;
-        std::uint32_t length = ~0u;  // none yet
-        std::uint32_t cls = 0;
-    };
-    std::array<slot_t, 64> slots_{};
+    detail::short_text_cache<6> cache_;
 };
 
 using detail::text_equal;

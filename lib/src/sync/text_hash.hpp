@@ -3,6 +3,7 @@
 // looked up by string_view, in the normalizer's hot loops.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -73,6 +74,45 @@ struct text_equal {
         }
         return std::memcmp(a.data(), b.data(), n) == 0;
     }
+};
+
+/// A direct-mapped cache of one value per short text (up to 16 bytes, told apart exactly by
+/// its length and its bytes as two words), in front of a slower look-up: the few member names
+/// of a document, repeated by every object, are looked up once each.
+template <unsigned Bits>
+class short_text_cache {
+public:
+    /// The value of `key`: remembered, or `compute(key)` (always, for longer keys).
+    template <class Compute>
+    std::uint32_t get(std::string_view key, Compute&& compute)
+    {
+        const std::size_t n = key.size();
+        if (n > 16) return compute(key);
+        std::uint64_t a = 0, b = 0;
+        const char* p = key.data();
+        if (n >= 8) {
+            std::memcpy(&a, p, 8);
+            std::memcpy(&b, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t lo, hi;
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            a = (std::uint64_t{hi} << 32) | lo;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) a |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+        }
+        auto& slot = slots_[((a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xbf58476d1ce4e5b9ULL) ^ n) >> (64 - Bits)];
+        if (slot.length != n || slot.a != a || slot.b != b) slot = {a, b, static_cast<std::uint32_t>(n), compute(key)};
+        return slot.value;
+    }
+
+private:
+    struct slot_t {
+        std::uint64_t a = 0, b = 0;
+        std::uint32_t length = ~0u;  // none yet
+        std::uint32_t value = 0;
+    };
+    std::array<slot_t, std::size_t{1} << Bits> slots_{};
 };
 
 }  // namespace wfsync::sync::detail
