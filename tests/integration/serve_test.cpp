@@ -232,6 +232,9 @@ BOOST_AUTO_TEST_CASE(metrics_match_the_emulator_log_and_run_now_works)
     BOOST_TEST(d.env.run({"history"}).code == 0);
     BOOST_TEST(d.env.run({"sync", "--dry-run"}).code == 0);
     BOOST_TEST(d.env.run({"plan"}).code == 0);
+    // An operator settles held imports beside the daemon: resolve takes no lock.
+    auto resolve = d.env.run({"resolve", "--intent", "999", "--not-imported"});
+    BOOST_TEST(resolve.err.find("no import intent 999") != std::string::npos, describe(resolve));
     BOOST_TEST(imports(emu) == 3u);
     BOOST_TEST(d.stop() == 0, d.log());
     // Stopped, it lets go.

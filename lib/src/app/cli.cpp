@@ -44,7 +44,7 @@ std::string usage()
            "\n"
            "options:\n"
            "  --config FILE   config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)\n"
-           "  --wait[=DUR]    sync, serve, restore, archive prune, resolve: wait for the state's lock\n"
+           "  --wait[=DUR]    sync, serve, restore, archive prune: wait for the state's lock\n"
            "                  when another command holds it (no limit without DUR) instead of exit 75\n"
            "  --help          this text\n"
            "\n"
@@ -170,8 +170,7 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore" && c != "archive", "--dry-run"); !r) return r.error();
     if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
     if (auto r = refuse(cl.full && c != "sync" && c != "plan", "--full"); !r) return r.error();
-    if (auto r = refuse(cl.wait && c != "sync" && c != "serve" && c != "restore" && c != "archive" && c != "resolve",
-                        "--wait");
+    if (auto r = refuse(cl.wait && c != "sync" && c != "serve" && c != "restore" && c != "archive", "--wait");
         !r)
         return r.error();
     if (auto r = refuse(!cl.grace.empty() && c != "serve", "--grace"); !r) return r.error();

@@ -398,8 +398,10 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
         if (cl.command == "archive" || cl.command == "restore" || cl.command == "resolve") {
             auto cfg = load_config(cl.config_file, err);
             if (!cfg) return exit_config;
-            // Commands that change the state hold its lock; those that only read do not.
-            const bool writes = (cl.command == "restore" && !cl.dry_run) || (cl.command == "resolve" && cl.intent != 0) ||
+            // Commands that change the state hold its lock; those that only read do not. So
+            // does resolve: it settles held intents, which no run touches, and an operator must
+            // be able to do it while the daemon runs.
+            const bool writes = (cl.command == "restore" && !cl.dry_run) ||
                                 (cl.command == "archive" && cl.positional.front() == "prune" && !cl.dry_run);
             std::optional<store::state_lock> lock;
             if (writes) {

@@ -10,7 +10,7 @@
 namespace wfsync::store {
 
 /// The exclusive right to change a state directory, held by a command for its whole run
-/// (sync, serve, restore, archive prune, resolve --intent): an flock on `<dir>/lock`, which the
+/// (sync, serve, restore, archive prune): an flock on `<dir>/lock`, which the
 /// kernel releases when the process ends, however it ends. The file names the holder (pid,
 /// command, since when) for whoever is refused. Read-only commands do not take it.
 class state_lock {
