@@ -2,6 +2,7 @@
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/net/http_client.hpp>
+#include <wfsync/net/retry_hint.hpp>
 
 #include "connector_detail.hpp"
 #include "kore/kore_connector.hpp"
@@ -80,10 +81,8 @@ awaitable<result<net::http_response>> detail::send_token_request(net::http_clien
         if (!again || attempt >= std::max(1, cs.max_attempts)) break;
         milliseconds delay = std::min(cs.max_backoff, cs.initial_backoff * (1 << std::min(attempt - 1, 16)));
         if (r && honor_retry_after) {
-            if (const auto* ra = r->headers.find("Retry-After"); ra && !ra->empty() && ra->size() < 6 &&
-                                                                 std::all_of(ra->begin(), ra->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-                delay = std::min(cs.max_backoff, std::max(delay, milliseconds(std::stol(*ra) * 1000)));
-            }
+            if (auto hint = net::server_wait_hint(r->headers, std::chrono::system_clock::now()))
+                delay = std::min(cs.max_backoff, std::max(delay, *hint));
         }
         log::info("tenant {}: {}: {}, asking again in {} ms", tenant, what,
                   r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message), delay.count());

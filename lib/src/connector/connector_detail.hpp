@@ -24,7 +24,7 @@ net::client_settings client_settings_for(const config::tenant& t);
 /// Sends a token request (a POST the client itself does not retry without an idempotency
 /// key); asking for a token again is harmless, so transient failures are retried here:
 /// retryable transport errors, 408/425, 429 and 5xx, up to the client's max_attempts with
-/// its exponential backoff. With `honor_retry_after`, a numeric Retry-After (seconds)
+/// its exponential backoff. With `honor_retry_after`, the server's wait hint (net::server_wait_hint)
 /// lengthens the wait, capped at max_backoff. `what` ("login") names the request in logs
 /// and errors; a transport error comes back redacted, prefixed with `what`. Any HTTP
 /// answer is returned as it is.

@@ -11,18 +11,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace wfsync::connector::detail {
 namespace json = boost::json;
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 result<json::value> parse_body(std::string_view body, std::string_view what)
 {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <wfsync/core/error.hpp>
+#include <wfsync/net/http.hpp>
 
 #include <boost/json/value.hpp>
 
@@ -18,8 +19,7 @@ namespace wfsync::connector::detail {
 /// byte offset where parsing stopped.
 [[nodiscard]] result<boost::json::value> parse_body(std::string_view body, std::string_view what);
 
-/// ASCII case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b);
+using net::iequals;  ///< ASCII case-insensitive equality
 
 /// Printable ASCII, at most `max` bytes ("..." appended when cut): used when showing a
 /// non-JSON text in an error.

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 namespace wfsync::net {
-namespace {
 
 bool iequals(std::string_view a, std::string_view b) noexcept
 {
@@ -14,8 +13,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept
                return lower(static_cast<unsigned char>(x)) == lower(static_cast<unsigned char>(y));
            });
 }
-
-}  // namespace
 
 void header_list::set(std::string name, std::string value)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/net/http_client.hpp>
+#include <wfsync/net/retry_hint.hpp>
 
 #include <wfsync/core/log.hpp>
 #include <wfsync/core/zlib.hpp>
@@ -142,35 +143,6 @@ bool idempotent_method(std::string_view m)
 bool retryable_status(int s)
 {
     return s == 408 || s == 425 || s == 429 || (s >= 500 && s <= 599);
-}
-
-/// Retry-After: delta seconds or an HTTP-date (IMF-fixdate). nullopt when absent or unreadable.
-std::optional<milliseconds> parse_retry_after(std::string_view v)
-{
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    if (v.empty()) return std::nullopt;
-    long long secs = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-    if (ec == std::errc{} && p == v.data() + v.size()) return milliseconds(std::max(0LL, secs) * 1000);
-    std::tm tm{};
-    std::istringstream in{std::string(v)};
-    in.imbue(std::locale::classic());
-    in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
-    if (in.fail()) return std::nullopt;
-    std::time_t when = timegm(&tm);
-    auto delta = std::chrono::system_clock::from_time_t(when) - std::chrono::system_clock::now();
-    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(delta));
-}
-
-std::optional<milliseconds> parse_delta_seconds(std::string_view v)
-{
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    long long secs = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-    if (ec != std::errc{} || p != v.data() + v.size()) return std::nullopt;
-    return milliseconds(std::max(0LL, secs) * 1000);
 }
 
 /// A short, single-line excerpt of a body for error texts (never the whole body).
@@ -670,12 +642,7 @@ struct http_client::impl {
     /// Minimum wait the server asked for (Retry-After, RateLimit-Reset), capped at max_backoff.
     std::optional<milliseconds> server_hint(const http_response& r)
     {
-        std::optional<milliseconds> hint;
-        if (auto* v = r.headers.find("Retry-After")) hint = parse_retry_after(*v);
-        if (auto* v = r.headers.find("RateLimit-Reset")) {
-            auto h = parse_delta_seconds(*v);
-            if (h && (!hint || *h > *hint)) hint = h;
-        }
+        auto hint = server_wait_hint(r.headers, std::chrono::system_clock::now());
         if (hint) hint = std::min(*hint, settings.max_backoff);
         return hint;
     }

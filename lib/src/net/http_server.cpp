@@ -42,16 +42,6 @@ constexpr std::size_t header_limit = 64 * 1024;
 constexpr std::size_t drain_limit = 4u << 20;
 constexpr auto drain_time = std::chrono::seconds(2);
 
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-        if (std::tolower(x) != std::tolower(y)) return false;
-    }
-    return true;
-}
-
 std::string_view trim(std::string_view s) noexcept
 {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/net/multipart.hpp>
+#include <wfsync/net/http.hpp>
 
 #include <wfsync/core/hash.hpp>
 
@@ -42,14 +43,6 @@ std::string clean_header_value(std::string_view s)
         if (c != '\r' && c != '\n')
             out += c;
     return out;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 std::string_view trim(std::string_view s)

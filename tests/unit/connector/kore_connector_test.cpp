@@ -82,7 +82,7 @@ struct fixture {
         return t;
     }
 
-    std::unique_ptr<connector::connector> make(const config::tenant& t)
+    std::unique_ptr<wfsync::connector::connector> make(const config::tenant& t)
     {
         auto c = make_connector(ioc.get_executor(), t);
         BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));
@@ -114,7 +114,7 @@ struct fixture {
     }
 
     /// start_export, then poll_export every 20 ms until done or an error; `polls` counts.
-    result<export_job> export_all(connector::connector& c, const workflow_summary& wf, int* polls = nullptr)
+    result<export_job> export_all(wfsync::connector::connector& c, const workflow_summary& wf, int* polls = nullptr)
     {
         version_ref v;
         auto job = run_coro(ioc, c.start_export(wf, v));
@@ -130,7 +130,7 @@ struct fixture {
         return job;
     }
 
-    package exported(connector::connector& c, const workflow_summary& wf)
+    package exported(wfsync::connector::connector& c, const workflow_summary& wf)
     {
         auto j = export_all(c, wf);
         BOOST_TEST_REQUIRE(j.has_value(), (j ? "" : j.error().message));

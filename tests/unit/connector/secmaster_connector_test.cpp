@@ -145,7 +145,7 @@ struct fixture {
         t.auth.token = config::secret(static_token);
         return t;
     }
-    std::unique_ptr<connector::connector> make(const config::tenant& t)
+    std::unique_ptr<wfsync::connector::connector> make(const config::tenant& t)
     {
         auto c = make_connector(ioc.get_executor(), t);
         BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));
@@ -169,7 +169,7 @@ struct fixture {
     }
     std::size_t iam_requests(const std::string& tenant) { return logged(tenant, "/iam/v3/auth/tokens", "POST").size(); }
 
-    workflow_summary find(connector::connector& c, const std::string& id)
+    workflow_summary find(wfsync::connector::connector& c, const std::string& id)
     {
         auto all = run(c.list_workflows());
         BOOST_TEST_REQUIRE(all.has_value(), (all ? "" : all.error().message));
@@ -178,7 +178,7 @@ struct fixture {
         BOOST_FAIL("workflow " << id << " not listed");
         return {};
     }
-    package export_of(connector::connector& c, const std::string& id)
+    package export_of(wfsync::connector::connector& c, const std::string& id)
     {
         auto wf = find(c, id);
         const version_ref active{version_ref::kind::active, {}};
@@ -189,7 +189,7 @@ struct fixture {
         return *job->result;
     }
     /// The version labelled `label` as c lists it for workflow `wf_id`.
-    version_summary listed(connector::connector& c, const std::string& wf_id, const std::string& label)
+    version_summary listed(wfsync::connector::connector& c, const std::string& wf_id, const std::string& label)
     {
         auto vs = run(c.list_versions(wf_id));
         BOOST_TEST_REQUIRE(vs.has_value(), (vs ? "" : vs.error().message));
@@ -917,7 +917,7 @@ struct scripted_sm {
         t.net.rate.per_second = 0;
         return t;
     }
-    std::unique_ptr<connector::connector> make()
+    std::unique_ptr<wfsync::connector::connector> make()
     {
         auto c = make_connector(ioc.get_executor(), tenant());
         BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));

@@ -124,7 +124,7 @@ struct fixture {
     config::tenant src() { return oauth_tenant("src", "src-secret-123456"); }
     config::tenant tgt() { return oauth_tenant("tgt", "tgt-secret-abcdef"); }
 
-    std::unique_ptr<connector::connector> make(const config::tenant& t)
+    std::unique_ptr<wfsync::connector::connector> make(const config::tenant& t)
     {
         auto c = make_connector(ioc.get_executor(), t);
         BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));
@@ -181,7 +181,7 @@ std::vector<std::string> state_versions(const json::object& state, const std::st
     return out;
 }
 
-package export_of(fixture& f, connector::connector& c, const std::string& id, version_ref v)
+package export_of(fixture& f, wfsync::connector::connector& c, const std::string& id, version_ref v)
 {
     auto job = f.run(c.start_export(workflow_summary{id, "", "", ""}, v));
     BOOST_TEST_REQUIRE(job.has_value(), (job ? "" : job.error().message));
@@ -670,7 +670,7 @@ struct scripted {
         t.net.rate.per_second = 0;
         return t;
     }
-    std::unique_ptr<connector::connector> make(const config::tenant& t)
+    std::unique_ptr<wfsync::connector::connector> make(const config::tenant& t)
     {
         auto c = make_connector(ioc.get_executor(), t);
         BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().message));

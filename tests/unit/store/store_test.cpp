@@ -58,7 +58,7 @@ struct raw_db {
     }
 };
 
-std::unique_ptr<store::store> open_ok(const std::string& path)
+std::unique_ptr<wfsync::store::store> open_ok(const std::string& path)
 {
     auto s = open_sqlite(path);
     BOOST_TEST_REQUIRE(s.has_value(), (s.has_error() ? s.error().what() : ""));

@@ -64,7 +64,11 @@ struct generator {
         static const double doubles[] = {0.1, -0.0, 1e300, 2.5e-8, 123456.789, 1.0, -3.75, 1e21, 5e-324, 0.2, 3e-5};
         switch (pick(10)) {
         case 0: return static_cast<std::int64_t>(rng()) - (std::int64_t{1} << 31);
-        case 1: return (std::uint64_t{1} << 63) | (static_cast<std::uint64_t>(rng()) << 20) | rng();
+        case 1: {
+            auto high = static_cast<std::uint64_t>(rng()) << 20;
+            auto low = rng();
+            return (std::uint64_t{1} << 63) | high | low;
+        }
         case 2: return doubles[pick(std::size(doubles))];
         case 3: return pick(2) == 0;
         case 4: return nullptr;
@@ -84,6 +88,15 @@ struct generator {
         json::object o;
         for (std::size_t i = pick(5); i > 0; --i) o[key()] = content(depth - 1);
         return o;
+    }
+
+    /// "8-4-12" hex groups; drawn last group first, as the pinned corpora were.
+    std::string uuidish()
+    {
+        auto c = hex(12);
+        auto b = hex(4);
+        auto a = hex(8);
+        return a + "-" + b + "-" + c;
     }
 
     std::string hex(std::size_t n)
@@ -120,7 +133,12 @@ connector::package kore_random(generator& g)
     for (std::size_t i = 0; i < n; ++i) {
         json::object node{{"id", ids[i]}, {"type", g.pick(2) ? "ai" : "api"}, {"name", fmt::format("Step {}", i)}};
         std::string prompt = g.text(30);
-        if (g.pick(2)) prompt += " use {{" + id_text(g.pick(n)) + ".output}} and " + id_text(g.pick(n));
+        if (g.pick(2)) {
+            // Sequenced: the operands of + are not, and gcc drew the second id first.
+            auto second = id_text(g.pick(n));
+            auto first = id_text(g.pick(n));
+            prompt += " use {{" + first + ".output}} and " + second;
+        }
         node["prompt"] = prompt;
         switch (g.pick(5)) {
         case 0: node["next"] = nullptr; break;
@@ -161,13 +179,21 @@ connector::package kore_random(generator& g)
 
 // --- SecMaster -----------------------------------------------------------------------------
 
+/// A script naming one of the actions; the id is drawn before the text (pinned corpora).
+template <class TextOf>
+std::string script_text(generator& g, TextOf& text_of, std::size_t n)
+{
+    auto id = text_of(g.pick(n));
+    return g.text(20) + id;
+}
+
 connector::package secmaster_random(generator& g)
 {
     const std::size_t n = 1 + g.pick(8);
     std::vector<json::value> ids;
     for (std::size_t i = 0; i < n; ++i)
         ids.emplace_back(g.pick(4) == 0 ? json::value(static_cast<std::int64_t>(50 + i))
-                                        : json::value(g.hex(8) + "-" + g.hex(4) + "-" + g.hex(12)));
+                                        : json::value(g.uuidish()));
     auto text_of = [&](std::size_t i) {
         return ids[i].is_string() ? std::string(ids[i].get_string()) : std::to_string(ids[i].get_int64());
     };
@@ -180,14 +206,14 @@ connector::package secmaster_random(generator& g)
                        {"parent", ids[g.pick(n)]},
                        {"enabled", g.pick(2) == 0},
                        {"status", "ok"},
-                       {"parameters", {{"script", g.text(20) + text_of(g.pick(n))},
+                       {"parameters", {{"script", script_text(g, text_of, n)},
                                        {"timeout", 1000 * g.pick(30)},
                                        {"extra", g.content(3)}}},
                        {"create_time", 1700000000 + g.pick(1000)},
                        {"creator_name", "u" + g.hex(4)}};
         actions.push_back(std::move(a));
     }
-    const std::string wf_id = g.hex(8) + "-" + g.hex(4) + "-" + g.hex(12);
+    const std::string wf_id = g.uuidish();
     json::object wf{{"id", wf_id},
                     {"name", "SOC " + g.text(6)},
                     {"dataclass_id", g.hex(12)},
@@ -212,7 +238,9 @@ connector::package secmaster_random(generator& g)
         p.files["workflow.json"] = json::serialize(wf);
     } else {
         p.format = "secmaster-file";
-        p.files[fmt::format("SOC_{}_v{}.json", g.hex(3), 1 + g.pick(9))] =
+        auto label = 1 + g.pick(9);  // drawn before the prefix (pinned corpora)
+        auto prefix = g.hex(3);
+        p.files[fmt::format("SOC_{}_v{}.json", prefix, label)] =
             json::serialize(json::object{{"workflow", std::move(wf)}, {"version", std::move(version)}});
     }
     return p;

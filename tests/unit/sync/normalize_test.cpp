@@ -48,8 +48,8 @@ BOOST_AUTO_TEST_CASE(same_workflow_in_two_tenants_hashes_equal)
     BOOST_TEST(hash_of(a) == hash_of(b));
     BOOST_TEST(canonical_json(normalized(a)) == canonical_json(normalized(b)));
     // Several other shuffles agree too.
-    for (unsigned seed = 1; seed < 8; ++seed)
-        BOOST_TEST(hash_of(sample_export({.base = 5000 + seed * 100, .workflow_id = 1, .shuffle_seed = seed,
+    for (int seed = 1; seed < 8; ++seed)
+        BOOST_TEST(hash_of(sample_export({.base = 5000 + seed * 100, .workflow_id = 1, .shuffle_seed = static_cast<unsigned>(seed),
                                           .tenant_noise = (seed % 2) == 1})) == hash_of(a));
 }
 

@@ -20,6 +20,11 @@ struct config;
 struct admin_settings;
 }  // namespace wfsync::config
 
+namespace wfsync::net {
+struct server_request;
+struct server_response;
+}  // namespace wfsync::net
+
 namespace wfsync::app {
 
 /// What the admin endpoint asks of the daemon. `wfsync serve` implements it; every call is
@@ -113,6 +118,12 @@ struct admin_server_settings {
 /// Builds admin_server_settings from the config's `admin` section, reading the token file
 /// (a trailing newline is not part of the token). Fails naming the file, never its content.
 [[nodiscard]] result<admin_server_settings> admin_settings_from(const config::admin_settings& a);
+
+/// What the admin endpoint answers to one request, as the table under admin_server says;
+/// admin_server calls it for each request. Logs nothing about the request itself.
+net::server_response admin_answer(const net::server_request& req,
+                                  const admin_server_settings& settings,
+                                  admin_provider& provider);
 
 /// The daemon's HTTP admin endpoint on net::http_server:
 ///

@@ -9,6 +9,9 @@
 
 namespace wfsync::net {
 
+/// ASCII case-insensitive equality (header names, auth schemes, host names).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
 /// Header fields in order; names compared case-insensitively.
 struct header_list {
     std::vector<std::pair<std::string, std::string>> fields;
