@@ -265,12 +265,12 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     auto a = archive::archive::open(name, conf->second.path, st);
     if (!a) {
         err << "wfsync: archive " << name << ": " << a.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(a.error());
     }
     auto entries = a->list({}, cl.workflow);
     if (!entries) {
         err << "wfsync: archive " << name << ": " << entries.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(entries.error());
     }
     std::set<std::pair<std::string, std::string>> found;
     for (const auto& e : *entries) found.insert({e.tenant, e.workflow_id});
@@ -310,7 +310,7 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     auto s = run_to_end(ioc, eng.run(r, o));
     if (!s) {
         err << "wfsync: restore: " << log::redact(s.error().what()) << '\n';
-        return is_retryable(s.error()) ? exit_tempfail : exit_partial;
+        return exit_code_for(s.error());
     }
     out << (cl.dry_run ? "restore plan (dry run)" : "restore") << " from " << cl.from << " to " << cl.to << ": "
         << s->imported << " imported, " << s->unchanged << " unchanged, " << s->drift << " drift, " << s->errors
