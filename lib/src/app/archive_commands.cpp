@@ -164,8 +164,10 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
     for (const auto& name : names) {
         auto a = archive::archive::open(name, cfg.archives.at(name).path, st);
         if (!a) {
+            // The archive's directory itself: access refused is 77, a read-only or broken file
+            // system 74, whatever the other archives do.
             err << "wfsync: archive " << name << ": " << a.error().what() << '\n';
-            code = exit_partial;
+            code = exit_code_for(a.error());
             continue;
         }
         if (sub == "list") {
