@@ -146,6 +146,53 @@ BOOST_AUTO_TEST_CASE(a_damaged_btree_is_refused_at_open_naming_the_file_and_how_
     BOOST_TEST((test::read_file(path) == before));
 }
 
+BOOST_AUTO_TEST_CASE(an_index_that_disagrees_with_its_table_is_refused_at_open)
+{
+    // quick_check does not compare an index with its table. An intents index that no longer
+    // finds an intent would have the next run send its import again.
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    fill(path, 1);
+    {
+        raw r(path);
+        r.exec("INSERT INTO import_intents (rule, run_uid, source_tenant, source_workflow, source_version, "
+               "content_hash, target_tenant, target_workflow, target_version, generation, idempotency_key, state, "
+               "detail, created_at, updated_at) VALUES ('rule-a', 'run', 's', '1', 'v', 'h', 't', '2', 'v', 0, 'k', "
+               "'pending', '', 1, 1)");
+    }
+    std::int64_t root = 0, page_size = 0;
+    {
+        raw r(path);
+        root = r.integer("SELECT rootpage FROM sqlite_schema WHERE name = 'import_intents_tuple'");
+        page_size = r.integer("PRAGMA page_size");
+    }
+    {
+        // The index's only entry now says rule-b: still in order, no longer the table's row.
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        std::string page(static_cast<std::size_t>(page_size), '\0');
+        f.seekg((root - 1) * page_size);
+        f.read(page.data(), page_size);
+        auto at = page.rfind("rule-a");
+        BOOST_TEST_REQUIRE(at != std::string::npos);
+        f.seekp((root - 1) * page_size + static_cast<std::int64_t>(at) + 5);
+        f.put('b');
+        BOOST_TEST_REQUIRE(f.good());
+    }
+    {
+        raw r(path, SQLITE_OPEN_READONLY);
+        BOOST_TEST_REQUIRE(r.text("PRAGMA quick_check") == "ok");
+        BOOST_TEST_REQUIRE(r.text("PRAGMA integrity_check") != "ok");
+    }
+    const auto before = test::read_file(path);
+    auto s = open_sqlite(path);
+    BOOST_TEST_REQUIRE(s.has_error());
+    BOOST_TEST((s.error().code == errc::store));
+    BOOST_TEST(contains(s.error().message, "state database " + path + " is damaged (PRAGMA integrity_check(import_intents): "),
+               s.error().message);
+    BOOST_TEST(contains(s.error().message, "copy the backup over " + path), s.error().message);
+    BOOST_TEST((test::read_file(path) == before));
+}
+
 BOOST_AUTO_TEST_CASE(check_integrity_says_ok_or_lists_the_problems_bounded)
 {
     test::temp_dir dir;
