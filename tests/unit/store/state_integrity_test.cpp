@@ -5,6 +5,7 @@
 
 #include <wfsync/store/state_backup.hpp>
 #include <wfsync/store/state_check.hpp>
+#include <wfsync/store/state_lock.hpp>
 #include <wfsync/store/store.hpp>
 
 #include <support/temp_dir.hpp>
@@ -381,6 +382,18 @@ BOOST_AUTO_TEST_CASE(a_fifo_in_place_of_the_state_or_its_wal_is_refused_without_
     BOOST_TEST_REQUIRE(wal.has_error());
     BOOST_TEST(wal.error().message == other + "-wal is not a regular file but a FIFO; wfsync needs it to be the "
                                               "state database's own wal file: remove it");
+}
+
+BOOST_AUTO_TEST_CASE(a_fifo_in_place_of_the_lock_is_refused_without_hanging)
+{
+    test::temp_dir dir;
+    auto state = dir.file("state");
+    BOOST_TEST_REQUIRE(::mkdir(state.c_str(), 0700) == 0);
+    BOOST_TEST_REQUIRE(::mkfifo((state + "/lock").c_str(), 0600) == 0);
+    auto l = state_lock::acquire(state, "wfsync sync");
+    BOOST_TEST_REQUIRE(l.has_error());
+    BOOST_TEST((l.error().code == errc::io));
+    BOOST_TEST(l.error().message == "the state lock " + state + "/lock is not a regular file but a FIFO; remove it");
 }
 
 BOOST_AUTO_TEST_CASE(access_refused_is_a_permission_error)
