@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/app/admin.hpp>
+#include <wfsync/core/read_file.hpp>
 
 #include <wfsync/config/config.hpp>
 #include <wfsync/core/log.hpp>
@@ -100,11 +101,10 @@ result<admin_server_settings> admin_settings_from(const config::admin_settings& 
     admin_server_settings s;
     s.listen = a.listen;
     if (a.token_file.empty()) return s;
-    std::ifstream in(a.token_file, std::ios::binary);
-    if (!in) return fail(errc::config, fmt::format("admin.token_file: cannot read '{}'", a.token_file));
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    std::string token = buf.str();
+    // A regular file of a sane size: a FIFO or a device is refused, not read for ever.
+    auto read = read_regular_file(a.token_file, 64 * 1024);
+    if (!read) return fail(errc::config, fmt::format("admin.token_file: {}", read.error().message));
+    std::string token = std::move(*read);
     // Files written with `echo` end in a newline that is not part of the token.
     if (!token.empty() && token.back() == '\n') {
         token.pop_back();

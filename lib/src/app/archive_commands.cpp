@@ -164,8 +164,10 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
     for (const auto& name : names) {
         auto a = archive::archive::open(name, cfg.archives.at(name).path, st);
         if (!a) {
+            // The archive's directory itself: access refused is 77, a read-only or broken file
+            // system 74, whatever the other archives do.
             err << "wfsync: archive " << name << ": " << a.error().what() << '\n';
-            code = exit_partial;
+            code = exit_code_for(a.error());
             continue;
         }
         if (sub == "list") {
@@ -265,12 +267,12 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     auto a = archive::archive::open(name, conf->second.path, st);
     if (!a) {
         err << "wfsync: archive " << name << ": " << a.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(a.error());
     }
     auto entries = a->list({}, cl.workflow);
     if (!entries) {
         err << "wfsync: archive " << name << ": " << entries.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(entries.error());
     }
     std::set<std::pair<std::string, std::string>> found;
     for (const auto& e : *entries) found.insert({e.tenant, e.workflow_id});
@@ -310,7 +312,7 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     auto s = run_to_end(ioc, eng.run(r, o));
     if (!s) {
         err << "wfsync: restore: " << log::redact(s.error().what()) << '\n';
-        return is_retryable(s.error()) ? exit_tempfail : exit_partial;
+        return exit_code_for(s.error());
     }
     out << (cl.dry_run ? "restore plan (dry run)" : "restore") << " from " << cl.from << " to " << cl.to << ": "
         << s->imported << " imported, " << s->unchanged << " unchanged, " << s->drift << " drift, " << s->errors

@@ -16,7 +16,7 @@ namespace {
 
 const std::set<std::string, std::less<>> known_commands{"sync",   "plan",    "check",   "history",
                                                           "serve",  "diff",    "archive", "restore",
-                                                          "status", "resolve"};
+                                                          "status", "resolve", "state"};
 
 }  // namespace
 
@@ -41,6 +41,9 @@ std::string usage()
            "  resolve [--json]                    imports held because no read could tell whether they happened\n"
            "  resolve --intent N --imported [--target-workflow ID] [--target-version V] | --not-imported\n"
            "                                      settle one as you found it in the platform's UI\n"
+           "  state check                         PRAGMA integrity_check of the state: prints ok or the problems\n"
+           "  state backup FILE [--force]         a consistent copy of the state (SQLite's online backup), also\n"
+           "                                      while the daemon runs; --force replaces an existing FILE\n"
            "\n"
            "options:\n"
            "  --config FILE   config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)\n"
@@ -48,7 +51,9 @@ std::string usage()
            "                  when another command holds it (no limit without DUR) instead of exit 75\n"
            "  --help          this text\n"
            "\n"
-           "exit codes: 0 success, 1 some items failed, 2 usage, 75 temporary failure, 78 config error\n";
+           "exit codes: 0 success, 1 some items failed, 2 usage, 74 local I/O error or damaged state (EX_IOERR),\n"
+           "            75 temporary failure: network, 5xx, 429, state busy or locked (EX_TEMPFAIL),\n"
+           "            77 permission denied on a local file (EX_NOPERM), 78 config error (EX_CONFIG)\n";
 }
 
 result<command_line> parse_command_line(const std::vector<std::string>& args)
@@ -150,6 +155,8 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             cl.offline = true;
         } else if (a == "--json") {
             cl.json = true;
+        } else if (a == "--force") {
+            cl.force = true;
         } else if (a.size() > 1 && a[0] == '-') {
             return fail(errc::invalid_argument, "unknown option '" + a + "'");
         } else if (cl.command.empty()) {
@@ -195,7 +202,21 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         if (cl.resolution == "not-imported" && (!cl.target_workflow.empty() || !cl.target_version.empty()))
             return fail(errc::invalid_argument, "--target-workflow and --target-version go with --imported");
     }
-    if (!cl.positional.empty() && c != "diff" && c != "archive")
+    if (auto r = refuse(cl.force && c != "state", "--force"); !r) return r.error();
+    if (c == "state") {
+        const auto& p = cl.positional;
+        if (p.empty() || (p[0] != "check" && p[0] != "backup"))
+            return fail(errc::invalid_argument, "state needs one of: check, backup FILE");
+        if (p[0] == "check" && p.size() != 1)
+            return fail(errc::invalid_argument, "unexpected argument '" + p[1] + "' after state check");
+        if (p[0] == "backup" && p.size() != 2)
+            return fail(errc::invalid_argument, p.size() < 2 ? "state backup needs a FILE to write"
+                                                              : "unexpected argument '" + p[2] + "' after state backup FILE");
+        if (cl.force && p[0] != "backup")
+            return fail(errc::invalid_argument, "--force is an option of 'state backup' only");
+        if (p[0] == "backup" && p[1].empty()) return fail(errc::invalid_argument, "state backup needs a FILE to write");
+    }
+    if (!cl.positional.empty() && c != "diff" && c != "archive" && c != "state")
         return fail(errc::invalid_argument, "unexpected argument '" + cl.positional.front() + "'");
     if (auto r = refuse(!cl.archive.empty() && c != "archive", "--archive"); !r) return r.error();
     for (auto [set, opt] : {std::pair{!cl.from.empty(), "--from"}, std::pair{!cl.to.empty(), "--to"},

@@ -6,6 +6,7 @@
 #include "archive_commands.hpp"
 #include "resolve_command.hpp"
 #include "serve.hpp"
+#include "state_command.hpp"
 
 #include <wfsync/app/admin.hpp>
 #include <wfsync/core/duration.hpp>
@@ -98,17 +99,22 @@ result<std::unique_ptr<store::store>> open_state(const config::config& cfg)
 {
     auto path = (std::filesystem::path(cfg.state.path) / "state.db").string();
     auto st = store::open_sqlite(path);
-    if (!st) return std::move(st.error()).context("state " + path);
+    // Most messages name the file already; the others say which file they are about.
+    if (!st && st.error().message.find(path) == std::string::npos) return std::move(st.error()).context("state " + path);
     return st;
 }
 
-/// The state's lock for a command that changes the state; on failure, says why on `err`.
-std::optional<store::state_lock> lock_state(const config::config& cfg, const command_line& cl, std::ostream& err)
+/// The state's lock for a command that changes the state; on failure, says why on `err` and
+/// sets `code`: 75 when another command holds it (it will let go), else as the error says
+/// (77 for access refused, 74 for a read-only file system).
+std::optional<store::state_lock> lock_state(const config::config& cfg, const command_line& cl, std::ostream& err,
+                                            int& code)
 {
     auto what = cl.command + (cl.positional.empty() ? "" : " " + cl.positional.front());
     auto lock = store::state_lock::acquire(cfg.state.path, "wfsync " + what, cl.wait);
     if (!lock) {
         err << "wfsync: " << lock.error().what() << '\n';
+        code = lock.error().code == errc::conflict ? exit_tempfail : exit_code_for(lock.error());
         return std::nullopt;
     }
     return std::move(*lock);
@@ -215,13 +221,14 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     // A dry run changes nothing: it needs no lock.
     std::optional<store::state_lock> lock;
     if (!planning && !cl.dry_run) {
-        lock = lock_state(*cfg, cl, err);
-        if (!lock) return exit_tempfail;
+        int code = exit_ok;
+        lock = lock_state(*cfg, cl, err, code);
+        if (!lock) return code;
     }
     auto st = open_state(*cfg);
     if (!st) {
         err << "wfsync: " << st.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(st.error());
     }
 
     boost::asio::io_context ioc;
@@ -234,6 +241,9 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
 
     int code = exit_ok;
     bool any_done = false, all_transient = true, any_failure = false;
+    // A rule that failed on the state or a local file: the next rule would too, and waiting
+    // does not help (74, 77).
+    int local_failure = exit_ok;
     boost::json::array runs;
     for (const auto* r : *rules) {
         auto s = run_to_end(ioc, eng.run(*r, opts));
@@ -241,6 +251,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
         if (!s) {
             any_failure = true;
             if (!is_retryable(s.error())) all_transient = false;
+            if (auto c = exit_code_for(s.error()); c == exit_ioerr || c == exit_noperm) local_failure = c;
             err << "wfsync: rule " << r->name << ": " << log::redact(s.error().what()) << '\n';
             if (cl.json) {
                 boost::json::object o;
@@ -278,6 +289,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
     if (any_failure) code = (all_transient && !any_done) ? exit_tempfail : exit_partial;
+    if (local_failure != exit_ok) code = local_failure;
     return code;
 }
 
@@ -319,7 +331,7 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
     auto st = open_state(*cfg);
     if (!st) {
         err << "wfsync: " << st.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(st.error());
     }
     store::history_filter f;
     if (!cl.rules.empty()) f.rule = cl.rules.front();
@@ -328,8 +340,9 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
     auto runs = (*st)->list_runs(f);
     auto events = (*st)->list_events(f);
     if (!runs || !events) {
-        err << "wfsync: reading history: " << (!runs ? runs.error().what() : events.error().what()) << '\n';
-        return exit_tempfail;
+        const auto& e = !runs ? runs.error() : events.error();
+        err << "wfsync: reading history: " << e.what() << '\n';
+        return exit_code_for(e);
     }
     if (cl.json) {
         boost::json::array rj, ej;
@@ -405,17 +418,24 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
                                 (cl.command == "archive" && cl.positional.front() == "prune" && !cl.dry_run);
             std::optional<store::state_lock> lock;
             if (writes) {
-                lock = lock_state(*cfg, cl, err);
-                if (!lock) return exit_tempfail;
+                int code = exit_ok;
+                lock = lock_state(*cfg, cl, err, code);
+                if (!lock) return code;
             }
             auto st = open_state(*cfg);
             if (!st) {
                 err << "wfsync: " << st.error().what() << '\n';
-                return exit_tempfail;
+                return exit_code_for(st.error());
             }
             if (cl.command == "resolve") return run_resolve(**st, cl, out, err);
             return cl.command == "archive" ? run_archive(*cfg, **st, cl, out, err)
                                            : run_restore(cfg, **st, cl, out, err);
+        }
+        if (cl.command == "state") {
+            // Read-only: no lock, and the store is not opened (a damaged one could not be).
+            auto cfg = load_config(cl.config_file, err);
+            if (!cfg) return exit_config;
+            return run_state(*cfg, cl, out, err);
         }
         if (cl.command == "status") {
             auto cfg = load_config(cl.config_file, err);

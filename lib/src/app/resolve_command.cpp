@@ -38,7 +38,7 @@ int list_held(store::store& st, const command_line& cl, std::ostream& out, std::
     auto held = st.held_intents();
     if (!held) {
         err << "wfsync: " << held.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(held.error());
     }
     if (cl.json) {
         boost::json::array a;
@@ -96,7 +96,7 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
     auto got = st.get_intent(cl.intent);
     if (!got) {
         err << "wfsync: " << got.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(got.error());
     }
     if (!*got) {
         err << "wfsync: no import intent " << cl.intent << " (wfsync resolve lists the held ones)\n";
@@ -113,7 +113,7 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
         const std::string why = "resolved by an operator: not imported; the next run sends it again";
         if (auto r = st.set_intent_state(i.id, store::intent_state::failed, why); !r) {
             err << "wfsync: " << r.error().what() << '\n';
-            return exit_tempfail;
+            return exit_code_for(r.error());
         }
         record(st, i, "resolve", why);
         out << "intent " << i.id << ": not imported; the next run of rule " << i.rule << " imports it again\n";
@@ -156,7 +156,7 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
     }();
     if (!done) {
         err << "wfsync: " << done.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(done.error());
     }
     record(st, i, "resolve", why);
     out << "intent " << i.id << ": imported into " << i.target_tenant << "/" << target_workflow

@@ -352,13 +352,13 @@ int run_serve(const std::string& config_file, serve_options opts, std::ostream& 
     auto lock = store::state_lock::acquire(cfg->state.path, "wfsync serve", opts.wait);
     if (!lock) {
         err << "wfsync: " << lock.error().what() << '\n';
-        return exit_tempfail;
+        return lock.error().code == errc::conflict ? exit_tempfail : exit_code_for(lock.error());
     }
     auto path = (std::filesystem::path(cfg->state.path) / "state.db").string();
     auto st = store::open_sqlite(path);
     if (!st) {
         err << "wfsync: state " << path << ": " << st.error().what() << '\n';
-        return exit_tempfail;
+        return exit_code_for(st.error());
     }
     boost::asio::io_context ioc(1);
     daemon d(ioc, config_file, std::move(cfg), std::move(*st), opts);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/archive/archive.hpp>
+#include <wfsync/core/read_file.hpp>
 
 #include <wfsync/core/hash.hpp>
 #include <wfsync/core/zip.hpp>
@@ -49,7 +50,7 @@ std::string os_error(int err)
 
 error io_error(std::string_view what, const fs::path& p, int err)
 {
-    return fail(errc::io, fmt::format("{} {}: {}", what, p.string(), os_error(err)));
+    return fail(errc_for_errno(err), fmt::format("{} {}: {}", what, p.string(), os_error(err)));
 }
 
 bool is_temp_name(std::string_view name) noexcept
@@ -110,12 +111,23 @@ result<void> make_private_dir(const fs::path& dir)
 struct read_outcome {
     std::string bytes;
     int err = 0;  ///< 0 = read; else errno (EFBIG for over max_file_bytes, EINVAL for not a file)
+    unsigned mode = 0;  ///< the file's type and mode, when it was opened
+
+    /// Why it could not be read, for a report or an error.
+    std::string why() const
+    {
+        if (err == EINVAL && mode != 0) return fmt::format("not a regular file but {}", file_kind(mode));
+        if (err == ELOOP) return "a symbolic link, which is not followed";
+        if (err == EFBIG) return fmt::format("larger than the limit of {} bytes", max_file_bytes);
+        return os_error(err);
+    }
 };
 
 read_outcome read_whole(const fs::path& p)
 {
     read_outcome out;
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO in place of an archive file is refused below, not waited on.
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         out.err = errno;
         return out;
@@ -123,14 +135,17 @@ read_outcome read_whole(const fs::path& p)
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         out.err = S_ISREG(st.st_mode) ? errno : EINVAL;
+        out.mode = st.st_mode;
         ::close(fd);
         return out;
     }
+    out.mode = st.st_mode;
     if (static_cast<std::size_t>(st.st_size) > max_file_bytes) {
         out.err = EFBIG;
         ::close(fd);
         return out;
     }
+    (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     out.bytes.resize(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
     for (;;) {
@@ -422,7 +437,8 @@ result<connector::package> archive::load(const entry& e)
         return fail(errc::invalid_argument, fmt::format("{}: path leaves the archive root", what));
     const fs::path file = fs::path(root_) / e.path;
     auto got = read_whole(file);
-    if (got.err != 0) return io_error("cannot read archive file", file, got.err).context(what);
+    if (got.err != 0)
+        return fail(errc_for_errno(got.err), fmt::format("{}: cannot read archive file {}: {}", what, file.string(), got.why()));
     const std::string sha = sha256_hex(got.bytes);
     if (sha != e.file_sha256)
         return fail(errc::io, fmt::format("{}: archive file {} is corrupt: sha256 {}, the catalogue "
@@ -470,7 +486,7 @@ result<verify_report> archive::verify()
             continue;
         }
         if (got.err != 0) {
-            rep.corrupt.push_back({f.path, fmt::format("cannot read: {}", os_error(got.err))});
+            rep.corrupt.push_back({f.path, fmt::format("cannot read: {}", got.why())});
             continue;
         }
         const std::string sha = sha256_hex(got.bytes);

@@ -30,6 +30,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// A config is a few hundred lines; a file over this is a mistake (a log, a dump, a device
+/// image), refused before yaml-cpp spends time and memory on it.
+constexpr std::size_t max_config_bytes = std::size_t{1} << 20;
+/// A CA bundle (Debian's holds ~150 certificates in ~200 KB).
+constexpr std::size_t max_ca_file_bytes = std::size_t{8} << 20;
+/// The longest `jitter` a rule may have.
+constexpr milliseconds max_jitter = std::chrono::hours(24);
+
 std::string join(const std::vector<std::string>& v, std::string_view sep = ", ")
 {
     std::string out;
@@ -108,7 +116,7 @@ std::optional<std::string> read_whole(const fs::path& p, std::string& why, std::
         return std::nullopt;
     }
     if (static_cast<std::uintmax_t>(st.st_size) > cap) {
-        why = fmt::format("larger than {} bytes", cap);
+        why = fmt::format("it is {} bytes, more than the limit of {} bytes", st.st_size, cap);
         return std::nullopt;
     }
     (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -124,7 +132,7 @@ std::optional<std::string> read_whole(const fs::path& p, std::string& why, std::
         if (n == 0) return out;
         out.append(buf, static_cast<std::size_t>(n));
         if (out.size() > cap) {  // grew while being read
-            why = fmt::format("larger than {} bytes", cap);
+            why = fmt::format("it grew past the limit of {} bytes while being read", cap);
             return std::nullopt;
         }
     }
@@ -325,7 +333,9 @@ private:
     // -- reporting --------------------------------------------------------------------
     void add(const YAML::Mark& m, std::string path, std::string message)
     {
-        source_location where{file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+        // Every problem carries file:line:column; where yaml-cpp knows no position (an empty
+        // document, an exception without a mark) it is the document's start.
+        source_location where{file_, m.line >= 0 ? m.line + 1 : 1, m.line >= 0 && m.column >= 0 ? m.column + 1 : 1};
         issues_.push_back(config_issue{std::move(where), std::move(path), std::move(message)});
     }
     void add(const entry& e, std::string message) { add(e.mark(), e.path, std::move(message)); }
@@ -920,9 +930,11 @@ void loader::parse_tenant(const entry& e, tenant& t)
             if (auto q = tf->get("ca_file")) {
                 if (auto v = str(*q, true); v && !v->empty()) {  // "" = the system's CAs
                     *v = resolve(*v);
-                    std::error_code ec;
-                    if (fs::is_regular_file(*v, ec)) t.tls.ca_file = *v;
-                    else add(*q, fmt::format("CA file '{}' does not exist or is not a file", *v));
+                    // Read once here, so that a FIFO, a device or a huge file is a config
+                    // error now rather than a hang or a flood when OpenSSL reads it later.
+                    std::string why;
+                    if (read_whole(*v, why, max_ca_file_bytes)) t.tls.ca_file = *v;
+                    else add(*q, fmt::format("cannot read CA file '{}': {}", *v, why));
                 }
             }
             if (auto q = tf->get("verify"))
@@ -1216,8 +1228,20 @@ void loader::parse_rule(const entry& e, rule& r, std::map<std::string, int>& see
             else r.timezone = *v;
         }
     }
-    if (auto p = f->get("jitter"))
-        if (auto v = duration(*p, true)) r.jitter = *v;
+    if (auto p = f->get("jitter")) {
+        const auto m = p->mark();
+        r.jitter_where = source_location{file_, m.line + 1, m.column + 1};
+        if (auto v = duration(*p, true)) {
+            // A longer delay is no longer jitter but another schedule; whether it is shorter
+            // than the schedule's period is checked where schedules are parsed (app).
+            if (*v > max_jitter)
+                add(*p, fmt::format("rule '{}': jitter {} is more than the maximum of {}; jitter spreads runs "
+                                    "over a short while, the schedule says when they run",
+                                    r.name, trim(p->value.Scalar()), format_duration(max_jitter)));
+            else
+                r.jitter = *v;
+        }
+    }
     if (auto p = f->get("verify_every"))
         if (auto v = duration(*p, true)) r.verify_every = *v;
     if (auto p = f->get("retention")) {
@@ -1332,7 +1356,7 @@ load_result load_string(std::string_view text, const std::string& file)
 load_result load_file(const std::string& path)
 {
     std::string why;
-    auto text = read_whole(path, why, 16 * 1024 * 1024);
+    auto text = read_whole(path, why, max_config_bytes);
     if (!text) {
         return std::vector<config_issue>{config_issue{
             source_location{path, 0, 0}, "", fmt::format("cannot read config file '{}': {}", path, why)}};

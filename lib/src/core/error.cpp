@@ -27,6 +27,8 @@ std::string_view to_string(errc e) noexcept
     case errc::cancelled: return "cancelled";
     case errc::unknown_outcome: return "unknown_outcome";
     case errc::tls: return "tls";
+    case errc::permission: return "permission";
+    case errc::busy: return "busy";
     }
     return "unknown";
 }
@@ -58,6 +60,7 @@ bool is_retryable(const error& e) noexcept
     switch (e.code) {
     case errc::transport:
     case errc::timeout:
+    case errc::busy:
         return true;
     case errc::http_status:
     case errc::rate_limited:

@@ -6,8 +6,10 @@
 // either the committed transaction or nothing: WAL replays committed frames on the next open
 // and drops the rest.
 #include "detail/sqlite.hpp"
+#include "detail/state_file.hpp"
 #include "migrations.hpp"
 
+#include <wfsync/core/read_file.hpp>
 #include <wfsync/core/zlib.hpp>
 #include <wfsync/store/store.hpp>
 
@@ -1370,14 +1372,13 @@ result<void> make_private_dirs(const std::filesystem::path& dir)
                                               "it exists and is not a directory",
                                               dir.string()));
         }
-        errno = err;
-        return fail(errc::io, fmt::format("cannot create directory {} for the state database: {}",
-                                          dir.string(), std::strerror(errno)));
+        return fail(errc_for_errno(err), fmt::format("cannot create directory {} for the state database: {}",
+                                                     dir.string(), std::strerror(err)));
     }
     // mkdir's mode is filtered by the umask; chmod is not.
     if (::chmod(dir.c_str(), 0700) != 0)
-        return fail(errc::io, fmt::format("cannot set mode 0700 on {}: {}", dir.string(),
-                                          std::strerror(errno)));
+        return fail(errc_for_errno(errno), fmt::format("cannot set mode 0700 on {}: {}", dir.string(),
+                                                       std::strerror(errno)));
     return {};
 }
 
@@ -1388,15 +1389,84 @@ result<void> make_private_file(const std::string& path)
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST) return {};  // existing file: keep its mode (the admin's choice)
-        return fail(errc::io, fmt::format("cannot create state database {}: {}", path,
-                                          std::strerror(errno)));
+        return fail(errc_for_errno(errno), fmt::format("cannot create state database {}: {}", path,
+                                                       errno == EROFS ? "read-only file system" : std::strerror(errno)));
     }
     int rc = ::fchmod(fd, 0600);
     int err = errno;
     ::close(fd);
     if (rc != 0)
-        return fail(errc::io, fmt::format("cannot set mode 0600 on {}: {}", path, std::strerror(err)));
+        return fail(errc_for_errno(err), fmt::format("cannot set mode 0600 on {}: {}", path, std::strerror(err)));
     return {};
+}
+
+/// Runs one check pragma; its problem lines, empty when it answers "ok". A file too damaged
+/// to be checked answers with SQLite's error as the one problem.
+result<std::vector<std::string>> run_check(database& db, const std::string& sql)
+{
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+        const int ext = sqlite3_extended_errcode(db.handle());
+        if ((ext & 0xff) == SQLITE_CORRUPT || (ext & 0xff) == SQLITE_NOTADB)
+            return std::vector<std::string>{sqlite3_errmsg(db.handle())};
+        return db.error_for("check the state database");
+    }
+    std::vector<std::string> problems;
+    int rc = SQLITE_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const auto* t = sqlite3_column_text(st, 0);
+        auto more = detail::check_lines(t ? reinterpret_cast<const char*>(t) : "");
+        problems.insert(problems.end(), more.begin(), more.end());
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        const int ext = sqlite3_extended_errcode(db.handle());
+        if ((ext & 0xff) != SQLITE_CORRUPT && (ext & 0xff) != SQLITE_NOTADB) return db.error_for("check the state database");
+        return std::vector<std::string>{sqlite3_errmsg(db.handle())};
+    }
+    if (problems.size() == 1 && problems.front() == "ok") problems.clear();
+    return problems;
+}
+
+/// The check at every open. A damaged state is refused rather than used: writing into a broken
+/// b-tree spreads the damage, and an index that disagrees with its table answers wrongly what
+/// was imported (an intent not found is an import sent twice).
+/// - PRAGMA quick_check over the whole file: every page and b-tree well formed.
+/// - PRAGMA integrity_check of every table but the history (runs, events), which quick_check
+///   does not do: each index agrees with its table. These tables decide what is imported; the
+///   history's indexes, the bulk of a large state, only decide what `history` lists, and are
+///   checked in full by `wfsync state check`. Costs: see README "Measured".
+result<void> check_at_open(database& db)
+{
+    auto quick = run_check(db, "PRAGMA quick_check(5)");
+    if (!quick) return quick.error();
+    std::string pragma = "quick_check";
+    std::vector<std::string> problems = std::move(*quick);
+    if (problems.empty()) {
+        std::vector<std::string> tables;
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db.handle(),
+                               "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                               "AND name NOT IN ('runs', 'events') ORDER BY name",
+                               -1, &st, nullptr) != SQLITE_OK)
+            return db.error_for("check the state database");
+        while (sqlite3_step(st) == SQLITE_ROW)
+            tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+        for (const auto& t : tables) {
+            auto full = run_check(db, fmt::format("PRAGMA integrity_check(\"{}\")", t));
+            if (!full) return full.error();
+            if (!full->empty()) {
+                pragma = fmt::format("integrity_check({})", t);
+                problems = std::move(*full);
+                break;
+            }
+        }
+    }
+    if (problems.empty()) return {};
+    return fail(errc::store, fmt::format("state database {} is damaged (PRAGMA {}: {}{}); {}", db.path(), pragma,
+                                         problems.front(), problems.size() > 1 ? "; and more" : "",
+                                         detail::restore_advice(db.path())));
 }
 
 }  // namespace
@@ -1428,6 +1498,7 @@ result<std::unique_ptr<store>> open_sqlite(const std::string& path)
             return r.error();
         if (auto r = check_private(path); !r) return r.error();
         if (auto r = make_private_file(path); !r) return r.error();
+        if (auto r = detail::check_state_file(path, true); !r) return r.error();
     }
 
     auto db = std::make_unique<database>();
@@ -1439,9 +1510,12 @@ result<std::unique_ptr<store>> open_sqlite(const std::string& path)
         int rc = sqlite3_extended_errcode(db->handle());
         if (rc == SQLITE_NOTADB)
             return fail(errc::store, fmt::format("{} is not a SQLite database", path));
-        return fail(errc::store, fmt::format("cannot open state database {}: {}", path,
-                                             sqlite3_errmsg(db->handle())));
+        return fail(detail::errc_for_sqlite(rc, db->handle()),
+                    fmt::format("cannot open state database {}: {}", path,
+                                detail::describe_sqlite(rc, sqlite3_errmsg(db->handle()), path)));
     }
+    if (!in_memory)
+        if (auto r = check_at_open(*db); !r) return r.error();
 
     if (!in_memory) {
         // journal_mode answers with the mode in force; anything but "wal" means no WAL.

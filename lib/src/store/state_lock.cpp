@@ -2,6 +2,7 @@
 #include <wfsync/store/state_lock.hpp>
 
 #include <wfsync/core/duration.hpp>
+#include <wfsync/core/read_file.hpp>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,11 @@
 namespace wfsync::store {
 
 namespace {
+
+std::string os_error(int err)
+{
+    return err == EROFS ? "read-only file system" : std::strerror(err);
+}
 
 /// What the lock file says of its holder, on one line, for an error message.
 std::string holder_of(int fd)
@@ -38,17 +44,34 @@ result<state_lock> state_lock::acquire(const std::string& dir, const std::string
                                        std::optional<std::chrono::milliseconds> wait)
 {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        return fail(errc::store, fmt::format("cannot create state directory {}: {}", dir, std::strerror(errno)));
+        return fail(errc_for_errno(errno), fmt::format("cannot create state directory {}: {}", dir, os_error(errno)));
     const std::string path = dir + "/lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return fail(errc::store, fmt::format("cannot open the state lock {}: {}", path, std::strerror(errno)));
+    // O_NONBLOCK: a FIFO in its place must be refused, not waited on.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ELOOP)
+            return fail(errc::io, fmt::format("cannot open the state lock {}: it is a symbolic link, which wfsync "
+                                              "does not follow; remove it",
+                                              path));
+        return fail(errc_for_errno(err),
+                    fmt::format("cannot open the state lock {}: {}{}", path, os_error(err),
+                                errc_for_errno(err) == errc::permission
+                                    ? "; run wfsync as the user that owns the state (the service's user), or give "
+                                      "that user access"
+                                    : ""));
+    }
     state_lock lock(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return fail(errc::io, fmt::format("the state lock {} is not a regular file but {}; remove it", path,
+                                          file_kind(st.st_mode)));
 
     const auto deadline = std::chrono::steady_clock::now() + wait.value_or(std::chrono::milliseconds(0));
     for (;;) {
         if (::flock(fd, LOCK_EX | LOCK_NB) == 0) break;
         if (errno != EWOULDBLOCK && errno != EINTR)
-            return fail(errc::store, fmt::format("cannot lock the state {}: {}", path, std::strerror(errno)));
+            return fail(errc_for_errno(errno), fmt::format("cannot lock the state {}: {}", path, os_error(errno)));
         const bool unbounded = wait && wait->count() == 0;
         if (!wait || (!unbounded && std::chrono::steady_clock::now() >= deadline))
             return fail(errc::conflict,
@@ -60,7 +83,7 @@ result<state_lock> state_lock::acquire(const std::string& dir, const std::string
     }
     const std::string text = fmt::format("pid {} ({}) since {}\n", ::getpid(), command, format_iso_utc(std::time(nullptr)));
     if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
-        return fail(errc::store, fmt::format("cannot write the state lock {}: {}", path, std::strerror(errno)));
+        return fail(errc_for_errno(errno), fmt::format("cannot write the state lock {}: {}", path, os_error(errno)));
     return lock;
 }
 

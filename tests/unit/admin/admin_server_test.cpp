@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace wfsync;
@@ -270,6 +271,13 @@ BOOST_AUTO_TEST_CASE(settings_from_config_read_the_token_file)
     auto empty = app::admin_settings_from(a);
     BOOST_REQUIRE(!empty);
     BOOST_TEST(contains(empty.error().message, "is empty"), empty.error().message);
+
+    // A FIFO would block a plain read for ever.
+    a.token_file = dir.file("fifo");
+    BOOST_REQUIRE(::mkfifo(a.token_file.c_str(), 0600) == 0);
+    auto fifo = app::admin_settings_from(a);
+    BOOST_REQUIRE(!fifo);
+    BOOST_TEST(fifo.error().message == "admin.token_file: " + a.token_file + " is not a regular file but a FIFO");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

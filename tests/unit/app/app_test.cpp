@@ -3,6 +3,10 @@
 #include <wfsync/app/cli.hpp>
 #include <wfsync/sync/engine.hpp>
 
+#include "../../../lib/src/app/load_config.hpp"
+
+#include <support/temp_dir.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 using namespace wfsync;
@@ -158,4 +162,88 @@ BOOST_AUTO_TEST_CASE(versions_compare_per_platform_label_style)
     BOOST_TEST(sync::next_patch("v9") == "v10");
     BOOST_TEST(sync::next_patch("deployed") == "0.0.1");
     BOOST_TEST(sync::next_patch("v1.2") == "1.2.1");
+}
+
+BOOST_AUTO_TEST_SUITE(exit_codes)
+
+BOOST_AUTO_TEST_CASE(only_what_may_pass_by_itself_is_75)
+{
+    auto code = [](errc c, int status = 0) { return app::exit_code_for(make_error(c, "x", status)); };
+    // May pass by itself: the network, the platform busy or down, the state busy.
+    BOOST_TEST(code(errc::transport) == 75);
+    BOOST_TEST(code(errc::timeout) == 75);
+    BOOST_TEST(code(errc::busy) == 75);
+    BOOST_TEST(code(errc::http_status, 503) == 75);
+    BOOST_TEST(code(errc::rate_limited, 429) == 75);
+    // Someone must act.
+    BOOST_TEST(code(errc::permission) == 77);
+    BOOST_TEST(code(errc::io) == 74);
+    BOOST_TEST(code(errc::store) == 74);
+    BOOST_TEST(code(errc::config) == 78);
+    BOOST_TEST(code(errc::invalid_argument) == 2);
+    BOOST_TEST(code(errc::tls) == 1);
+    BOOST_TEST(code(errc::http_status, 404) == 1);
+    BOOST_TEST(code(errc::auth) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(usage_lists_every_exit_code)
+{
+    const auto u = app::usage();
+    for (const char* s : {"0 success", "1 some items failed", "2 usage", "74 local I/O error or damaged state",
+                          "75 temporary failure", "77 permission denied", "78 config error"})
+        BOOST_TEST(u.find(s) != std::string::npos, s);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(state_takes_check_or_backup_file)
+{
+    auto c = parse({"state", "check"});
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->command == "state");
+    BOOST_TEST((c->positional == std::vector<std::string>{"check"}));
+    auto b = parse({"state", "backup", "/tmp/b.db", "--force"});
+    BOOST_TEST_REQUIRE(b.has_value());
+    BOOST_TEST((b->positional == std::vector<std::string>{"backup", "/tmp/b.db"}));
+    BOOST_TEST(b->force);
+
+    BOOST_TEST(error_of({"state"}) == "state needs one of: check, backup FILE");
+    BOOST_TEST(error_of({"state", "repair"}) == "state needs one of: check, backup FILE");
+    BOOST_TEST(error_of({"state", "backup"}) == "state backup needs a FILE to write");
+    BOOST_TEST(error_of({"state", "backup", "a", "b"}) == "unexpected argument 'b' after state backup FILE");
+    BOOST_TEST(error_of({"state", "check", "x"}) == "unexpected argument 'x' after state check");
+    BOOST_TEST(error_of({"state", "check", "--force"}) == "--force is an option of 'state backup' only");
+    BOOST_TEST(error_of({"sync", "--force"}) == "--force is not an option of 'sync'");
+    BOOST_TEST(error_of({"state", "check", "--wait"}) == "--wait is not an option of 'state'");
+}
+
+BOOST_AUTO_TEST_CASE(jitter_must_be_shorter_than_the_schedule_period)
+{
+    test::temp_dir dir;
+    auto config = [&](const std::string& schedule, const std::string& jitter) {
+        return dir.write("w.yaml", "tenants:\n"
+                                   "  a: {platform: zuora, base_url: \"https://a.example\", auth: {type: bearer, token_env: HOME}}\n"
+                                   "  b: {platform: zuora, base_url: \"https://b.example\", auth: {type: bearer, token_env: HOME}}\n"
+                                   "rules:\n"
+                                   "  - name: r\n"
+                                   "    source: a\n"
+                                   "    targets: [b]\n"
+                                   "    schedule: \"" + schedule + "\"\n"
+                                   "    jitter: " + jitter + "\n");
+    };
+    auto issues_of = [](const config::load_result& r) {
+        auto* v = std::get_if<std::vector<config::config_issue>>(&r);
+        return v ? *v : std::vector<config::config_issue>{};
+    };
+    // Every 15 minutes by day: the shortest gap is 15 minutes, however long the nights.
+    auto file = config("*/15 8-18 * * MON-FRI", "15m");
+    auto issues = issues_of(app::load_checked(file));
+    BOOST_TEST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST(issues[0].str() == file + ":9:13: rules[0].jitter: rule 'r': jitter 15m is not shorter than the 15m "
+                                         "between two runs of its schedule '*/15 8-18 * * MON-FRI'; make it shorter than that");
+    BOOST_TEST(issues_of(app::load_checked(config("*/15 8-18 * * MON-FRI", "14m"))).empty());
+    auto every = issues_of(app::load_checked(config("@every 10m", "10m")));
+    BOOST_TEST_REQUIRE(every.size() == 1u);
+    BOOST_TEST(every[0].message.find("jitter 10m is not shorter than the 10m") != std::string::npos, every[0].message);
+    BOOST_TEST(issues_of(app::load_checked(config("@daily", "2h"))).empty());
 }

@@ -401,6 +401,24 @@ BOOST_FIXTURE_TEST_CASE(clean_archive_is_ok, fixture)
     BOOST_TEST(rep.verified.size() == 3u);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_fifo_in_place_of_an_archive_file_is_reported_without_hanging, fixture)
+{
+    // A plain open of a FIFO with no writer blocks for ever; verify and restore must not.
+    auto e = a.put("prod", zuora("1", R"({"a":1})"), "h1h1h1h1h1", at(0)).value();
+    fs::remove(root / e.path);
+    BOOST_TEST_REQUIRE(::mkfifo((root / e.path).c_str(), 0600) == 0);
+    auto rep = a.verify().value();
+    BOOST_TEST_REQUIRE(rep.corrupt.size() == 1u);
+    BOOST_TEST(rep.corrupt[0].path == e.path);
+    BOOST_TEST(rep.corrupt[0].detail == "cannot read: not a regular file but a FIFO");
+    auto loaded = a.load(e);
+    BOOST_TEST_REQUIRE(loaded.has_error());
+    BOOST_TEST((loaded.error().code == errc::io));
+    BOOST_TEST(loaded.error().message.find("cannot read archive file " + (root / e.path).string() +
+                                           ": not a regular file but a FIFO") != std::string::npos,
+               loaded.error().message);
+}
+
 BOOST_FIXTURE_TEST_CASE(catches_flipped_byte_deleted_stray_and_temp_files, fixture)
 {
     auto e1 = a.put("prod", zuora("1", R"({"a":1})"), "h1h1h1h1h1", at(0)).value();

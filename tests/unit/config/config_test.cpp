@@ -905,3 +905,76 @@ BOOST_AUTO_TEST_CASE(bad_kore_paths_are_reported)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounds)
+
+BOOST_AUTO_TEST_CASE(a_config_over_one_mib_is_refused_naming_the_path_and_the_limit)
+{
+    test::temp_dir dir;
+    // Valid YAML all the way (a long comment): the size alone is refused, before parsing.
+    auto file = dir.write("big.yaml", "state: {path: /tmp/x}\n# " + std::string(2u << 20, 'x') + "\n");
+    auto issues = require_issues(cfg::load_file(file));
+    BOOST_TEST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST(issues[0].message == "cannot read config file '" + file + "': it is " +
+                                        std::to_string((2u << 20) + 25u) + " bytes, more than the limit of 1048576 bytes");
+    // Just under the limit loads.
+    auto fits = dir.write("fits.yaml", "state: {path: /tmp/x}\n# " + std::string((1u << 20) - 30u, 'x') + "\n");
+    require_ok(cfg::load_file(fits));
+}
+
+BOOST_AUTO_TEST_CASE(yaml_errors_always_carry_file_line_and_column)
+{
+    for (const std::string& text : {std::string("tenants: [a, b\n"), std::string("a: b\n  c: d\n"),
+                                   std::string("rules:\n  - {name: x\n"), std::string("\"unclosed\n"),
+                                   std::string("a: *nope\n"), std::string(""), std::string("{[\n"),
+                                   std::string("state: {path: /x}\nstate:\n"), std::string("- a\n- b\n"),
+                                   std::string(200000, '[')}) {
+        auto issues = require_issues(cfg::load_string(text, "f.yaml"));
+        for (const auto& i : issues) {
+            BOOST_TEST(i.where.line >= 1, i.str());
+            BOOST_TEST(i.where.column >= 1, i.str());
+            BOOST_TEST(i.str().rfind("f.yaml:" + std::to_string(i.where.line) + ":" + std::to_string(i.where.column) + ": ", 0) == 0u,
+                       i.str());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(jitter_over_a_day_is_refused_naming_the_rule_and_key)
+{
+    auto issues = require_issues(cfg::load_string(R"y(tenants:
+  a: {platform: zuora, base_url: "https://a.example", auth: {type: bearer, token_env: HOME}}
+  b: {platform: zuora, base_url: "https://b.example", auth: {type: bearer, token_env: HOME}}
+rules:
+  - name: slow
+    source: a
+    targets: [b]
+    schedule: "@yearly"
+    jitter: 3650d
+)y", "j.yaml"));
+    BOOST_TEST(issue_at(issues, "rules[0].jitter").str() ==
+               "j.yaml:9:13: rules[0].jitter: rule 'slow': jitter 3650d is more than the maximum of 24h; jitter spreads "
+               "runs over a short while, the schedule says when they run");
+
+    auto ok = require_ok(cfg::load_string(R"y(tenants:
+  a: {platform: zuora, base_url: "https://a.example", auth: {type: bearer, token_env: HOME}}
+  b: {platform: zuora, base_url: "https://b.example", auth: {type: bearer, token_env: HOME}}
+rules:
+  - {name: r, source: a, targets: [b], schedule: "@daily", jitter: 24h}
+)y", "k.yaml"));
+    BOOST_TEST(ok->rules.at(0).jitter.count() == 86'400'000);
+    BOOST_TEST(ok->rules.at(0).jitter_where.line == 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_ca_file_that_is_a_fifo_is_refused_without_hanging)
+{
+    test::temp_dir dir;
+    auto fifo = dir.file("ca.pem");
+    BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto issues = require_issues(cfg::load_string(R"y(tenants:
+  a: {platform: zuora, base_url: "https://a.example", auth: {type: bearer, token_env: HOME}, tls: {ca_file: ca.pem}}
+)y", dir.file("w.yaml")));
+    BOOST_TEST(issue_at(issues, "tenants.a.tls.ca_file").message ==
+               "cannot read CA file '" + fifo + "': not a regular file but a FIFO");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

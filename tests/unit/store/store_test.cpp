@@ -212,8 +212,8 @@ BOOST_AUTO_TEST_CASE(a_directory_as_path_is_a_clear_error)
     std::filesystem::create_directory(path);
     auto s = open_sqlite(path);
     BOOST_TEST_REQUIRE(s.has_error());
-    BOOST_TEST((s.error().code == errc::store));
-    BOOST_TEST(s.error().message.find(path) != std::string::npos, s.error().message);
+    BOOST_TEST((s.error().code == errc::io));
+    BOOST_TEST(s.error().message == "state database " + path + " is not a regular file but a directory");
 }
 
 BOOST_AUTO_TEST_CASE(reads_do_not_wait_for_another_writer)

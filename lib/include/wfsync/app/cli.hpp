@@ -16,9 +16,17 @@ enum exit_code : int {
     exit_ok = 0,
     exit_partial = 1,    ///< some items failed; the rest were done
     exit_usage = 2,
-    exit_tempfail = 75,  ///< EX_TEMPFAIL: try again later (a tenant down, the store busy)
+    exit_ioerr = 74,     ///< EX_IOERR: a local I/O problem that will not pass by itself (a damaged
+                         ///< state, a read-only file system, a disk error, a FIFO for a file)
+    exit_tempfail = 75,  ///< EX_TEMPFAIL: try again later (a tenant down, the store busy, the lock held)
+    exit_noperm = 77,    ///< EX_NOPERM: the OS refused access to a local file or directory
     exit_config = 78,    ///< EX_CONFIG
 };
+
+/// The exit code for a command that failed with `e` as a whole: 75 only for what may pass
+/// by itself (network, 5xx, 429, a busy store, the state's lock held), 77 for permissions,
+/// 74 for local I/O and the state, 78 for the config, 2 for a bad argument, else 1.
+int exit_code_for(const error& e) noexcept;
 
 /// A parsed command line.
 struct command_line {
@@ -33,6 +41,7 @@ struct command_line {
     std::optional<std::chrono::milliseconds> wait;
     bool offline = false;
     bool json = false;
+    bool force = false;       ///< state backup --force: replace an existing FILE
     int limit = 50;
     std::string grace;        ///< serve --grace DURATION
     std::string archive;      ///< archive --archive NAME

@@ -154,6 +154,7 @@ struct rule {
     std::string schedule;   ///< validated cron text or macro; empty = only by hand
     std::string timezone = "UTC";
     milliseconds jitter{0};
+    source_location jitter_where;  ///< of the `jitter` value, for problems found against the schedule
     bool catch_up = false;
     /// How often each item's contents are compared in full even when the listings on both
     /// sides show no change (a change they cannot show: an edit in place). 0 = every run.

@@ -30,6 +30,8 @@ enum class errc {
     cancelled,         ///< the operation was cancelled (shutdown)
     unknown_outcome,   ///< a write whose result is not known (lost response, poll timeout)
     tls,               ///< the peer's TLS certificate was refused: permanent until someone acts
+    permission,        ///< the OS refused access to a local file or directory (EACCES, EPERM)
+    busy,              ///< a local resource is held by another process for now (SQLITE_BUSY)
 };
 
 /// Short stable name of an error kind, for logs, metrics labels and history.
@@ -57,7 +59,8 @@ inline error make_error(errc code, std::string message, int http_status = 0)
     return error{code, std::move(message), http_status};
 }
 
-/// Transient failures worth retrying: transport errors, timeouts, and HTTP 408/425/429/5xx.
+/// Transient failures worth retrying: transport errors, timeouts, a busy store, and HTTP
+/// 408/425/429/5xx.
 bool is_retryable(const error& e) noexcept;
 
 /// Lets `result<T>::value()` throw for an error (a bug path: callers check first).

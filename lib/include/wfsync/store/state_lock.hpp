@@ -17,7 +17,9 @@ class state_lock {
 public:
     /// Takes the lock of `dir` (created 0700 if missing) for `command`. Held by another
     /// process: errc::conflict naming the holder, at once when `wait` is nullopt, else once
-    /// `wait` has passed without the holder letting go (a zero `wait`: no limit).
+    /// `wait` has passed without the holder letting go (a zero `wait`: no limit). Access
+    /// refused: errc::permission; another local failure (a read-only file system, a FIFO in
+    /// place of the lock file): errc::io.
     [[nodiscard]] static result<state_lock> acquire(const std::string& dir, const std::string& command,
                                                     std::optional<std::chrono::milliseconds> wait = std::nullopt);
 

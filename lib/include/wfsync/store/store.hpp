@@ -331,7 +331,12 @@ public:
 };
 
 /// Opens (creating with mode 0600 in a 0700 directory if needed) the SQLite file at `path`,
-/// sets WAL, foreign_keys and busy_timeout, and runs pending migrations.
+/// checks it (quick_check, and integrity_check of every table but the history), sets WAL,
+/// foreign_keys and busy_timeout, and runs pending migrations. Errors: errc::store for a
+/// damaged file (naming it and how to restore a backup; the file is not changed), errc::io for
+/// a FIFO, directory or symbolic link in place of the file or its -wal/-shm, or a read-only file
+/// system, errc::permission when the OS refuses access, errc::busy when another connection
+/// holds the database past busy_timeout.
 [[nodiscard]] result<std::unique_ptr<store>> open_sqlite(const std::string& path);
 
 }  // namespace wfsync::store

@@ -3,18 +3,68 @@
 #pragma once
 
 #include <wfsync/core/error.hpp>
+#include <wfsync/store/state_check.hpp>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace wfsync::store::detail {
+
+/// What an SQLite result code means for whoever must act on it: busy (another connection
+/// holds the lock past busy_timeout: retry later), permission (the OS refused access), or
+/// store (a damaged file, a disk error, a full or read-only file system: it will not pass by
+/// itself). `db` gives the errno behind SQLITE_CANTOPEN; it may be null.
+inline errc errc_for_sqlite(int rc, sqlite3* db) noexcept
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return errc::busy;
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return errc::permission;
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR: {
+        const int err = db ? sqlite3_system_errno(db) : 0;
+        return err == EACCES || err == EPERM ? errc::permission : errc::store;
+    }
+    default: return errc::store;
+    }
+}
+
+using ::wfsync::store::restore_advice;
+
+/// The message for SQLite error `rc` (with SQLite's own text `what`), naming the file, and
+/// for a damaged file what to do about it.
+inline std::string describe_sqlite(int rc, std::string_view what, const std::string& path)
+{
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+        return fmt::format("{} (state database {} is damaged; {})", what, path, restore_advice(path));
+    return fmt::format("{} (state database {})", what, path);
+}
+
+/// The lines of one row of PRAGMA quick_check or integrity_check: a row may hold several,
+/// under a "*** in database main ***" heading that says nothing here.
+inline std::vector<std::string> check_lines(std::string_view row)
+{
+    std::vector<std::string> out;
+    while (!row.empty()) {
+        auto nl = row.find('\n');
+        auto line = row.substr(0, nl);
+        if (!line.empty() && line.rfind("*** in database ", 0) != 0) out.emplace_back(line);
+        if (nl == std::string_view::npos) break;
+        row.remove_prefix(nl + 1);
+    }
+    return out;
+}
 
 /// One connection plus its cache of prepared statements.
 /// Thread safety: none; the connection is opened with SQLITE_OPEN_NOMUTEX.
@@ -36,8 +86,9 @@ public:
                                  nullptr);
         if (rc != SQLITE_OK) {
             std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+            const errc kind = errc_for_sqlite(rc, db);
             sqlite3_close_v2(db);
-            return fail(errc::store, fmt::format("cannot open state database {}: {}", path, msg));
+            return fail(kind, fmt::format("cannot open state database {}: {}", path, msg));
         }
         db_ = db;
         return {};
@@ -57,8 +108,10 @@ public:
     /// An errc::store error for operation `op` from the connection's last error.
     error error_for(std::string_view op) const
     {
-        return fail(errc::store, fmt::format("{}: {} (state database {})", op,
-                                             db_ ? sqlite3_errmsg(db_) : "not open", path_));
+        if (!db_) return fail(errc::store, fmt::format("{}: not open (state database {})", op, path_));
+        const int rc = sqlite3_extended_errcode(db_);
+        return fail(errc_for_sqlite(rc, db_),
+                    fmt::format("{}: {}", op, describe_sqlite(rc, sqlite3_errmsg(db_), path_)));
     }
 
     /// Runs SQL without results (may hold several statements).
@@ -69,7 +122,8 @@ public:
         if (rc != SQLITE_OK) {
             std::string text = msg ? msg : sqlite3_errstr(rc);
             sqlite3_free(msg);
-            return fail(errc::store, fmt::format("{}: {} (state database {})", op, text, path_));
+            rc = sqlite3_extended_errcode(db_);
+            return fail(errc_for_sqlite(rc, db_), fmt::format("{}: {}", op, describe_sqlite(rc, text, path_)));
         }
         return {};
     }
