@@ -226,6 +226,29 @@ BOOST_AUTO_TEST_CASE(kill_9_during_backups_leaves_no_partial_file_in_the_catalog
     BOOST_TEST(list.size() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(an_older_version_whose_export_failed_is_backed_up_next_run)
+{
+    // Found by the crash matrix: with `version: all`, 0.0.1's export failed and 0.0.2 was
+    // stored; the next run's listings proved Billing Reminder unchanged, and 0.0.1 was never
+    // backed up.
+    emulator_thread emu(backup_seed());
+    auto env = backup_env(emu->base_url());
+    env.dir->write("wfsync.yaml", read_file(env.config_file) + "    version: all\n");
+    BOOST_TEST_REQUIRE(emu->add_fault({{"tenant", "sandbox"}, {"path_contains", "/workflows/101/export"}, {"kind", "status"},
+                                       {"status", 500}, {"count", 3}})
+                           .has_value());
+    auto first = env.run({"sync"});
+    BOOST_TEST(first.code == 1, describe(first));
+    auto second = env.run({"sync"});
+    BOOST_TEST_REQUIRE(second.code == 0, describe(second));
+    auto list = json::parse(env.run({"archive", "list", "--json"}).out);
+    std::vector<std::string> billing;
+    for (const auto& e : list.as_array())
+        if (e.at("workflow_name").as_string() == "Billing Reminder") billing.emplace_back(e.at("version").as_string());
+    std::sort(billing.begin(), billing.end());
+    BOOST_TEST((billing == std::vector<std::string>{"0.0.1", "0.0.2"}), describe(second));
+}
+
 BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_backup_clearly_and_loses_nothing_stored)
 {
     emulator_thread emu(backup_seed());

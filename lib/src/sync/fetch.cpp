@@ -272,9 +272,13 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
     // the newest content would be sent once more after it: a duplicate. So it waits for the
     // next run. (Archives keep versions side by side: no order to keep.)
     std::map<std::string, std::string> behind;  // target -> the older version that did not make it
+    // An older version that could not even be read did not make it anywhere: without this, the
+    // newest version's mark would let the listings skip the workflow, the older one never read.
     auto fell_behind = [&](const std::string& version) {
-        for (const auto& target : r.targets)
+        for (const auto& target : r.targets) {
+            older_failed.insert(target);
             if (!detail::is_archive(target)) behind.try_emplace(target, version);
+        }
     };
     for (std::size_t k = 0; k < refs.size(); ++k) {
         item version_base = base;
