@@ -309,6 +309,21 @@ struct findings {
     std::vector<std::string> problems;
 
     void problem(std::string what) { problems.push_back(std::move(what)); }
+    void lost(std::string what)
+    {
+        ++missing;
+        problem(std::move(what));
+    }
+    void duplicated(int n, std::string what)
+    {
+        duplicates += n;
+        problem(std::move(what));
+    }
+    void damaged(std::string what)
+    {
+        ++integrity;
+        problem(std::move(what));
+    }
 };
 
 /// Every marker in a JSON value, in order.
@@ -698,8 +713,7 @@ private:
         // The archive: each selected version once, every file as catalogued.
         auto listed = run({"archive", "list", "--json"});
         if (listed.code != 0) {
-            ++f_.integrity;
-            f_.problem("archive list: " + describe(listed));
+            f_.damaged("archive list: " + describe(listed));
         } else {
             std::map<std::string, std::map<std::string, int>> stored;
             auto entries = json::parse(listed.out);  // named: a temporary would die before the loop body
@@ -707,21 +721,21 @@ private:
                 ++stored[std::string(e.at("workflow_name").as_string())][std::string(e.at("version").as_string())];
             for (const auto& [name, labels] : archive)
                 for (const auto& l : labels)
-                    if (stored[name][l] == 0) ++f_.missing, f_.problem("archive: " + name + " " + l + " missing");
+                    if (stored[name][l] == 0) f_.lost("archive: " + name + " " + l + " missing");
             for (const auto& [name, labels] : stored)
                 for (const auto& [l, n] : labels) {
                     bool wanted = std::find(archive[name].begin(), archive[name].end(), l) != archive[name].end();
                     if (n > (wanted ? 1 : 0))
-                        f_.duplicates += n - (wanted ? 1 : 0), f_.problem("archive: " + name + " " + l + " stored " + std::to_string(n) + " times");
+                        f_.duplicated(n - (wanted ? 1 : 0), "archive: " + name + " " + l + " stored " + std::to_string(n) + " times");
                 }
         }
         auto verify = run({"archive", "verify"});
-        if (verify.code != 0) ++f_.integrity, f_.problem("archive verify: " + describe(verify));
+        if (verify.code != 0) f_.damaged("archive verify: " + describe(verify));
 
         auto integrity = query_state(env_, "PRAGMA integrity_check");
-        if (integrity != "ok\n") ++f_.integrity, f_.problem("PRAGMA integrity_check: " + integrity);
+        if (integrity != "ok\n") f_.damaged("PRAGMA integrity_check: " + integrity);
         auto keys = query_state(env_, "PRAGMA foreign_key_check");
-        if (!keys.empty()) ++f_.integrity, f_.problem("PRAGMA foreign_key_check: " + keys);
+        if (!keys.empty()) f_.damaged("PRAGMA foreign_key_check: " + keys);
     }
 
     const point& pt_;
@@ -734,6 +748,18 @@ private:
 
 struct cell_tally {
     int points = 0, killed = 0, duplicates = 0, missing = 0, integrity = 0, reruns = 0, held = 0, failed = 0;
+
+    void add(const cell_tally& c)
+    {
+        points += c.points;
+        killed += c.killed;
+        duplicates += c.duplicates;
+        missing += c.missing;
+        integrity += c.integrity;
+        reruns += c.reruns;
+        held += c.held;
+        failed += c.failed;
+    }
 };
 
 std::uint64_t env_number(const char* name, std::uint64_t fallback)
@@ -793,8 +819,7 @@ BOOST_AUTO_TEST_CASE(kills_and_fault_storms_leave_no_duplicate_no_loss_and_a_sou
             const auto& c = it->second;
             std::printf("%-10s %-16s %6d %6d %10d %7d %9d %6d %5d %6d\n", name_of(p), name_of(s), c.points, c.killed,
                         c.duplicates, c.missing, c.integrity, c.reruns, c.held, c.failed);
-            total.points += c.points, total.killed += c.killed, total.duplicates += c.duplicates, total.missing += c.missing;
-            total.integrity += c.integrity, total.reruns += c.reruns, total.held += c.held, total.failed += c.failed;
+            total.add(c);
         }
     std::printf("%-27s %6d %6d %10d %7d %9d %6d %5d %6d\n", "all", total.points, total.killed, total.duplicates, total.missing,
                 total.integrity, total.reruns, total.held, total.failed);
