@@ -39,7 +39,20 @@ struct fault_rec {
     int delay_ms = 0;
     int count = 1;
     int skip = 0;
+    double probability = 1.0;   ///< chance that a due, matching request fires it
+    std::uint64_t draws = 0;    ///< splitmix64 state, from the fault's `seed`
 };
+
+/// The fault's next draw in [0, 1): splitmix64, so a seed replays the same firings for the
+/// same order of requests.
+double draw(std::uint64_t& state)
+{
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
 
 constexpr std::string_view fault_kinds[] = {"status", "latency", "reset_before", "reset_after_commit",
                                             "truncate", "close", "job_failed"};
@@ -81,7 +94,14 @@ result<fault_rec> parse_fault(const json::object& o)
         else if (key == "delay_ms") r = want_int(f.delay_ms, 0);
         else if (key == "count") r = want_int(f.count, 1);
         else if (key == "skip") r = want_int(f.skip, 0);
-        else if (key == "retry_after") f.retry_after = text_of(v);
+        else if (key == "probability") {
+            if (!v.is_number() || v.to_number<double>() <= 0 || v.to_number<double>() > 1)
+                return fail(errc::invalid_argument, "fault.probability: must be a number above 0, at most 1");
+            f.probability = v.to_number<double>();
+        } else if (key == "seed") {
+            if (!v.is_int64() && !v.is_uint64()) return fail(errc::invalid_argument, "fault.seed: must be an integer");
+            f.draws = v.is_int64() ? static_cast<std::uint64_t>(v.get_int64()) : v.get_uint64();
+        } else if (key == "retry_after") f.retry_after = text_of(v);
         else if (key == "rate_limit_reset") f.rate_limit_reset = text_of(v);
         else return fail(errc::invalid_argument, fmt::format("fault: unknown key '{}'", key));
         if (!r) return r.error();
@@ -226,6 +246,8 @@ struct emulator::impl {
                 --it->skip;
                 continue;
             }
+            // A request the draw spares goes on to the next fault.
+            if (it->probability < 1.0 && draw(it->draws) >= it->probability) continue;
             fault_rec fired = *it;
             if (--it->count == 0) faults.erase(it);
             return fired;
@@ -685,6 +707,12 @@ void emulator::stop()
 json::array emulator::requests(const std::string& tenant) const
 {
     return impl_->requests(tenant);
+}
+
+std::int64_t emulator::request_count() const
+{
+    std::lock_guard lock(impl_->mu);
+    return impl_->next_seq - 1;
 }
 
 void emulator::clear_requests()

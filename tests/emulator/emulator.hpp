@@ -45,6 +45,8 @@ public:
     /// The request log, oldest first; only `tenant`'s requests when given.
     boost::json::array requests(const std::string& tenant = {}) const;
     void clear_requests();
+    /// How many requests arrived since start: the last `seq` logged. Cheap, for polling.
+    std::int64_t request_count() const;
     /// Adds a fault (fields as POST /_emulator/faults).
     [[nodiscard]] result<void> add_fault(const boost::json::object& fault);
     void clear_faults();
@@ -66,9 +68,9 @@ public:
     /// Makes every token of `tenant` answer 401.
     [[nodiscard]] result<void> expire_tokens(const std::string& tenant);
     /// The tenant's workflows and versions: {"workflows":[{"id","name","versions":[...]}]}.
-    /// Zuora versions carry {"version","status","tasks_count"}; SecMaster {"id","version",
-    /// "status"}; Kore.ai workflows a "deployed" index and versions {"version","deployed",
-    /// "app","flow","env"} (see kore_summary, secmaster_summary).
+    /// Zuora versions carry {"id","version","status","tasks_count","tasks"}; SecMaster {"id",
+    /// "version","status","document"}; Kore.ai workflows a "deployed" index and versions
+    /// {"version","deployed","app","flow","env"} (see kore_summary, secmaster_summary).
     boost::json::object state(const std::string& tenant) const;
 
     struct impl;

@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <csignal>
@@ -644,6 +645,32 @@ BOOST_FIXTURE_TEST_CASE(status_faults_fire_count_times_after_skip, emulator_fixt
     BOOST_TEST(c.send("DELETE", "/_emulator/faults").status == 200);
 }
 
+BOOST_FIXTURE_TEST_CASE(probability_faults_fire_about_as_often_as_said_and_replay_by_seed, emulator_fixture)
+{
+    login();
+    auto storm = [&](std::uint64_t seed) {
+        emu.clear_faults();
+        BOOST_TEST_REQUIRE(!emu.add_fault(json::object{{"tenant", "t1"}, {"kind", "status"}, {"status", 503},
+                                                       {"probability", 0.3}, {"seed", seed}, {"count", 1000}})
+                                .has_error());
+        std::string fired;
+        for (int i = 0; i < 400; ++i) fired += c.get("/t/t1/workflows").status == 503 ? '1' : '0';
+        return fired;
+    };
+    auto before = emu.request_count();
+    auto a = storm(7);
+    BOOST_TEST(emu.request_count() == before + 400);
+    auto n = std::count(a.begin(), a.end(), '1');
+    BOOST_TEST(n > 80);   // 400 * 0.3 = 120
+    BOOST_TEST(n < 160);
+    BOOST_TEST(storm(7) == a);  // the same seed, the same firings
+    BOOST_TEST(storm(8) != a);
+    BOOST_TEST(emu.add_fault(json::object{{"kind", "status"}, {"probability", 0}}).has_error());
+    BOOST_TEST(emu.add_fault(json::object{{"kind", "status"}, {"probability", 1.5}}).has_error());
+    BOOST_TEST(emu.add_fault(json::object{{"kind", "status"}, {"seed", "x"}}).has_error());
+    emu.clear_faults();
+}
+
 BOOST_FIXTURE_TEST_CASE(reset_after_commit_commits_and_key_replays, emulator_fixture)
 {
     login();
@@ -733,6 +760,7 @@ BOOST_FIXTURE_TEST_CASE(control_api_adds_versions_and_reports_state, emulator_fi
     BOOST_TEST(beta.at("versions").at(1).at("version") == "0.0.2");
     BOOST_TEST(beta.at("versions").at(1).at("tasks_count") == 3);
     BOOST_TEST(beta.at("versions").at(1).at("status") == "Active");  // the document was the active one
+    BOOST_TEST(beta.at("versions").at(1).at("tasks").at(2).at("name") == "Added in the UI");
 
     // Direct access, with a version named in the document.
     auto d = doc("Beta", "0.0.10", {1});

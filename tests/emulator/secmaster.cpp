@@ -745,7 +745,7 @@ json::object secmaster_summary(const secmaster_tenant& t)
     for (const auto& w : t.workflows) {
         json::array vs;
         for (const auto& v : w.versions)
-            vs.push_back(json::object{{"id", v.id}, {"version", v.label}, {"status", v.status}});
+            vs.push_back(json::object{{"id", v.id}, {"version", v.label}, {"status", v.status}, {"document", v.document}});
         wfs.push_back(json::object{{"id", w.id}, {"name", w.name}, {"versions", std::move(vs)}});
     }
     return json::object{{"workflows", std::move(wfs)}};

@@ -356,6 +356,7 @@ BOOST_FIXTURE_TEST_CASE(import_creates_then_adds_a_version, small)
     BOOST_TEST(vs[2].at("version").as_string() == "v3");
     BOOST_TEST(vs[2].at("status").as_string() == "activated");
     BOOST_TEST(vs[1].at("status").as_string() == "not_activated");
+    BOOST_TEST(vs[2].at("document") == json::parse(file).at("version"));  // the state shows what is stored
 
     // A new name: a new workflow with v1.
     auto doc = json::parse(file).as_object();

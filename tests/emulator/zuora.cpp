@@ -620,7 +620,8 @@ json::object tenant_summary(const tenant_state& t)
             vs.push_back(json::object{{"id", v.id},
                                       {"version", v.label},
                                       {"status", v.status},
-                                      {"tasks_count", v.tasks.size()}});
+                                      {"tasks_count", v.tasks.size()},
+                                      {"tasks", v.tasks}});
         wfs.push_back(json::object{{"id", wf.id}, {"name", wf.name}, {"versions", std::move(vs)}});
     }
     return json::object{{"workflows", std::move(wfs)}};

@@ -221,9 +221,55 @@ BOOST_AUTO_TEST_CASE(kill_9_during_backups_leaves_no_partial_file_in_the_catalog
     auto r = env.run({"sync"});
     BOOST_TEST_REQUIRE(r.code == 0, describe(r));
     auto verify = env.run({"archive", "verify"});
-    BOOST_TEST(verify.out.find("0 missing, 0 corrupt") != std::string::npos, verify.out);
+    BOOST_TEST(verify.code == 0, describe(verify));
+    BOOST_TEST(verify.out.find("0 missing, 0 corrupt, 0 unknown") != std::string::npos, verify.out);
     auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
     BOOST_TEST(list.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_temporary_file_left_by_a_killed_backup_goes_with_the_next_write_there)
+{
+    // Found by the crash matrix: a backup killed between writing its temporary file and the
+    // rename left it behind, and `archive verify` failed on it after every later run.
+    emulator_thread emu(backup_seed());
+    auto env = backup_env(emu->base_url());
+    BOOST_TEST_REQUIRE(env.run({"sync"}).code == 0);
+    std::string dir;
+    for (const auto& f : files_below(env.dir->file("archive")))
+        if (f.find("Invoice") != std::string::npos) dir = fs::path(f).parent_path().string();
+    BOOST_TEST_REQUIRE(!dir.empty());
+    env.dir->write("archive/" + dir + "/20260101T000000Z_0.1.1_0badc0de.json.gz.tmp-999999-a1b2c3", "half a file");
+    BOOST_TEST(env.run({"archive", "verify"}).code == 1);  // reported while it is there
+
+    BOOST_TEST_REQUIRE(emu->add_version("sandbox", "102", new_invoice_sync_version()).has_value());
+    auto r = env.run({"sync"});
+    BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+    auto verify = env.run({"archive", "verify"});
+    BOOST_TEST(verify.code == 0, describe(verify));
+    BOOST_TEST(verify.out.find("4 files verified, 0 missing, 0 corrupt, 0 unknown") != std::string::npos, verify.out);
+}
+
+BOOST_AUTO_TEST_CASE(an_older_version_whose_export_failed_is_backed_up_next_run)
+{
+    // Found by the crash matrix: with `version: all`, 0.0.1's export failed and 0.0.2 was
+    // stored; the next run's listings proved Billing Reminder unchanged, and 0.0.1 was never
+    // backed up.
+    emulator_thread emu(backup_seed());
+    auto env = backup_env(emu->base_url());
+    env.dir->write("wfsync.yaml", read_file(env.config_file) + "    version: all\n");
+    BOOST_TEST_REQUIRE(emu->add_fault({{"tenant", "sandbox"}, {"path_contains", "/workflows/101/export"}, {"kind", "status"},
+                                       {"status", 500}, {"count", 3}})
+                           .has_value());
+    auto first = env.run({"sync"});
+    BOOST_TEST(first.code == 1, describe(first));
+    auto second = env.run({"sync"});
+    BOOST_TEST_REQUIRE(second.code == 0, describe(second));
+    auto list = json::parse(env.run({"archive", "list", "--json"}).out);
+    std::vector<std::string> billing;
+    for (const auto& e : list.as_array())
+        if (e.at("workflow_name").as_string() == "Billing Reminder") billing.emplace_back(e.at("version").as_string());
+    std::sort(billing.begin(), billing.end());
+    BOOST_TEST((billing == std::vector<std::string>{"0.0.1", "0.0.2"}), describe(second));
 }
 
 BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_backup_clearly_and_loses_nothing_stored)

@@ -4,9 +4,11 @@
 #pragma once
 
 #include "support/process.hpp"
+#include "support/run_coro.hpp"
 #include "support/temp_dir.hpp"
 
 #include <emulator.hpp>
+#include <wfsync/net/http_client.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -74,6 +76,28 @@ private:
     std::unique_ptr<emulator::emulator> emu_;
     std::thread thread_;
 };
+
+struct http_answer {
+    int status = 0;
+    std::string body;
+};
+
+/// One request to a daemon's admin endpoint (`base` = "http://127.0.0.1:PORT"), no retries;
+/// status 0 and the error in `body` when nothing answered.
+inline http_answer http(const std::string& base, const std::string& method, const std::string& target)
+{
+    boost::asio::io_context ioc;
+    wfsync::net::client_settings s;
+    s.base_url = base;
+    s.max_attempts = 1;
+    wfsync::net::http_client c(ioc.get_executor(), s);
+    wfsync::net::http_request req;
+    req.method = method;
+    req.target = target;
+    auto r = run_coro(ioc, c.send(req));
+    if (!r) return {0, r.error().what()};
+    return {r->status, r->body};
+}
 
 /// A state directory, a config file and the environment wfsync runs with.
 struct wfsync_env {

@@ -326,9 +326,7 @@ BOOST_AUTO_TEST_CASE(kore_serve_killed_with_a_pending_export_resumes_the_same_jo
         // Ask for a run over the admin endpoint once it listens, then wait for the export to start.
         bool started = false;
         for (int i = 0; i < 400 && !started; ++i) {
-            auto r = run_program("/usr/bin/env", {"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
-                                                              " && printf 'POST /rules/assistants/run HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -c 12 <&3"});
-            started = r.out.find("202") != std::string::npos;
+            started = http("http://127.0.0.1:" + std::to_string(port), "POST", "/rules/assistants/run").status == 202;
             if (!started) daemon.wait_for(std::chrono::milliseconds(25));
         }
         BOOST_TEST_REQUIRE(started, read_file(env.dir->file("serve1.err")));

@@ -71,26 +71,6 @@ private:
     std::size_t seen_ = 0;
 };
 
-struct http_answer {
-    int status = 0;
-    std::string body;
-};
-
-http_answer http(const std::string& base, const std::string& method, const std::string& target)
-{
-    boost::asio::io_context ioc;
-    wfsync::net::client_settings s;
-    s.base_url = base;
-    s.max_attempts = 1;
-    wfsync::net::http_client c(ioc.get_executor(), s);
-    wfsync::net::http_request req;
-    req.method = method;
-    req.target = target;
-    auto r = run_coro(ioc, c.send(req));
-    if (!r) return {0, r.error().what()};
-    return {r->status, r->body};
-}
-
 /// Sums a Prometheus counter over the series whose labels contain `labels`.
 double metric_sum(const std::string& text, const std::string& name, const std::string& labels = {})
 {

@@ -3,6 +3,7 @@
 #include <wfsync/core/read_file.hpp>
 
 #include <wfsync/core/hash.hpp>
+#include <wfsync/core/log.hpp>
 #include <wfsync/core/zip.hpp>
 #include <wfsync/core/zlib.hpp>
 
@@ -369,8 +370,18 @@ result<entry> archive::put(const std::string& tenant, const connector::package& 
     std::string chosen;
     {
         std::error_code ec;
+        // Temporary files carry their writer's pid. Writers hold the state lock, so one of
+        // another process was left by an interrupted write (a kill -9): removed, or `archive
+        // verify` would report it for ever. This process's own may be in flight (serve).
+        const std::string own_temp = ".tmp-" + std::to_string(::getpid()) + "-";
         for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
             const std::string fname = it->path().filename().string();
+            if (is_temp_name(fname) && fname.find(own_temp) == std::string::npos) {
+                std::error_code gone;
+                if (fs::remove(it->path(), gone))
+                    log::info("archive {}: removed {}/{}, left by an interrupted write", name_, dir_rel, fname);
+                continue;
+            }
             if (is_temp_name(fname) || !ends_with(fname, tail + std::string(ext))) continue;
             if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
             auto ok = adoptable(it->path(), dir_rel + "/" + fname);
@@ -384,7 +395,7 @@ result<entry> archive::put(const std::string& tenant, const connector::package& 
 
     bool wrote = false;
     if (chosen.empty()) {
-        const fs::path tmp = dir / (base + std::string(ext) + ".tmp-" + random_hex(6));
+        const fs::path tmp = dir / (base + std::string(ext) + ".tmp-" + std::to_string(::getpid()) + "-" + random_hex(6));
         if (auto r = write_temp(tmp, bytes); !r) return std::move(r.error()).context(what);
         for (int n = 0; n < 100 && chosen.empty(); ++n) {
             const std::string fname =

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace wfsync::sync {
@@ -266,6 +267,19 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
     }
 
     std::set<std::string> older_failed;
+    // Versions go into a tenant in order. One sent after an older version that did not make it
+    // there would land above it; the older one could then only follow as a newer version, and
+    // the newest content would be sent once more after it: a duplicate. So it waits for the
+    // next run. (Archives keep versions side by side: no order to keep.)
+    std::map<std::string, std::string> behind;  // target -> the older version that did not make it
+    // An older version that could not even be read did not make it anywhere: without this, the
+    // newest version's mark would let the listings skip the workflow, the older one never read.
+    auto fell_behind = [&](const std::string& version) {
+        for (const auto& target : r.targets) {
+            older_failed.insert(target);
+            if (!detail::is_archive(target)) behind.try_emplace(target, version);
+        }
+    };
     for (std::size_t k = 0; k < refs.size(); ++k) {
         item version_base = base;
         auto fetched = co_await fetch_package(source, src, refs[k]);
@@ -273,6 +287,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
             item i = version_base;
             i.source_version = refs[k].version;
             report_error(std::move(i), fetched.error(), "");
+            fell_behind(refs[k].version);
             continue;
         }
         const auto& pkg = *fetched;
@@ -281,6 +296,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
             item i = version_base;
             i.source_version = refs[k].version;
             report_error(std::move(i), norm.error(), "normalizing export: ");
+            fell_behind(refs[k].version);
             continue;
         }
         version_base.source_version = norm_version(pkg, src);
@@ -319,6 +335,15 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
             if (detail::is_archive(target)) {
                 item it = version_base;
                 backup(r, s, run, o, src, pkg, *norm, target, std::move(it), how);
+            } else if (auto b = behind.find(target); b != behind.end()) {
+                listing = &listings.find(target)->second;
+                item it = version_base;
+                it.target_tenant = target;
+                it.what = action::skip;
+                it.reason = fmt::format("waits for version {}, which did not make it into {} in this run: versions "
+                                        "go in order",
+                                        b->second, target);
+                finish_item(item_scope{r, s, run, o, now_ms(), how}, std::move(it));
             } else {
                 listing = &listings.find(target)->second;
                 item it = version_base;
@@ -330,7 +355,9 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
             // that did not make it keeps the item compared in full until it does.
             const bool made_it = how.what == action::unchanged || how.what == action::adopt ||
                                  ((how.what == action::import || how.what == action::create) && how.done);
+            const bool planned = o.dry_run && (how.what == action::import || how.what == action::create);
             if (!made_it) older_failed.insert(target);
+            if (!made_it && !planned && !detail::is_archive(target)) behind.try_emplace(target, version_base.source_version);
             if (older) co_return;
             if (older_failed.contains(target)) how.what = action::error;
             note_compared(r, o, rl, src, target, listing, how, norm->hash);

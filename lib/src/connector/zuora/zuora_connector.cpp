@@ -204,6 +204,8 @@ awaitable<result<std::vector<workflow_summary>>> zuora_connector::list_workflows
 {
     std::vector<workflow_summary> all;
     std::set<std::string> seen;
+    std::size_t largest = 0;  // the longest page so far: a bare array's page size, whatever the cap
+    bool short_page = false;  // the last page held fewer than asked for
     for (int page = 1;; ++page) {
         if (page > max_pages) {
             co_return fail(errc::bad_response,
@@ -228,6 +230,8 @@ awaitable<result<std::vector<workflow_summary>>> zuora_connector::list_workflows
                 ++fresh;
             }
         }
+        // A server that ignores `page` under a bare array showed everything on a short page.
+        if (fresh == 0 && !p->has_pagination && short_page) break;
         if (fresh == 0) {
             co_return fail(errc::bad_response,
                            prefix(fmt::format("{}: the page only repeats workflows already "
@@ -240,11 +244,14 @@ awaitable<result<std::vector<workflow_summary>>> zuora_connector::list_workflows
             // a flag: the next page is asked for by number, never by following the URL.
             if (!p->has_next) break;
         } else if (p->items.size() < static_cast<std::size_t>(page_length)) {
-            // A bare array has no end marker: a short page is the last one. [UNKNOWN] the
-            // server's maximum page_length; if it were below 50, a full page at that cap
-            // would look short here.
-            break;
+            // A bare array has no end marker, and [UNKNOWN] the server's maximum page_length:
+            // below what was asked, a full page at that cap looks short (the crash matrix lost
+            // workflows that way). A page shorter than an earlier one is the last; the first
+            // short one is followed by one more request, which ends on an empty page.
+            if (p->items.size() < largest) break;
+            short_page = true;
         }
+        largest = std::max(largest, p->items.size());
     }
     co_return all;
 }
