@@ -8,6 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/raw_sqlite.hpp"
+
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -29,33 +31,7 @@ bool has(const std::string& hay, const std::string& needle)
     return hay.find(needle) != std::string::npos;
 }
 
-/// A raw connection from this process: to wfsync, another process.
-struct raw {
-    sqlite3* db = nullptr;
-    explicit raw(const std::string& path, int flags = SQLITE_OPEN_READWRITE)
-    {
-        BOOST_TEST_REQUIRE(sqlite3_open_v2(path.c_str(), &db, flags, nullptr) == SQLITE_OK, path);
-        sqlite3_busy_timeout(db, 5000);
-    }
-    ~raw() { sqlite3_close_v2(db); }
-    void exec(const std::string& sql)
-    {
-        char* msg = nullptr;
-        int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
-        BOOST_TEST_REQUIRE(rc == SQLITE_OK, sql << ": " << (msg ? msg : ""));
-    }
-    std::string text(const std::string& sql)
-    {
-        sqlite3_stmt* st = nullptr;
-        BOOST_TEST_REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK, sql);
-        BOOST_TEST_REQUIRE(sqlite3_step(st) == SQLITE_ROW, sql);
-        const auto* t = sqlite3_column_text(st, 0);
-        std::string v = t ? reinterpret_cast<const char*>(t) : "";
-        sqlite3_finalize(st);
-        return v;
-    }
-    std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
-};
+using raw = wfsync::test::raw_sqlite;
 
 /// Flips every bit of the header of `table`'s root b-tree page.
 void damage(const std::string& path, const std::string& table)
@@ -337,4 +313,27 @@ BOOST_AUTO_TEST_CASE(config_bounds_exit_78_with_file_line_column)
     BOOST_TEST(has(p.err, "p.yaml:24:13: rules[0].jitter: rule 'promote': jitter 20m is not shorter than the 15m between two "
                           "runs of its schedule '*/15 * * * *'"),
                p.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_fifo_as_config_or_secret_file_exits_78_at_once)
+{
+    // A FIFO with no writer blocks a plain open for ever; the limit makes a hang a failure.
+    temp_dir dir;
+    const auto fifo = dir.file("wfsync.yaml");
+    BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto r = run_program(WFSYNC_BIN, {"--config", fifo, "check", "--offline"}, {}, std::chrono::seconds(30));
+    BOOST_TEST(r.code == 78, describe(r));
+    BOOST_TEST(has(r.err, "cannot read config file '" + fifo + "': not a regular file but a FIFO"), r.err);
+
+    const auto secret = dir.file("sbx-secret");
+    BOOST_TEST_REQUIRE(::mkfifo(secret.c_str(), 0600) == 0);
+    auto text = config_text(dir.file("state"), "http://127.0.0.1:1", {});
+    const std::string env_key = "client_secret_env: WFSYNC_TEST_SBX_SECRET";
+    BOOST_TEST_REQUIRE(text.find(env_key) != std::string::npos);
+    text.replace(text.find(env_key), env_key.size(), "client_secret_file: " + secret);
+    auto cfg = dir.write("s.yaml", text);
+    auto s = run_program(WFSYNC_BIN, {"--config", cfg, "sync"}, {{"WFSYNC_TEST_PROD_SECRET", prod_secret}},
+                         std::chrono::seconds(30));
+    BOOST_TEST(s.code == 78, describe(s));
+    BOOST_TEST(has(s.err, "cannot read secret file '" + secret + "': not a regular file but a FIFO"), s.err);
 }

@@ -124,6 +124,17 @@ struct fixture {
     config::tenant src() { return oauth_tenant("src", "src-secret-123456"); }
     config::tenant tgt() { return oauth_tenant("tgt", "tgt-secret-abcdef"); }
 
+    /// The emulator's "bare" tenant (listings as a bare array) with a static bearer token.
+    config::tenant bare_tenant()
+    {
+        config::tenant t = src();
+        t.name = "bare-t";
+        t.base_url = emu.tenant_url("bare");
+        t.auth.type = config::auth_type::bearer;
+        t.auth.token = config::secret("static-bearer-token-1");
+        return t;
+    }
+
     std::unique_ptr<wfsync::connector::connector> make(const config::tenant& t)
     {
         auto c = make_connector(ioc.get_executor(), t);
@@ -279,12 +290,7 @@ BOOST_AUTO_TEST_CASE(lists_every_page)
 
 BOOST_AUTO_TEST_CASE(bare_list_with_static_bearer_token)
 {
-    config::tenant t = src();
-    t.name = "bare-t";
-    t.base_url = emu.tenant_url("bare");
-    t.auth.type = config::auth_type::bearer;
-    t.auth.token = config::secret("static-bearer-token-1");
-    auto c = make(t);
+    auto c = make(bare_tenant());
     auto all = run(c->list_workflows());
     BOOST_TEST_REQUIRE(all.has_value(), (all ? "" : all.error().message));
     BOOST_TEST_REQUIRE(all->size() == 3u);
@@ -311,12 +317,7 @@ BOOST_AUTO_TEST_CASE(bare_list_capped_below_the_page_length_asked_for_loses_noth
     auto capped = json::parse(seed()).as_object();
     capped["tenants"].as_object()["bare"].as_object()["page_length_max"] = 2;
     BOOST_TEST_REQUIRE(emu.load_seed(json::serialize(capped)).has_value());
-    config::tenant t = src();
-    t.name = "bare-t";
-    t.base_url = emu.tenant_url("bare");
-    t.auth.type = config::auth_type::bearer;
-    t.auth.token = config::secret("static-bearer-token-1");
-    auto c = make(t);
+    auto c = make(bare_tenant());
     auto all = run(c->list_workflows());
     BOOST_TEST_REQUIRE(all.has_value(), (all ? "" : all.error().message));
     BOOST_TEST_REQUIRE(all->size() == 3u);

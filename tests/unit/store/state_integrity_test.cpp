@@ -10,6 +10,8 @@
 
 #include <support/temp_dir.hpp>
 
+#include "support/raw_sqlite.hpp"
+
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -35,32 +37,7 @@ bool contains(const std::string& hay, const std::string& needle)
     return hay.find(needle) != std::string::npos;
 }
 
-/// A raw connection, behind the store's back.
-struct raw {
-    sqlite3* db = nullptr;
-    explicit raw(const std::string& path, int flags = SQLITE_OPEN_READWRITE)
-    {
-        BOOST_TEST_REQUIRE(sqlite3_open_v2(path.c_str(), &db, flags, nullptr) == SQLITE_OK, path);
-        sqlite3_busy_timeout(db, 5000);
-    }
-    ~raw() { sqlite3_close_v2(db); }
-    void exec(const std::string& sql)
-    {
-        char* msg = nullptr;
-        int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
-        BOOST_TEST_REQUIRE(rc == SQLITE_OK, sql << ": " << (msg ? msg : ""));
-    }
-    std::string text(const std::string& sql)
-    {
-        sqlite3_stmt* st = nullptr;
-        BOOST_TEST_REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK, sql);
-        BOOST_TEST_REQUIRE(sqlite3_step(st) == SQLITE_ROW, sql);
-        std::string v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        return v;
-    }
-    std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
-};
+using raw = wfsync::test::raw_sqlite;
 
 /// A state with `n` runs and an event each (several pages per table).
 void fill(const std::string& path, int n)
