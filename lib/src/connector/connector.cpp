@@ -91,7 +91,7 @@ awaitable<result<net::http_response>> detail::send_token_request(net::http_clien
         co_await wait.async_wait(asio::as_tuple(asio::use_awaitable_t<executor>{}));
     }
     if (!r) {
-        auto e = std::move(r.error());
+        auto e = r.error();
         e.message = log::redact(e.message);
         co_return std::move(e).context(what);
     }

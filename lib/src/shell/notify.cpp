@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -125,13 +126,41 @@ result<void> notifier::send(std::string_view state) const
     if (fd.fd < 0)
         return fail(errc::io, fmt::format("systemd notify socket {}: socket: {}", socket_,
                                           errno_text(errno)));
-    ssize_t n;
+    // Connected, so that poll() below waits for room in the receiver's queue. Never a
+    // blocking send: when nobody reads the socket (its queue holds only
+    // net.unix.max_dgram_qlen datagrams, 10 by default), the daemon's one thread would
+    // stop there for good, shutdown included. A message that finds no room within
+    // notify_send_limit is dropped with an error instead.
+    int rc;
     do {
-        n = ::sendto(fd.fd, state.data(), state.size(), MSG_NOSIGNAL,
-                     reinterpret_cast<const sockaddr*>(&addr), len);
-    } while (n < 0 && errno == EINTR);
+        rc = ::connect(fd.fd, reinterpret_cast<const sockaddr*>(&addr), len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return fail(errc::io, fmt::format("systemd notify socket {}: connect: {}", socket_,
+                                          errno_text(errno)));
+    ssize_t n = -1;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        do {
+            n = ::send(fd.fd, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || attempt == 1) break;
+        pollfd p{fd.fd, POLLOUT, 0};
+        int ready;
+        do {
+            ready = ::poll(&p, 1, static_cast<int>(notify_send_limit.count()));
+        } while (ready < 0 && errno == EINTR);
+        if (ready <= 0) {
+            errno = EAGAIN;
+            break;
+        }
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return fail(errc::io, fmt::format("systemd notify socket {}: nobody reads it (its queue "
+                                          "stayed full for {} ms); '{}' dropped",
+                                          socket_, notify_send_limit.count(),
+                                          single_line(state.substr(0, state.find('=')))));
     if (n < 0)
-        return fail(errc::io, fmt::format("systemd notify socket {}: sendto: {}", socket_,
+        return fail(errc::io, fmt::format("systemd notify socket {}: send: {}", socket_,
                                           errno_text(errno)));
     if (static_cast<std::size_t>(n) != state.size())
         return fail(errc::io, fmt::format("systemd notify socket {}: sent {} of {} bytes",

@@ -12,6 +12,9 @@
 
 namespace wfsync::shell {
 
+/// How long a notification waits for room in a full receiver queue before it is dropped.
+inline constexpr std::chrono::milliseconds notify_send_limit{1000};
+
 /// systemd's readiness protocol (sd_notify(3)) without libsystemd: each message is one
 /// datagram to the AF_UNIX socket named by $NOTIFY_SOCKET, either a path ("/run/...") or an
 /// abstract name ("@name"). Without $NOTIFY_SOCKET the notifier is disabled and every call is
@@ -39,8 +42,9 @@ public:
     /// The socket as given in $NOTIFY_SOCKET ("" when disabled).
     const std::string& socket() const noexcept { return socket_; }
 
-    /// Sends `state` (newline-separated VAR=value assignments) as one datagram.
-    /// Errors (errc::io) name the socket.
+    /// Sends `state` (newline-separated VAR=value assignments) as one datagram. Never blocks
+    /// for longer than notify_send_limit: a message that finds the receiver's queue full
+    /// that long is dropped and reported. Errors (errc::io) name the socket.
     result<void> send(std::string_view state) const;
 
     /// "READY=1": startup finished, the service is serving.

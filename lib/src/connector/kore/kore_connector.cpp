@@ -81,7 +81,7 @@ awaitable<result<net::http_response>> kore_connector::call(net::http_request req
     const bool foreign = !own;
     auto r = co_await client_.send(std::move(req));
     if (!r) {
-        auto e = std::move(r.error());
+        auto e = r.error();
         e.message = log::redact(e.message);
         co_return std::move(e).context(prefix(what));
     }
@@ -197,7 +197,7 @@ awaitable<result<export_job>> kore_connector::poll_export(const workflow_summary
     if (!bytes) co_return bytes.error();
     auto files = unzip(*bytes, package_limits());
     if (!files) {
-        auto e = std::move(files.error());
+        auto e = files.error();
         co_return std::move(e).context(prefix(dl_what));
     }
     auto pkg = package_from_files(*files, wf, prefix(dl_what));
@@ -270,7 +270,7 @@ awaitable<result<import_result>> kore_connector::import_package(const import_req
     if (!out) {
         if (out.error().code == errc::conflict) co_return out.error();
         // 2xx: the import has most likely started; what it is cannot be read from the answer.
-        auto e = std::move(out.error());
+        auto e = out.error();
         e.code = errc::unknown_outcome;
         e.http_status = resp->status;
         co_return e;

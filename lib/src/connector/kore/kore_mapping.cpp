@@ -183,7 +183,7 @@ result<job_info> parse_job(std::string_view body, bool need_id, std::string_view
 {
     auto v = parse_json(body, what);
     if (!v) {
-        auto e = std::move(v.error());
+        auto e = v.error();
         e.code = errc::bad_response;
         return e;
     }
@@ -231,7 +231,7 @@ result<std::string> parse_upload(std::string_view body, std::string_view what)
 {
     auto v = parse_json(body, what);
     if (!v) {
-        auto e = std::move(v.error());
+        auto e = v.error();
         e.code = errc::bad_response;
         return e;
     }

@@ -175,7 +175,7 @@ awaitable<result<net::http_response>> secmaster_connector::call(net::http_reques
         if (attempt.body.empty()) attempt.headers.set("Content-Type", std::string(json_type));
         auto r = co_await client_.send(std::move(attempt));
         if (!r) {
-            auto e = std::move(r.error());
+            auto e = r.error();
             e.message = log::redact(e.message);
             co_return std::move(e).context(prefix(what));
         }
@@ -370,12 +370,12 @@ awaitable<result<import_result>> secmaster_connector::import_package(const impor
     // unknown outcome for the engine's write-ahead intent to reconcile.
     auto resp = co_await call(std::move(req), what, true);
     if (!resp) {
-        auto e = std::move(resp.error());
+        auto e = resp.error();
         if (e.code == errc::transport || e.code == errc::timeout) e.code = errc::unknown_outcome;
         co_return e;
     }
     if (auto ok = check_import_answer(resp->body, resp->status, prefix(what)); !ok) {
-        auto e = std::move(ok.error());
+        auto e = ok.error();
         if (e.code == errc::bad_response) e.code = errc::unknown_outcome;  // 2xx, unreadable
         co_return e;
     }

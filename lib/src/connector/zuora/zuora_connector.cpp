@@ -22,8 +22,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr auto use_awaitable = asio::use_awaitable_t<executor>{};
-
 net::client_settings client_settings_for(const config::tenant& t)
 {
     net::client_settings s = detail::client_settings_for(t);
@@ -168,7 +166,7 @@ awaitable<result<net::http_response>> zuora_connector::call(net::http_request re
         attempt.headers.set("Authorization", "Bearer " + *tok);
         auto r = co_await client_.send(std::move(attempt));
         if (!r) {
-            auto e = std::move(r.error());
+            auto e = r.error();
             e.message = log::redact(e.message);
             co_return std::move(e).context(prefix(what));
         }
@@ -350,7 +348,7 @@ awaitable<result<import_result>> zuora_connector::import_package(const import_re
     if (!out) {
         // The platform said 2xx, so the import has most likely happened; what it created
         // cannot be read from the answer.
-        auto e = std::move(out.error());
+        auto e = out.error();
         e.code = errc::unknown_outcome;
         e.http_status = resp->status;
         co_return e;
