@@ -6,6 +6,8 @@
 #include <wfsync/core/zlib.hpp>
 #include <wfsync/net/http.hpp>
 
+#include "feed_parser.hpp"
+
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -26,18 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     parser.header_limit(64 * 1024);
     parser.body_limit(1 << 20);
     parser.eager(true);
-    std::size_t pos = 0;
-    std::string pending;
-    boost::beast::error_code ec;
-    while (pos < size && !parser.is_done()) {
-        std::size_t n = std::min(piece, size - pos);
-        pending.append(reinterpret_cast<const char*>(data) + pos, n);
-        pos += n;
-        auto used = parser.put(boost::asio::buffer(pending), ec);
-        if (ec == http::error::need_more) ec = {};
-        else if (ec) return 0;
-        pending.erase(0, used);
-    }
+    if (!wfsync::fuzz::feed_in_pieces(parser, {reinterpret_cast<const char*>(data), size}, piece)) return 0;
     if (!parser.is_done()) return 0;
     auto req = parser.release();
     std::string target(req.target());

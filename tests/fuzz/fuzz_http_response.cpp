@@ -6,7 +6,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include <algorithm>
+#include "feed_parser.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -22,21 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     parser.body_limit(1 << 20);
     parser.header_limit(64 * 1024);
     parser.eager(true);
-    std::size_t pos = 0;
-    std::string pending;
+    if (!wfsync::fuzz::feed_in_pieces(parser, {reinterpret_cast<const char*>(data), size}, piece)) return 0;
     boost::beast::error_code ec;
-    while (pos < size && !parser.is_done()) {
-        std::size_t n = std::min(piece, size - pos);
-        pending.append(reinterpret_cast<const char*>(data) + pos, n);
-        pos += n;
-        auto used = parser.put(boost::asio::buffer(pending), ec);
-        if (ec == http::error::need_more) {
-            ec = {};
-        } else if (ec) {
-            return 0;
-        }
-        pending.erase(0, used);
-    }
     if (!parser.is_done() && parser.got_some()) parser.put_eof(ec);  // put_eof asserts got_some
     if (parser.is_done() && !ec) {
         auto res = parser.release();
