@@ -155,6 +155,32 @@ BOOST_AUTO_TEST_CASE(verify_catches_a_flipped_byte_a_deleted_file_and_a_stray_fi
     BOOST_TEST(bad.out.find("stray.txt") != std::string::npos, bad.out);
 }
 
+BOOST_AUTO_TEST_CASE(an_archive_file_this_user_may_not_read_is_unreadable_and_exits_77)
+{
+    emulator_thread emu(backup_seed());
+    auto env = backup_env(emu->base_url());
+    BOOST_TEST_REQUIRE(env.run({"sync"}).code == 0);
+    auto archive_dir = env.dir->file("archive");
+    auto files = files_below(archive_dir);
+    BOOST_TEST_REQUIRE(files.size() == 3u);
+    BOOST_TEST_REQUIRE(::chmod((archive_dir + "/" + files[0]).c_str(), 0) == 0);
+
+    // As a user the OS refuses: not damage, nothing known of its bytes; 77, not 1.
+    auto refused = env.run_unprivileged({"archive", "verify"});
+    BOOST_TEST(refused.code == 77, describe(refused));
+    BOOST_TEST(refused.out.find("2 files verified, 0 missing, 0 corrupt, 0 unknown, 1 unreadable") != std::string::npos,
+               refused.out);
+    BOOST_TEST(refused.out.find("unreadable  " + files[0] + ": cannot read: Permission denied") != std::string::npos,
+               refused.out);
+
+    // Damage elsewhere outweighs it: 1.
+    fs::remove(archive_dir + "/" + files[1]);
+    auto damaged = env.run_unprivileged({"archive", "verify"});
+    BOOST_TEST(damaged.code == 1, describe(damaged));
+    BOOST_TEST(damaged.out.find("1 files verified, 1 missing, 0 corrupt, 0 unknown, 1 unreadable") != std::string::npos,
+               damaged.out);
+}
+
 BOOST_AUTO_TEST_CASE(restore_into_an_empty_tenant_then_again_imports_nothing)
 {
     emulator_thread emu(backup_seed());

@@ -14,10 +14,13 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 namespace wfsync::test {
 
@@ -110,6 +113,19 @@ struct wfsync_env {
     {
         args.insert(args.begin(), {"--config", config_file});
         return run_program(WFSYNC_BIN, args, env, limit);
+    }
+
+    /// Runs wfsync as an unprivileged user: as nobody (through setpriv, with the test's files
+    /// given to nobody) when the tests run as root, for whom no permission check fails.
+    run_output run_unprivileged(std::vector<std::string> args) const
+    {
+        args.insert(args.begin(), {"--config", config_file});
+        if (::geteuid() != 0) return run_program(WFSYNC_BIN, args, env);
+        for (auto& e : std::filesystem::recursive_directory_iterator(dir->path()))
+            (void)::lchown(e.path().c_str(), 65534, 65534);
+        (void)::lchown(dir->path().c_str(), 65534, 65534);
+        args.insert(args.begin(), {"--reuid=65534", "--regid=65534", "--clear-groups", WFSYNC_BIN});
+        return run_program("/usr/bin/setpriv", args, env);
     }
 };
 

@@ -63,18 +63,6 @@ std::string row_counts(const std::string& path)
     return out;
 }
 
-/// Runs wfsync as an unprivileged user: as nobody (through setpriv, with the test's files
-/// given to nobody) when the tests run as root, for whom no permission check fails.
-run_output run_unprivileged(const wfsync_env& env, std::vector<std::string> args)
-{
-    args.insert(args.begin(), {"--config", env.config_file});
-    if (::geteuid() != 0) return run_program(WFSYNC_BIN, args, env.env);
-    for (auto& e : fs::recursive_directory_iterator(env.dir->path())) (void)::lchown(e.path().c_str(), 65534, 65534);
-    (void)::lchown(env.dir->path().c_str(), 65534, 65534);
-    args.insert(args.begin(), {"--reuid=65534", "--regid=65534", "--clear-groups", WFSYNC_BIN});
-    return run_program("/usr/bin/setpriv", args, env.env);
-}
-
 /// A first sync, so that the state holds something.
 void first_sync(emulator_thread& emu, const wfsync_env& env)
 {
@@ -228,7 +216,7 @@ BOOST_AUTO_TEST_CASE(permission_denied_on_the_state_exits_77)
     const auto dir = env.dir->file("state");
     const auto state = dir + "/state.db";
     BOOST_TEST_REQUIRE(::chmod(dir.c_str(), 0500) == 0);  // read-only to its owner
-    auto sync = run_unprivileged(env, {"sync"});
+    auto sync = env.run_unprivileged({"sync"});
     BOOST_TEST(sync.code == 77, describe(sync));
     BOOST_TEST(has(sync.err, "cannot write in state directory " + dir + ", where SQLite keeps " + state +
                                  "-wal and " + state + "-shm: Permission denied"),
@@ -238,19 +226,19 @@ BOOST_AUTO_TEST_CASE(permission_denied_on_the_state_exits_77)
     // Not even the owner's: the lock cannot be opened.
     BOOST_TEST_REQUIRE(::chmod(dir.c_str(), 0700) == 0);
     BOOST_TEST_REQUIRE(::chmod((dir + "/lock").c_str(), 0400) == 0);
-    auto locked = run_unprivileged(env, {"sync"});
+    auto locked = env.run_unprivileged({"sync"});
     BOOST_TEST(locked.code == 77, describe(locked));
     BOOST_TEST(has(locked.err, "cannot open the state lock " + dir + "/lock: Permission denied"), locked.err);
     BOOST_TEST_REQUIRE(::chmod((dir + "/lock").c_str(), 0600) == 0);
 
     // A state file the user may not write.
     BOOST_TEST_REQUIRE(::chmod(state.c_str(), 0400) == 0);
-    auto history = run_unprivileged(env, {"history"});
+    auto history = env.run_unprivileged({"history"});
     BOOST_TEST(history.code == 77, describe(history));
     BOOST_TEST(has(history.err, "cannot open state database " + state + " for reading and writing: Permission denied"),
                history.err);
     // Reading it is allowed: state check only reads.
-    auto check = run_unprivileged(env, {"state", "check"});
+    auto check = env.run_unprivileged({"state", "check"});
     BOOST_TEST(check.code == 0, describe(check));
 }
 

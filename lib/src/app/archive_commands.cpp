@@ -206,11 +206,19 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
             }
             out << "archive " << name << ": " << report->verified.size() << " files verified, "
                 << report->missing.size() << " missing, " << report->corrupt.size() << " corrupt, "
-                << report->unknown.size() << " unknown\n";
+                << report->unknown.size() << " unknown";
+            if (!report->unreadable.empty()) out << ", " << report->unreadable.size() << " unreadable";
+            out << '\n';
             for (const auto& p : report->missing) out << "  missing  " << p.path << ": " << p.detail << '\n';
             for (const auto& p : report->corrupt) out << "  corrupt  " << p.path << ": " << p.detail << '\n';
             for (const auto& p : report->unknown) out << "  unknown  " << p.path << ": " << p.detail << '\n';
-            if (!report->ok()) code = exit_partial;
+            for (const auto& p : report->unreadable)
+                out << "  unreadable  " << p.path << ": " << p.detail << '\n';
+            // Damage found is 1; files this user may not read, and nothing worse, are 77.
+            if (!report->missing.empty() || !report->corrupt.empty() || !report->unknown.empty())
+                code = exit_partial;
+            else if (!report->unreadable.empty() && code == exit_ok)
+                code = exit_noperm;
         } else {  // prune
             auto [policy, tz] = retention_for(cfg, name);
             if (policy.empty()) {

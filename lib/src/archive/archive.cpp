@@ -496,6 +496,10 @@ result<verify_report> archive::verify()
             rep.missing.push_back({f.path, "not on disk"});
             continue;
         }
+        if (got.err == EACCES || got.err == EPERM) {
+            rep.unreadable.push_back({f.path, fmt::format("cannot read: {}", got.why())});
+            continue;
+        }
         if (got.err != 0) {
             rep.corrupt.push_back({f.path, fmt::format("cannot read: {}", got.why())});
             continue;

@@ -29,11 +29,17 @@ struct file_problem {
 struct verify_report {
     std::vector<std::string> verified;  ///< catalogued files whose bytes hash as recorded
     std::vector<file_problem> missing;  ///< catalogued, not on disk
-    std::vector<file_problem> corrupt;  ///< catalogued, unreadable or hashing differently
+    std::vector<file_problem> corrupt;  ///< catalogued, not a readable file or hashing differently
+    /// Catalogued, but the OS refused to let this user read it (EACCES, EPERM): nothing is
+    /// known of its bytes, and running as the archive's owner would tell.
+    std::vector<file_problem> unreadable;
     /// On disk, not in the catalogue: strays, files left by a crash after the write and
     /// before the catalogue insert, and leftover temporary files (`*.tmp-*`).
     std::vector<file_problem> unknown;
-    bool ok() const noexcept { return missing.empty() && corrupt.empty() && unknown.empty(); }
+    bool ok() const noexcept
+    {
+        return missing.empty() && corrupt.empty() && unknown.empty() && unreadable.empty();
+    }
 };
 
 struct kept_entry {
