@@ -19,6 +19,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 using namespace wfsync::test;
@@ -32,6 +33,7 @@ bool has(const std::string& hay, const std::string& needle)
 }
 
 using raw = wfsync::test::raw_sqlite;
+using wfsync::test::paired_writer;
 
 /// Flips every bit of the header of `table`'s root b-tree page.
 void damage(const std::string& path, const std::string& table)
@@ -148,23 +150,13 @@ BOOST_AUTO_TEST_CASE(state_backup_is_consistent_while_another_process_writes_and
     BOOST_TEST(has(refused.err, "is in use by"), refused.err);
 
     // Pairs of rows, one transaction each: a torn copy would have the two tables disagree.
-    std::atomic<bool> stop{false};
-    std::atomic<int> commits{0};
-    std::thread writer([&] {
-        raw w(state);
-        for (int i = 0; !stop; ++i) {
-            w.exec("BEGIN IMMEDIATE; INSERT INTO left_side VALUES (" + std::to_string(i) +
-                   "); INSERT INTO right_side VALUES (" + std::to_string(i) + ", NULL); COMMIT");
-            ++commits;
-        }
-    });
-    while (commits == 0) std::this_thread::yield();
+    std::optional<paired_writer> writer(std::in_place, state);
     bool overlapped = false;
     for (int attempt = 0; attempt < 10 && !overlapped; ++attempt) {
         const auto file = env.dir->file("b" + std::to_string(attempt) + ".db");
-        const int before = commits;
+        const int before = writer->commits();
         auto b = env.run({"state", "backup", file});
-        const int after = commits;
+        const int after = writer->commits();
         BOOST_TEST_REQUIRE(b.code == 0, describe(b));
         raw copy(file, SQLITE_OPEN_READONLY);
         BOOST_TEST(copy.text("PRAGMA integrity_check") == "ok");
@@ -175,8 +167,7 @@ BOOST_AUTO_TEST_CASE(state_backup_is_consistent_while_another_process_writes_and
         overlapped = after > before;
     }
     auto check = env.run({"state", "check"});
-    stop = true;
-    writer.join();
+    writer.reset();
     BOOST_TEST(overlapped, "no backup overlapped a write");
     BOOST_TEST(check.code == 0, describe(check));
     BOOST_TEST(check.out == "ok\n");

@@ -8,8 +8,10 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 namespace wfsync::test {
 
@@ -47,6 +49,44 @@ struct raw_sqlite {
     }
 
     std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
+};
+
+/// Another connection committing pairs of rows into tables `left_side (n)` and
+/// `right_side (n, pad)`, one transaction per pair, until destroyed: a copy taken meanwhile is
+/// a consistent snapshot only if both tables hold the same pairs. Starts in the constructor,
+/// which returns after the first commit.
+class paired_writer {
+public:
+    explicit paired_writer(std::string path) : path_(std::move(path)), thread_([this] { run(); })
+    {
+        while (commits_ == 0) std::this_thread::yield();
+    }
+    ~paired_writer()
+    {
+        stop_ = true;
+        thread_.join();
+    }
+    paired_writer(const paired_writer&) = delete;
+    paired_writer& operator=(const paired_writer&) = delete;
+
+    int commits() const noexcept { return commits_; }
+
+private:
+    void run()
+    {
+        raw_sqlite w(path_);
+        w.exec("PRAGMA synchronous = OFF");
+        for (int i = 0; !stop_; ++i) {
+            w.exec("BEGIN IMMEDIATE; INSERT INTO left_side VALUES (" + std::to_string(i) +
+                   "); INSERT INTO right_side VALUES (" + std::to_string(i) + ", NULL); COMMIT");
+            ++commits_;
+        }
+    }
+
+    std::string path_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> commits_{0};
+    std::thread thread_;  // last: started once the members it uses exist
 };
 
 }  // namespace wfsync::test

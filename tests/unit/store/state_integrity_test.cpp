@@ -297,37 +297,25 @@ BOOST_AUTO_TEST_CASE(a_backup_taken_while_another_connection_writes_is_one_consi
         r.exec("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 4000) "
                "INSERT INTO right_side SELECT -i, randomblob(2000) FROM c");
     }
-    std::atomic<bool> stop{false};
-    std::atomic<int> commits{0};
-    std::thread writer([&] {
-        raw w(path);
-        w.exec("PRAGMA synchronous = OFF");
-        for (int i = 0; !stop; ++i) {
-            w.exec("BEGIN IMMEDIATE; INSERT INTO left_side VALUES (" + std::to_string(i) +
-                   "); INSERT INTO right_side VALUES (" + std::to_string(i) + ", NULL); COMMIT");
-            ++commits;
-        }
-    });
-    while (commits == 0) std::this_thread::yield();
-
     bool overlapped = false;
-    for (int attempt = 0; attempt < 20 && !overlapped; ++attempt) {
-        auto dest = dir.file("backup-" + std::to_string(attempt) + ".db");
-        const int before = commits;
-        auto rep = backup_state(path, dest);
-        const int after = commits;
-        BOOST_TEST_REQUIRE(rep.has_value(), (rep ? "" : rep.error().what()));
-        raw copy(dest, SQLITE_OPEN_READONLY);
-        BOOST_TEST(copy.text("PRAGMA integrity_check") == "ok");
-        const auto left = copy.integer("SELECT count(*) FROM left_side");
-        BOOST_TEST(left == copy.integer("SELECT count(*) FROM right_side WHERE n >= 0"));
-        BOOST_TEST(left >= before);
-        overlapped = after > before;
-        BOOST_TEST_MESSAGE("backup " << attempt << ": " << left << " pairs, " << after - before
-                                     << " commits during the backup");
+    {
+        test::paired_writer writer(path);
+        for (int attempt = 0; attempt < 20 && !overlapped; ++attempt) {
+            auto dest = dir.file("backup-" + std::to_string(attempt) + ".db");
+            const int before = writer.commits();
+            auto rep = backup_state(path, dest);
+            const int after = writer.commits();
+            BOOST_TEST_REQUIRE(rep.has_value(), (rep ? "" : rep.error().what()));
+            raw copy(dest, SQLITE_OPEN_READONLY);
+            BOOST_TEST(copy.text("PRAGMA integrity_check") == "ok");
+            const auto left = copy.integer("SELECT count(*) FROM left_side");
+            BOOST_TEST(left == copy.integer("SELECT count(*) FROM right_side WHERE n >= 0"));
+            BOOST_TEST(left >= before);
+            overlapped = after > before;
+            BOOST_TEST_MESSAGE("backup " << attempt << ": " << left << " pairs, " << after - before
+                                         << " commits during the backup");
+        }
     }
-    stop = true;
-    writer.join();
     BOOST_TEST(overlapped);
 }
 
