@@ -2,8 +2,10 @@
 #include <wfsync/app/cli.hpp>
 
 #include "load_config.hpp"
+#include "output.hpp"
 #include "run_to_end.hpp"
 #include "archive_commands.hpp"
+#include "diff_command.hpp"
 #include "resolve_command.hpp"
 #include "serve.hpp"
 #include "state_command.hpp"
@@ -34,46 +36,6 @@
 namespace wfsync::app {
 
 namespace {
-
-/// A table printed with columns as wide as their widest cell.
-class table {
-public:
-    explicit table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-    void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-    bool empty() const noexcept { return rows_.size() == 1; }
-
-    void print(std::ostream& out, std::string_view indent = "  ") const
-    {
-        std::vector<std::size_t> width;
-        for (const auto& r : rows_)
-            for (std::size_t i = 0; i < r.size(); ++i) {
-                if (width.size() <= i) width.push_back(0);
-                width[i] = std::max(width[i], r[i].size());
-            }
-        for (const auto& r : rows_) {
-            out << indent;
-            for (std::size_t i = 0; i < r.size(); ++i) {
-                out << r[i];
-                if (i + 1 < r.size()) out << std::string(width[i] - r[i].size() + 2, ' ');
-            }
-            out << '\n';
-        }
-    }
-
-private:
-    std::vector<std::vector<std::string>> rows_;
-};
-
-std::string format_time(std::int64_t t)
-{
-    if (t == 0) return "-";
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string short_hash(const std::string& h)
 {
@@ -302,26 +264,25 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
     if (cl.offline) return exit_ok;
 
     boost::asio::io_context ioc;
-    int code = exit_ok;
+    // As sync: 75 when every failure may pass by itself and no tenant answered, else 1.
+    bool any_ok = false, any_failure = false, all_transient = true;
     table t({"TENANT", "PLATFORM", "LOGIN"});
     for (const auto& [name, tenant] : cfg->tenants) {
         auto c = connector::make_connector(ioc.get_executor(), tenant);
-        if (!c) {
-            t.add({name, std::string(config::to_string(tenant.kind)), "failed: " + log::redact(c.error().what())});
-            code = exit_partial;
-            continue;
-        }
-        auto ok = run_to_end(ioc, (*c)->check_login());
+        auto ok = c ? run_to_end(ioc, (*c)->check_login()) : result<void>(c.error());
         ioc.restart();
         if (ok) {
+            any_ok = true;
             t.add({name, std::string(config::to_string(tenant.kind)), "ok"});
         } else {
+            any_failure = true;
+            if (!is_retryable(ok.error())) all_transient = false;
             t.add({name, std::string(config::to_string(tenant.kind)), "failed: " + log::redact(ok.error().what())});
-            code = exit_partial;
         }
     }
     t.print(out);
-    return code;
+    if (!any_failure) return exit_ok;
+    return all_transient && !any_ok ? exit_tempfail : exit_partial;
 }
 
 int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
@@ -332,6 +293,10 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
     if (!st) {
         err << "wfsync: " << st.error().what() << '\n';
         return exit_code_for(st.error());
+    }
+    if (auto rules = chosen_rules(*cfg, cl); !rules) {
+        err << "wfsync: " << rules.error().message << '\n';
+        return exit_usage;
     }
     store::history_filter f;
     if (!cl.rules.empty()) f.rule = cl.rules.front();
@@ -348,14 +313,14 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
         boost::json::array rj, ej;
         for (const auto& r : *runs) {
             rj.push_back(boost::json::object{{"run", r.uid},           {"rule", r.rule},
-                                             {"command", r.command},   {"started_at", r.started_at},
-                                             {"finished_at", r.finished_at}, {"outcome", r.outcome},
+                                             {"command", r.command},   {"started_at", iso_json(r.started_at)},
+                                             {"finished_at", iso_json(r.finished_at)}, {"outcome", r.outcome},
                                              {"imported", r.imported}, {"unchanged", r.unchanged},
                                              {"drift", r.drift},       {"errors", r.errors}});
         }
         for (const auto& e : *events) {
             ej.push_back(boost::json::object{{"run", e.run_uid},
-                                             {"at", e.at},
+                                             {"at", iso_json(e.at)},
                                              {"rule", e.rule},
                                              {"kind", e.kind},
                                              {"source_tenant", e.source_tenant},
@@ -375,7 +340,7 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
     out << "runs (newest first):\n";
     table rt({"RUN", "RULE", "COMMAND", "STARTED", "OUTCOME", "IMPORTED", "UNCHANGED", "DRIFT", "ERRORS"});
     for (const auto& r : *runs)
-        rt.add({r.uid, r.rule, r.command, format_time(r.started_at), r.outcome.empty() ? "(unfinished)" : r.outcome,
+        rt.add({r.uid, r.rule, r.command, iso_time(r.started_at), r.outcome.empty() ? "(unfinished)" : r.outcome,
                 std::to_string(r.imported), std::to_string(r.unchanged), std::to_string(r.drift),
                 std::to_string(r.errors)});
     if (rt.empty()) out << "  (none)\n";
@@ -385,7 +350,7 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
     for (const auto& e : *events) {
         std::string target = e.target_tenant;
         if (!e.target_workflow.empty()) target += "/" + e.target_workflow;
-        et.add({format_time(e.at), e.run_uid, e.kind, e.workflow_name + " (" + e.source_tenant + "/" + e.source_workflow + ")",
+        et.add({iso_time(e.at), e.run_uid, e.kind, e.workflow_name + " (" + e.source_tenant + "/" + e.source_workflow + ")",
                 target, e.version, short_hash(e.content_hash), log::redact(e.message)});
     }
     if (et.empty()) out << "  (none)\n";
@@ -430,6 +395,16 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             if (cl.command == "resolve") return run_resolve(**st, cl, out, err);
             return cl.command == "archive" ? run_archive(*cfg, **st, cl, out, err)
                                            : run_restore(cfg, **st, cl, out, err);
+        }
+        if (cl.command == "diff") {
+            auto cfg = load_config(cl.config_file, err);
+            if (!cfg) return exit_config;
+            auto st = open_state(*cfg);
+            if (!st) {
+                err << "wfsync: " << st.error().what() << '\n';
+                return exit_code_for(st.error());
+            }
+            return run_diff(*cfg, **st, cl, out, err);
         }
         if (cl.command == "state") {
             // Read-only: no lock, and the store is not opened (a damaged one could not be).
