@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <fstream>
 
 using namespace wfsync::test;
 namespace json = boost::json;
@@ -126,4 +127,111 @@ BOOST_AUTO_TEST_CASE(unreachable_tenants_are_a_temporary_failure_for_check_as_fo
     BOOST_TEST(check.code == 75, describe(check));
     auto sync = env.run({"sync"});
     BOOST_TEST(sync.code == 75, describe(sync));
+}
+
+namespace {
+
+bool iso_utc(const json::value& v)
+{
+    // 2026-11-29T23:10:00Z
+    if (!v.is_string()) return false;
+    const auto& s = v.as_string();
+    return s.size() == 20 && s[4] == '-' && s[10] == 'T' && s[19] == 'Z';
+}
+
+/// Runs `args` with --json and parses stdout as one JSON object.
+json::object json_of(const wfsync_env& env, std::vector<std::string> args, int expect = 0)
+{
+    args.push_back("--json");
+    auto r = env.run(args);
+    BOOST_TEST(r.code == expect, args.front() << ": " << describe(r));
+    json::error_code ec;
+    auto v = json::parse(r.out, ec);
+    BOOST_TEST_REQUIRE(!ec, args.front() << ": not JSON: " << r.out);
+    BOOST_TEST_REQUIRE(v.is_object(), args.front() << ": not an object: " << r.out);
+    return v.as_object();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_command_answers_json_with_iso_times)
+{
+    emulator_thread emu(seed());
+    config_options o;
+    o.extra_rules = "  - name: backup\n    source: sandbox\n    targets: [\"archive:local\"]\n"
+                    "    retention: {keep_last: 5}\n";
+    auto env = make_env(emu->base_url(), o);
+    {
+        std::ofstream f(env.config_file, std::ios::app);
+        f << "archives:\n  local: {path: " << env.dir->file("archive") << "}\n";
+    }
+
+    auto plan = json_of(env, {"plan", "--rule", "promote"});
+    const auto& planned = plan.at("runs").as_array().at(0).as_object();
+    BOOST_TEST(planned.at("dry_run").as_bool());
+    BOOST_TEST(planned.at("would_import").as_int64() == 3);
+    BOOST_TEST(planned.at("imported").as_int64() == 0);
+    auto dry = json_of(env, {"sync", "--dry-run"});
+    BOOST_TEST(dry.at("runs").as_array().size() == 2u);
+    BOOST_TEST(emu.find("prod", "import", "POST").empty());
+    auto sync = json_of(env, {"sync"});
+    const auto& promoted = sync.at("runs").as_array().at(0).as_object();
+    BOOST_TEST(promoted.at("dry_run").as_bool() == false);
+    BOOST_TEST(promoted.at("imported").as_int64() == 3);
+    BOOST_TEST(promoted.at("items").as_array().size() == 3u);
+
+    auto check = json_of(env, {"check"});
+    BOOST_TEST(check.at("valid").as_bool());
+    BOOST_TEST(check.at("logins").as_array().size() == 2u);
+    BOOST_TEST(check.at("logins").as_array().at(0).at("ok").as_bool());
+    auto offline = json_of(env, {"check", "--offline"});
+    BOOST_TEST(offline.at("rules").as_int64() == 2);
+    BOOST_TEST(!offline.contains("logins"));
+
+    auto history = json_of(env, {"history", "--limit", "5"});
+    BOOST_TEST_REQUIRE(!history.at("runs").as_array().empty());
+    for (const auto& r : history.at("runs").as_array()) {
+        BOOST_TEST(iso_utc(r.at("started_at")), r);
+        BOOST_TEST(iso_utc(r.at("finished_at")), r);
+    }
+    for (const auto& e : history.at("events").as_array()) BOOST_TEST(iso_utc(e.at("at")), e);
+
+    auto list = json_of(env, {"archive", "list"});
+    const auto& local = list.at("archives").as_array().at(0).as_object();
+    BOOST_TEST(local.at("name").as_string() == "local");
+    BOOST_TEST(local.at("versions").as_array().size() == 4u);  // version: latest of 4 workflows
+    for (const auto& v : local.at("versions").as_array()) BOOST_TEST(iso_utc(v.at("stored_at")), v);
+    auto verify = json_of(env, {"archive", "verify"});
+    BOOST_TEST(verify.at("archives").as_array().at(0).at("verified").as_int64() == 4);
+    BOOST_TEST(verify.at("archives").as_array().at(0).at("corrupt").as_array().empty());
+    auto prune = json_of(env, {"archive", "prune", "--dry-run"});
+    const auto& pruned = prune.at("archives").as_array().at(0).as_object();
+    BOOST_TEST(pruned.at("dry_run").as_bool());
+    BOOST_TEST(pruned.at("kept").as_array().size() == 4u);
+    BOOST_TEST(!pruned.at("kept").as_array().at(0).at("reasons").as_array().empty());
+
+    auto restore = json_of(env, {"restore", "--from", "archive:local", "--workflow", "Invoice Sync", "--to", "prod",
+                                 "--dry-run"});
+    const auto& restored = restore.at("runs").as_array().at(0).as_object();
+    BOOST_TEST(restored.at("to").as_string() == "prod");
+    BOOST_TEST(restored.at("dry_run").as_bool());
+
+    auto held = json_of(env, {"resolve"});
+    BOOST_TEST(held.at("held").as_array().empty());
+    auto state = json_of(env, {"state", "check"});
+    BOOST_TEST(state.at("ok").as_bool());
+    auto backup = json_of(env, {"state", "backup", env.dir->file("copy.db")});
+    BOOST_TEST(backup.at("bytes").as_int64() > 0);
+    BOOST_TEST(backup.at("integrity_check").as_string() == "ok");
+
+    // A config with a mistake, as JSON: where and what.
+    {
+        std::ofstream f(env.config_file, std::ios::app);
+        f << "colour: red\n";
+    }
+    auto invalid = json_of(env, {"check", "--offline"}, 78);
+    BOOST_TEST(invalid.at("valid").as_bool() == false);
+    const auto& issue = invalid.at("issues").as_array().at(0).as_object();
+    BOOST_TEST(issue.at("key").as_string() == "colour");
+    BOOST_TEST(issue.at("line").as_int64() > 0);
 }

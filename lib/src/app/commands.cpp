@@ -3,6 +3,7 @@
 
 #include "load_config.hpp"
 #include "output.hpp"
+#include "run_report.hpp"
 #include "run_to_end.hpp"
 #include "archive_commands.hpp"
 #include "diff_command.hpp"
@@ -102,75 +103,6 @@ result<std::vector<const config::rule*>> chosen_rules(const config::config& cfg,
     return out;
 }
 
-boost::json::object item_json(const sync::item& i)
-{
-    boost::json::object o;
-    o["action"] = std::string(to_string(i.what));
-    o["done"] = i.done;
-    o["source_tenant"] = i.source_tenant;
-    o["source_workflow"] = i.source_workflow;
-    o["workflow_name"] = i.workflow_name;
-    o["source_version"] = i.source_version;
-    o["content_hash"] = i.content_hash;
-    o["target_tenant"] = i.target_tenant;
-    o["target_workflow"] = i.target_workflow;
-    o["target_version"] = i.target_version;
-    o["drifted"] = i.drifted;
-    o["reason"] = log::redact(i.reason);
-    o["by_listing"] = i.by_listing;
-    if (i.what == sync::action::error) o["error_kind"] = std::string(to_string(i.error_kind));
-    boost::json::array diff;
-    for (const auto& d : i.diff) diff.emplace_back(log::redact(d));
-    if (!diff.empty()) o["diff"] = std::move(diff);
-    return o;
-}
-
-/// Which items were read how, and why: what makes a run fast or slow.
-std::string reading_of(const sync::run_summary& s)
-{
-    int full = 0;
-    std::string why;
-    for (const auto& [reason, n] : s.compared_in_full) {
-        full += n;
-        why += fmt::format("{}{} {}", why.empty() ? "" : "; ", n, reason);
-    }
-    return fmt::format("read: {} proved unchanged by the listings (not exported), {} compared in full{}", s.by_listing,
-                       full, why.empty() ? "" : " (" + why + ")");
-}
-
-void print_summary(std::ostream& out, const sync::run_summary& s, bool planning)
-{
-    out << (planning ? "plan for rule " : "rule ") << s.rule << " (run " << s.run_uid << "): ";
-    if (planning) {
-        int to_import = 0;
-        for (const auto& i : s.items)
-            if (i.what == sync::action::import || i.what == sync::action::create) ++to_import;
-        out << to_import << " to import, ";
-    } else {
-        out << s.imported << " imported, ";
-    }
-    out << s.unchanged << " unchanged, " << s.drift << " drift, " << s.skipped << " skipped, " << s.errors
-        << " errors\n";
-    out << "  " << reading_of(s) << '\n';
-    table t({"ACTION", "WORKFLOW", "VERSION", "TARGET", "TARGET VERSION", "WHY"});
-    for (const auto& i : s.items) {
-        auto act = std::string(to_string(i.what));
-        if (planning && (i.what == sync::action::import || i.what == sync::action::create)) act = "would " + act;
-        std::string target = i.target_tenant;
-        if (!i.target_workflow.empty()) target += "/" + i.target_workflow;
-        t.add({act, i.workflow_name + " (" + i.source_tenant + "/" + i.source_workflow + ")", i.source_version,
-               target, i.target_version, log::redact(i.reason)});
-    }
-    if (!t.empty()) t.print(out);
-    if (planning) {
-        for (const auto& i : s.items) {
-            if (i.diff.empty()) continue;
-            out << "  changes for " << i.workflow_name << " -> " << i.target_tenant << ":\n";
-            for (const auto& d : i.diff) out << "    " << log::redact(d) << '\n';
-        }
-    }
-}
-
 int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostream& err)
 {
     auto cfg = load_config(cl.config_file, err);
@@ -228,25 +160,12 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
             if (!s->only_transient_errors()) all_transient = false;
         }
         if (s->imported + s->unchanged > 0) any_done = true;
+        const auto mode = planning ? run_mode::plan : cl.dry_run ? run_mode::dry_run : run_mode::done;
         if (cl.json) {
-            boost::json::object o;
-            o["rule"] = s->rule;
-            o["run"] = s->run_uid;
-            o["imported"] = s->imported;
-            o["unchanged"] = s->unchanged;
-            o["drift"] = s->drift;
-            o["skipped"] = s->skipped;
-            o["errors"] = s->errors;
-            o["by_listing"] = s->by_listing;
-            boost::json::object full;
-            for (const auto& [why, n] : s->compared_in_full) full[why] = n;
-            o["compared_in_full"] = std::move(full);
-            boost::json::array items;
-            for (const auto& i : s->items) items.push_back(item_json(i));
-            o["items"] = std::move(items);
-            runs.push_back(std::move(o));
+            runs.push_back(run_json(*s, mode));
         } else {
-            print_summary(out, *s, planning);
+            print_run(out, *s, mode,
+                      (planning ? "plan for rule " : cl.dry_run ? "dry run of rule " : "rule ") + s->rule);
         }
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
@@ -257,30 +176,64 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
 
 int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
 {
-    auto cfg = load_config(cl.config_file, err);
-    if (!cfg) return exit_config;
-    out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
-        << cfg->rules.size() << " rules\n";
-    if (cl.offline) return exit_ok;
+    std::shared_ptr<const config::config> cfg;
+    if (cl.json) {
+        // The problems as JSON too: a CI job checking a config change reads them.
+        auto loaded = load_checked(cl.config_file);
+        if (auto* issues = std::get_if<std::vector<config::config_issue>>(&loaded)) {
+            boost::json::array list;
+            for (const auto& i : *issues)
+                list.push_back(boost::json::object{{"file", i.where.file}, {"line", i.where.line},
+                                                   {"column", i.where.column}, {"key", i.path}, {"message", i.message}});
+            print_json(out, boost::json::object{{"config", cl.config_file}, {"valid", false}, {"issues", std::move(list)}});
+            print_issues(*issues, err);
+            return exit_config;
+        }
+        cfg = std::get<std::shared_ptr<const config::config>>(loaded);
+    } else {
+        cfg = load_config(cl.config_file, err);
+        if (!cfg) return exit_config;
+        out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
+            << cfg->rules.size() << " rules\n";
+    }
+    boost::json::object report{{"config", cl.config_file},
+                               {"valid", true},
+                               {"tenants", cfg->tenants.size()},
+                               {"rules", cfg->rules.size()}};
+    if (cl.offline) {
+        if (cl.json) print_json(out, report);
+        return exit_ok;
+    }
 
     boost::asio::io_context ioc;
     // As sync: 75 when every failure may pass by itself and no tenant answered, else 1.
     bool any_ok = false, any_failure = false, all_transient = true;
     table t({"TENANT", "PLATFORM", "LOGIN"});
+    boost::json::array logins;
     for (const auto& [name, tenant] : cfg->tenants) {
         auto c = connector::make_connector(ioc.get_executor(), tenant);
         auto ok = c ? run_to_end(ioc, (*c)->check_login()) : result<void>(c.error());
         ioc.restart();
+        const auto platform = std::string(config::to_string(tenant.kind));
+        boost::json::object login{{"tenant", name}, {"platform", platform}, {"ok", ok.has_value()}};
         if (ok) {
             any_ok = true;
-            t.add({name, std::string(config::to_string(tenant.kind)), "ok"});
+            t.add({name, platform, "ok"});
         } else {
             any_failure = true;
             if (!is_retryable(ok.error())) all_transient = false;
-            t.add({name, std::string(config::to_string(tenant.kind)), "failed: " + log::redact(ok.error().what())});
+            const auto why = log::redact(ok.error().what());
+            t.add({name, platform, "failed: " + why});
+            login["error"] = why;
         }
+        logins.push_back(std::move(login));
     }
-    t.print(out);
+    if (cl.json) {
+        report["logins"] = std::move(logins);
+        print_json(out, report);
+    } else {
+        t.print(out);
+    }
     if (!any_failure) return exit_ok;
     return all_transient && !any_ok ? exit_tempfail : exit_partial;
 }
