@@ -4,6 +4,7 @@
 
 #include "output.hpp"
 #include "run_report.hpp"
+#include "terminal.hpp"
 #include "run_to_end.hpp"
 
 #include <wfsync/app/admin.hpp>
@@ -356,7 +357,11 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     o.command = "restore";
     o.dry_run = cl.dry_run;
     o.with_diff = cl.dry_run;
+    const auto term = terminal::detect(cl);
+    progress_line line(err, term.progress);
+    o.on_progress = line.callback();
     auto s = run_to_end(ioc, eng.run(r, o));
+    line.clear();
     if (!s) {
         err << "wfsync: restore: " << log::redact(s.error().what()) << '\n';
         return exit_code_for(s.error());
@@ -368,7 +373,8 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
         o["to"] = cl.to;
         print_json(out, boost::json::object{{"runs", boost::json::array{std::move(o)}}});
     } else {
-        print_run(out, *s, mode, (cl.dry_run ? "dry run of restore from " : "restore from ") + cl.from + " to " + cl.to);
+        print_run(out, *s, mode, (cl.dry_run ? "dry run of restore from " : "restore from ") + cl.from + " to " + cl.to,
+                  term.color_out);
     }
     return s->errors == 0 ? exit_ok : (s->only_transient_errors() ? exit_tempfail : exit_partial);
 }

@@ -4,6 +4,7 @@
 #include "load_config.hpp"
 #include "output.hpp"
 #include "run_report.hpp"
+#include "terminal.hpp"
 #include "run_to_end.hpp"
 #include "archive_commands.hpp"
 #include "diff_command.hpp"
@@ -132,6 +133,9 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     opts.dry_run = planning || cl.dry_run;
     opts.with_diff = planning;
     opts.full = cl.full;
+    const auto term = terminal::detect(cl);
+    progress_line line(err, term.progress);
+    opts.on_progress = line.callback();
 
     int code = exit_ok;
     bool any_done = false, all_transient = true, any_failure = false;
@@ -142,6 +146,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     for (const auto* r : *rules) {
         auto s = run_to_end(ioc, eng.run(*r, opts));
         ioc.restart();
+        line.clear();
         if (!s) {
             any_failure = true;
             if (!is_retryable(s.error())) all_transient = false;
@@ -164,8 +169,8 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
         if (cl.json) {
             runs.push_back(run_json(*s, mode));
         } else {
-            print_run(out, *s, mode,
-                      (planning ? "plan for rule " : cl.dry_run ? "dry run of rule " : "rule ") + s->rule);
+            print_run(out, *s, mode, (planning ? "plan for rule " : cl.dry_run ? "dry run of rule " : "rule ") + s->rule,
+                      term.color_out);
         }
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
@@ -218,12 +223,12 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
         boost::json::object login{{"tenant", name}, {"platform", platform}, {"ok", ok.has_value()}};
         if (ok) {
             any_ok = true;
-            t.add({name, platform, "ok"});
+            t.add({name, platform, "ok"}, {colour::none, colour::none, colour::green});
         } else {
             any_failure = true;
             if (!is_retryable(ok.error())) all_transient = false;
             const auto why = log::redact(ok.error().what());
-            t.add({name, platform, "failed: " + why});
+            t.add({name, platform, "failed: " + why}, {colour::none, colour::none, colour::red});
             login["error"] = why;
         }
         logins.push_back(std::move(login));
@@ -232,7 +237,7 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
         report["logins"] = std::move(logins);
         print_json(out, report);
     } else {
-        t.print(out);
+        t.print(out, "  ", terminal::detect(cl).color_out);
     }
     if (!any_failure) return exit_ok;
     return all_transient && !any_ok ? exit_tempfail : exit_partial;
@@ -297,7 +302,7 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
                 std::to_string(r.imported), std::to_string(r.unchanged), std::to_string(r.drift),
                 std::to_string(r.errors)});
     if (rt.empty()) out << "  (none)\n";
-    else rt.print(out);
+    else rt.print(out, "  ", terminal::detect(cl).color_out);
     out << "events (newest first):\n";
     table et({"TIME", "RUN", "KIND", "WORKFLOW", "TARGET", "VERSION", "HASH", "MESSAGE"});
     for (const auto& e : *events) {
@@ -307,7 +312,7 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
                 target, e.version, short_hash(e.content_hash), log::redact(e.message)});
     }
     if (et.empty()) out << "  (none)\n";
-    else et.print(out);
+    else et.print(out, "  ", terminal::detect(cl).color_out);
     return exit_ok;
 }
 

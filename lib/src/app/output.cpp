@@ -12,19 +12,33 @@
 
 namespace wfsync::app {
 
-void table::print(std::ostream& out, std::string_view indent) const
+std::string paint(std::string_view text, colour c, bool enabled)
+{
+    if (!enabled || text.empty() || c == colour::none) return std::string(text);
+    const char* sgr = c == colour::bold     ? "1"
+                      : c == colour::green  ? "32"
+                      : c == colour::yellow ? "33"
+                      : c == colour::red    ? "31"
+                      : c == colour::cyan   ? "36"
+                                            : "2";
+    return std::string("\x1b[") + sgr + "m" + std::string(text) + "\x1b[0m";
+}
+
+void table::print(std::ostream& out, std::string_view indent, bool colour_on) const
 {
     std::vector<std::size_t> width;
     for (const auto& r : rows_)
-        for (std::size_t i = 0; i < r.size(); ++i) {
+        for (std::size_t i = 0; i < r.cells.size(); ++i) {
             if (width.size() <= i) width.push_back(0);
-            width[i] = std::max(width[i], r[i].size());
+            width[i] = std::max(width[i], r.cells[i].size());
         }
-    for (const auto& r : rows_) {
+    for (std::size_t k = 0; k < rows_.size(); ++k) {
+        const auto& r = rows_[k];
         out << indent;
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            out << r[i];
-            if (i + 1 < r.size()) out << std::string(width[i] - r[i].size() + 2, ' ');
+        for (std::size_t i = 0; i < r.cells.size(); ++i) {
+            const auto c = k == 0 ? colour::bold : i < r.colours.size() ? r.colours[i] : colour::none;
+            out << paint(r.cells[i], c, colour_on);
+            if (i + 1 < r.cells.size()) out << std::string(width[i] - r.cells[i].size() + 2, ' ');
         }
         out << '\n';
     }

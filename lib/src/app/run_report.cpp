@@ -56,6 +56,21 @@ std::string reading_of(const sync::run_summary& s)
                        full, why.empty() ? "" : " (" + why + ")");
 }
 
+colour colour_of(sync::action a)
+{
+    switch (a) {
+    case sync::action::import:
+    case sync::action::create: return colour::green;
+    case sync::action::drift: return colour::yellow;
+    case sync::action::error:
+    case sync::action::held: return colour::red;
+    case sync::action::unchanged:
+    case sync::action::adopt:
+    case sync::action::skip: return colour::dim;
+    }
+    return colour::none;
+}
+
 }  // namespace
 
 boost::json::object run_json(const sync::run_summary& s, run_mode mode)
@@ -84,7 +99,7 @@ boost::json::object run_json(const sync::run_summary& s, run_mode mode)
     return o;
 }
 
-void print_run(std::ostream& out, const sync::run_summary& s, run_mode mode, std::string_view title)
+void print_run(std::ostream& out, const sync::run_summary& s, run_mode mode, std::string_view title, bool colour_on)
 {
     const bool deciding = mode != run_mode::done;
     out << title << " (run " << s.run_uid << "): ";
@@ -96,8 +111,9 @@ void print_run(std::ostream& out, const sync::run_summary& s, run_mode mode, std
     } else {
         out << s.imported << " imported, ";
     }
-    out << s.unchanged << " unchanged, " << s.drift << " drift, " << s.skipped << " skipped, " << s.errors
-        << " errors\n";
+    out << s.unchanged << " unchanged, " << paint(std::to_string(s.drift) + " drift", s.drift ? colour::yellow : colour::none, colour_on)
+        << ", " << s.skipped << " skipped, "
+        << paint(std::to_string(s.errors) + " errors", s.errors ? colour::red : colour::none, colour_on) << '\n';
     out << "  " << reading_of(s) << '\n';
     table t({"ACTION", "WORKFLOW", "VERSION", "TARGET", "TARGET VERSION", "WHY"});
     for (const auto& i : s.items) {
@@ -106,9 +122,10 @@ void print_run(std::ostream& out, const sync::run_summary& s, run_mode mode, std
         std::string target = i.target_tenant;
         if (!i.target_workflow.empty()) target += "/" + i.target_workflow;
         t.add({act, i.workflow_name + " (" + i.source_tenant + "/" + i.source_workflow + ")", i.source_version,
-               target, i.target_version, log::redact(i.reason)});
+               target, i.target_version, log::redact(i.reason)},
+              {colour_of(i.what)});
     }
-    if (!t.empty()) t.print(out);
+    if (!t.empty()) t.print(out, "  ", colour_on);
     for (const auto& i : s.items) {
         if (i.diff.empty()) continue;
         out << "  changes for " << i.workflow_name << " -> " << i.target_tenant << ":\n";

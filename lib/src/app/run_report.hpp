@@ -18,6 +18,8 @@ boost::json::object run_json(const sync::run_summary& s, run_mode mode);
 
 /// One run for people: a summary line, how items were read, a table of items and, for a
 /// plan or a dry run, the changes each import would make.
-void print_run(std::ostream& out, const sync::run_summary& s, run_mode mode, std::string_view title);
+/// On a terminal (`colour_on`) actions are coloured: imports green, drift yellow, errors red.
+void print_run(std::ostream& out, const sync::run_summary& s, run_mode mode, std::string_view title,
+               bool colour_on = false);
 
 }  // namespace wfsync::app
