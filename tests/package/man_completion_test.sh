@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The man pages and the bash completion, from the source tree:
+#   - docs/man/*: groff reports no warning of any kind (-ww);
+#   - wfsync(1) names every command of `wfsync --help` and wfsync.yaml(5) every key of
+#     etc/wfsync.example.yaml;
+#   - etc/completion/wfsync.bash, loaded by bash-completion, offers what the command line has.
+# usage: man_completion_test.sh SOURCE_DIR WFSYNC
+set -euo pipefail
+src=$1 wfsync=$2
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+for page in "$src"/docs/man/wfsync.1 "$src"/docs/man/wfsync.yaml.5; do
+    warnings="$(groff -man -Tutf8 -ww -z "$page" 2>&1)"
+    [ -z "$warnings" ] && pass "$(basename "$page"): no groff warnings" || fail "$(basename "$page"): $warnings"
+done
+
+# The rendered text, one space between words, hyphens plain.
+render() { groff -man -Tascii -P-cbou "$1" 2>/dev/null | tr -s ' \n' ' '; }
+man1="$(render "$src/docs/man/wfsync.1")"
+man5="$(render "$src/docs/man/wfsync.yaml.5")"
+
+# Every command in the usage text is described under COMMANDS.
+commands="$("$wfsync" --help | sed -n '/^\(sub\)\?commands:/I,/^$/p' | awk '/^  [a-z]/ {print $1}' | sort -u)"
+[ -n "$commands" ] || fail "no commands found in wfsync --help"
+for c in $commands; do
+    grep -Fq "wfsync $c" <<<"$man1" && pass "wfsync(1) describes $c" || fail "wfsync(1) does not describe '$c'"
+done
+# Every option in the usage text, and every exit code.
+for opt in $("$wfsync" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    grep -Fq -- "$opt" <<<"$man1" && pass "wfsync(1) names $opt" || fail "wfsync(1) does not name $opt"
+done
+for code in 0 1 2 74 75 77 78; do
+    grep -Eq "EXIT STATUS.* $code " <<<"$man1" && pass "wfsync(1) gives exit status $code" || fail "wfsync(1) lacks exit status $code"
+done
+
+# Every key of the example config (a word before ':' at the start of a line or after '{' or ','),
+# except the names the example chose (tenants, archives).
+keys="$(sed 's/#.*//' "$src/etc/wfsync.example.yaml" | grep -oE '(^ *|[{,] *)(- )?[a-z_]+:' \
+    | sed -E 's/^[ {,-]*//; s/:$//' | sort -u)"
+for k in $keys; do
+    case $k in zuora-sandbox | zuora-prod | kore-dev | soc-eu | soc-lab | local) continue ;; esac
+    grep -Eq "(^|[ .(])$k([ .,)]|$)" <<<"$man5" && pass "wfsync.yaml(5) describes $k" || fail "wfsync.yaml(5) does not describe '$k'"
+done
+
+# The bash completion, as bash-completion loads it.
+bc=/usr/share/bash-completion/bash_completion
+if [ ! -r "$bc" ]; then
+    fail "$bc missing (scripts/setup installs bash-completion)"
+else
+    # COMPREPLY for the words of a command line ending in the word being completed.
+    complete_line() {
+        bash -c '
+            source "$1"; source "$2"; shift 2
+            COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+            COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+            _wfsync wfsync "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+            printf "%s\n" "${COMPREPLY[@]}" | LC_ALL=C sort | tr "\n" " "' _ "$bc" "$src/etc/completion/wfsync.bash" "$@"
+    }
+    expect() {  # EXPECTED WORDS...: the offered words, sorted, space-separated
+        local want=$1 got
+        shift
+        got="$(complete_line "$@")"
+        [ "$got" = "$want" ] && pass "complete '$*' -> $want" || fail "complete '$*': got '$got', want '$want'"
+    }
+    expect "archive " wfsync ar
+    expect "serve state status sync " wfsync s
+    expect "list prune verify " wfsync archive ""
+    expect "--archive --config --dry-run --help --json --no-color --quiet --verbose --wait " wfsync archive prune --
+    expect "--archive --config --help --json --no-color --quiet --verbose " wfsync --config f.yaml archive list --
+    expect "--dry-run " wfsync restore --version 1.0 --workflow W --to T --dr
+    expect "--config --help --json --no-color --quiet --verbose --version --wait -h -q -v " wfsync -
+    expect "--dry-run " wfsync sync --rule r --dr
+    expect "--offline " wfsync check --of
+    expect "archive: " wfsync restore --from ""
+    expect "backup check " wfsync state ""
+    expect "--force " wfsync state backup --f
+    expect "resolve restore " wfsync help re
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures check(s) failed" >&2
+    exit 1
+fi
+echo "all checks passed"
