@@ -17,15 +17,15 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${WFSYNC_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # wfsync_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# The long description; cpack puts CPACK_PACKAGE_DESCRIPTION_SUMMARY above it and indents it.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "replicates workflow definitions between SaaS tenants
- wfsync copies workflow definitions between tenants of Zuora Workflow,
- Kore.ai AI for Process and Huawei Cloud SecMaster on a schedule, keeps a
- history of every version in a SQLite state and versioned backups in local
- archives it can restore from; nothing is imported twice or lost across
- crashes and network faults.
- .
- The systemd unit wfsync.service is installed but not enabled.")
+  "wfsync copies workflow definitions between tenants of Zuora Workflow,
+Kore.ai AI for Process and Huawei Cloud SecMaster on a schedule, keeps a
+history of every version in a SQLite state and versioned backups in local
+archives it can restore from; nothing is imported twice or lost across
+crashes and network faults.
+
+The systemd unit wfsync.service is installed but not enabled.")
 # Depends: from the libraries the binary links, by dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)

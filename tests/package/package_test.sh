@@ -38,6 +38,12 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Version)" = "$version" ] && pass "Version: $version" || fail "Version: '$(field Version)', project $version"
 [ "$(field Architecture)" = "$arch" ] && pass "Architecture: $arch" || fail "Architecture: '$(field Architecture)'"
 [ "$(field Section)" = admin ] && pass "Section: admin" || fail "Section: '$(field Section)'"
+desc="$(field Description)"
+[ "$(head -1 <<<"$desc")" = "replicates workflow definitions between SaaS tenants" ] && pass "Description: synopsis line" \
+    || fail "Description's first line: '$(head -1 <<<"$desc")'"
+# The long description: every line indented by exactly one space, paragraphs split by " .".
+if tail -n +2 <<<"$desc" | grep -qv '^ [^ ]'; then fail "Description's long text is not indented by one space: $desc"
+else pass "Description: long text indented by one space"; fi
 [ -n "$(field Maintainer)" ] && pass "Maintainer: $(field Maintainer)" || fail "no Maintainer"
 depends="$(field Depends)"
 echo "Depends: $depends"
