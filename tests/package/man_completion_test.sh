@@ -4,7 +4,8 @@
 #   - docs/man/*: groff reports no warning of any kind (-ww);
 #   - wfsync(1) names every command of `wfsync --help` and wfsync.yaml(5) every key of
 #     etc/wfsync.example.yaml;
-#   - etc/completion/wfsync.bash, loaded by bash-completion, offers what the command line has.
+#   - etc/completion/wfsync.bash (loaded by bash-completion) and etc/completion/_wfsync (in an
+#     interactive zsh) offer what the command line has.
 # usage: man_completion_test.sh SOURCE_DIR WFSYNC
 set -euo pipefail
 src=$1 wfsync=$2
@@ -78,6 +79,28 @@ else
     expect "backup check " wfsync state ""
     expect "--force " wfsync state backup --f
     expect "resolve restore " wfsync help re
+fi
+
+# The zsh completion, in an interactive zsh (tests/package/zsh_complete.zsh).
+if ! command -v zsh >/dev/null; then
+    fail "zsh missing (scripts/setup installs it)"
+else
+    zexpect() {  # EXPECTED LINE: the offered words, sorted, space-separated
+        local want=$1 got
+        got="$(timeout 20 zsh "$src/tests/package/zsh_complete.zsh" "$src/etc/completion" "$2" | LC_ALL=C sort -u | tr '\n' ' ')"
+        [ "$got" = "$want" ] && pass "zsh: complete '$2' -> $want" || fail "zsh: complete '$2': got '$got', want '$want'"
+    }
+    zexpect "archive " "wfsync ar"
+    zexpect "serve state status sync " "wfsync s"
+    zexpect "list prune verify " "wfsync archive "
+    zexpect "--archive --config --dry-run --help --json --no-color --quiet --verbose --wait " "wfsync archive prune --"
+    zexpect "--config --dry-run --full --help --json --no-color --quiet --rule --verbose --wait " "wfsync sync --rule r --"
+    # restore's own --version (not the global one), which excludes --at.
+    zexpect "--config --dry-run --from --help --json --no-color --quiet --to --verbose --wait --workflow " \
+        "wfsync restore --version 1 --"
+    zexpect "archive: " "wfsync restore --from "
+    zexpect "--offline " "wfsync check --of"
+    zexpect "backup check " "wfsync state "
 fi
 
 if [ "$failures" -ne 0 ]; then

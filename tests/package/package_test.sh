@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The .deb and `cmake --install`, checked from the outside: builds the package with cpack from
-# this build tree, reads its control data and file list, unpacks it into a scratch root (dpkg -x;
-# nothing is installed on this machine) and runs the packaged binary; then installs the build
-# under two prefixes with DESTDIR and checks where each file went.
+# `cmake --install` and the .deb, checked from the outside: installs the build under two prefixes
+# with DESTDIR and checks where each file went; then builds the package with cpack from this
+# build tree, reads its control data and file list, unpacks it into a scratch root (dpkg -x;
+# nothing is installed on this machine) and runs the packaged binary.
 # usage: package_test.sh BUILD_DIR SOURCE_DIR CPACK VERSION
 set -euo pipefail
 build=$1 src=$2 cpack=$3 version=$4
@@ -21,6 +21,32 @@ stripped() {  # no debug info and no symbol table: what strip leaves
     s="$(sections "$1")"
     if grep -qx '\.debug_info' <<<"$s" || grep -qx '\.symtab' <<<"$s"; then return 1; fi
 }
+
+# --- cmake --install ---------------------------------------------------------------------
+# The same build, installed under two prefixes: the paths follow the prefix installed to.
+install_to() {  # PREFIX: into $work/stage<n> through DESTDIR
+    local stage=$1 prefix=$2
+    DESTDIR="$stage" cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 \
+        || { cat "$work/install.log" >&2; fail "cmake --install --prefix $prefix"; return 1; }
+}
+if install_to "$work/stage-usr" /usr; then
+    s="$work/stage-usr"
+    for f in usr/bin/wfsync etc/wfsync/wfsync.example.yaml lib/systemd/system/wfsync.service \
+        usr/share/man/man1/wfsync.1.gz usr/share/man/man5/wfsync.yaml.5.gz usr/share/doc/wfsync/README.md; do
+        [ -f "$s/$f" ] && pass "--prefix /usr: /$f" || fail "--prefix /usr: no /$f"
+    done
+    [ ! -e "$s/usr/etc" ] && pass "--prefix /usr: nothing in /usr/etc" || fail "--prefix /usr: /usr/etc exists"
+    # Unstripped, the package would take minutes to compress: stop here.
+    stripped "$s/usr/bin/wfsync" && pass "--prefix /usr: wfsync stripped" \
+        || { echo "FAIL: --prefix /usr: wfsync not stripped (WFSYNC_INSTALL_STRIP=OFF?); the .deb is not built" >&2; exit 1; }
+fi
+if install_to "$work/stage-local" /usr/local; then
+    s="$work/stage-local/usr/local"
+    for f in bin/wfsync etc/wfsync/wfsync.example.yaml lib/systemd/system/wfsync.service share/man/man1/wfsync.1.gz; do
+        [ -f "$s/$f" ] && pass "--prefix /usr/local: /usr/local/$f" || fail "--prefix /usr/local: no /usr/local/$f"
+    done
+    [ ! -e "$work/stage-local/etc" ] && pass "--prefix /usr/local: nothing in /etc" || fail "--prefix /usr/local: wrote into /etc"
+fi
 
 # --- the .deb -----------------------------------------------------------------------------
 if ! "$cpack" -G DEB --config "$build/CPackConfig.cmake" -B "$work/out" >"$work/cpack.log" 2>&1; then
@@ -110,30 +136,6 @@ done
 bash -n "$root/usr/share/bash-completion/completions/wfsync" && pass "bash completion: valid bash" || fail "bash completion: not valid bash"
 head -1 "$root/usr/share/zsh/vendor-completions/_wfsync" | grep -qx '#compdef wfsync' && pass "zsh completion: #compdef wfsync" \
     || fail "zsh completion lacks '#compdef wfsync'"
-
-# --- cmake --install ---------------------------------------------------------------------
-# The same build, installed under two prefixes: the paths follow the prefix installed to.
-install_to() {  # PREFIX: into $work/stage<n> through DESTDIR
-    local stage=$1 prefix=$2
-    DESTDIR="$stage" cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 \
-        || { cat "$work/install.log" >&2; fail "cmake --install --prefix $prefix"; return 1; }
-}
-if install_to "$work/stage-usr" /usr; then
-    s="$work/stage-usr"
-    for f in usr/bin/wfsync etc/wfsync/wfsync.example.yaml lib/systemd/system/wfsync.service \
-        usr/share/man/man1/wfsync.1.gz usr/share/man/man5/wfsync.yaml.5.gz usr/share/doc/wfsync/README.md; do
-        [ -f "$s/$f" ] && pass "--prefix /usr: /$f" || fail "--prefix /usr: no /$f"
-    done
-    [ ! -e "$s/usr/etc" ] && pass "--prefix /usr: nothing in /usr/etc" || fail "--prefix /usr: /usr/etc exists"
-    stripped "$s/usr/bin/wfsync" && pass "--prefix /usr: wfsync stripped" || fail "--prefix /usr: wfsync not stripped"
-fi
-if install_to "$work/stage-local" /usr/local; then
-    s="$work/stage-local/usr/local"
-    for f in bin/wfsync etc/wfsync/wfsync.example.yaml lib/systemd/system/wfsync.service share/man/man1/wfsync.1.gz; do
-        [ -f "$s/$f" ] && pass "--prefix /usr/local: /usr/local/$f" || fail "--prefix /usr/local: no /usr/local/$f"
-    done
-    [ ! -e "$work/stage-local/etc" ] && pass "--prefix /usr/local: nothing in /etc" || fail "--prefix /usr/local: wrote into /etc"
-fi
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2
