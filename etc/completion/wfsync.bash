@@ -101,7 +101,6 @@ _wfsync()
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts $common" -- "$cur"))
-        [[ ${COMPREPLY-} == *= ]] && compopt -o nospace
     fi
 } && complete -F _wfsync wfsync
 

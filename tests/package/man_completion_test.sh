@@ -3,7 +3,7 @@
 # The man pages and the bash completion, from the source tree:
 #   - docs/man/*: groff reports no warning of any kind (-ww);
 #   - wfsync(1) names every command of `wfsync --help` and wfsync.yaml(5) every key of
-#     etc/wfsync.example.yaml;
+#     etc/wfsync.example.yaml; wfsync.yaml(5)'s EXAMPLE passes `wfsync check --offline`;
 #   - etc/completion/wfsync.bash (loaded by bash-completion) and etc/completion/_wfsync (in an
 #     interactive zsh) offer what the command line has.
 # usage: man_completion_test.sh SOURCE_DIR WFSYNC
@@ -45,6 +45,18 @@ for k in $keys; do
     case $k in zuora-sandbox | zuora-prod | kore-dev | soc-eu | soc-lab | local) continue ;; esac
     grep -Eq "(^|[ .(])$k([ .,)]|$)" <<<"$man5" && pass "wfsync.yaml(5) describes $k" || fail "wfsync.yaml(5) does not describe '$k'"
 done
+
+# The EXAMPLE of wfsync.yaml(5), as a reader would copy it, is a valid config.
+ex="$(mktemp -d)"
+trap 'rm -rf "$ex"' EXIT
+groff -man -Tascii -P-cbou "$src/docs/man/wfsync.yaml.5" 2>/dev/null | sed -n '/^EXAMPLE$/,/^FILES$/p' | sed '1d;$d; s/^       //' \
+    | sed "s|/var/lib/wfsync|$ex/state|" >"$ex/wfsync.yaml"
+for f in zuora-sbx zuora-prod admin-token; do echo secret >"$ex/$f"; done
+if got="$(ZUORA_SBX_ID=a ZUORA_PROD_ID=b "$wfsync" --config "$ex/wfsync.yaml" check --offline 2>&1)"; then
+    pass "wfsync.yaml(5)'s EXAMPLE passes check --offline: $got"
+else
+    fail "wfsync.yaml(5)'s EXAMPLE: $got"
+fi
 
 # The bash completion, as bash-completion loads it.
 bc=/usr/share/bash-completion/bash_completion
