@@ -9,7 +9,7 @@ _wfsync()
     _init_completion -s || return
 
     local commands="serve sync plan check history diff archive restore status resolve state version help"
-    local globals="--config --json --quiet -q --verbose -v --wait --no-color --help -h --version"
+    local globals="--config -c --json --quiet -q --verbose -v --no-color --help -h --version -V"
     # After the command: its own options (--wait where it takes one; restore's --version is
     # its own) and these.
     local common="--config --json --quiet --verbose --no-color --help"
@@ -19,7 +19,7 @@ _wfsync()
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         case $w in
-            --config | --rule | --workflow | --limit | --grace | --archive | --from | --to | --version | --at | \
+            --config | -c | --rule | --workflow | --limit | --grace | --archive | --from | --to | --version | --at | \
                 --intent | --target-workflow | --target-version)
                 [[ $w == --version && -z $cmd ]] || ((i++))
                 continue
@@ -30,7 +30,7 @@ _wfsync()
     done
 
     case $prev in
-        --config)
+        --config | -c)
             _filedir '@(yaml|yml)'
             return
             ;;
@@ -49,7 +49,7 @@ _wfsync()
             [[ $cmd == restore ]] && return
             ;;
     esac
-    # --wait=DUR: complete nothing after the '=' (split off by _init_completion -s).
+    # --wait=DUR, --config=FILE: complete nothing after the '=' (split off by _init_completion -s).
     $split && return
 
     local opts=""
@@ -92,8 +92,12 @@ _wfsync()
                 fi
             fi
             ;;
-        help)
-            [[ -z $sub ]] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        help) # help COMMAND [SUBCOMMAND]
+            case $sub in
+                "") COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
+                archive) [[ ${words[cword-1]} == archive ]] && COMPREPLY=($(compgen -W "list verify prune" -- "$cur")) ;;
+                state) [[ ${words[cword-1]} == state ]] && COMPREPLY=($(compgen -W "check backup" -- "$cur")) ;;
+            esac
             return
             ;;
         version) opts="" ;;

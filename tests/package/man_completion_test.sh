@@ -29,8 +29,12 @@ commands="$("$wfsync" --help | sed -n '/^\(sub\)\?commands:/I,/^$/p' | awk '/^  
 for c in $commands; do
     grep -Fq "wfsync $c" <<<"$man1" && pass "wfsync(1) describes $c" || fail "wfsync(1) does not describe '$c'"
 done
-# Every option in the usage text, and every exit code.
-for opt in $("$wfsync" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+# Every option in the usage texts (wfsync's, each command's, archive's and state's subcommands'),
+# and every exit code.
+helps="$("$wfsync" --help)"
+for c in $commands; do helps+=$'\n'"$("$wfsync" "$c" --help 2>&1 || true)"; done
+for c in "archive prune" "state backup"; do helps+=$'\n'"$("$wfsync" $c --help 2>&1 || true)"; done
+for opt in $(grep -o -- '--[a-z][a-z-]*' <<<"$helps" | sort -u); do
     grep -Fq -- "$opt" <<<"$man1" && pass "wfsync(1) names $opt" || fail "wfsync(1) does not name $opt"
 done
 for code in 0 1 2 74 75 77 78; do
@@ -78,19 +82,33 @@ else
         got="$(complete_line "$@")"
         [ "$got" = "$want" ] && pass "complete '$*' -> $want" || fail "complete '$*': got '$got', want '$want'"
     }
+    # Every option of every command's --help is offered after that command.
+    for c in $commands "archive list" "archive prune" "state backup"; do
+        case $c in help | version | archive | state) continue ;; esac
+        # shellcheck disable=SC2086 # $c is one or two words
+        want="$("$wfsync" $c --help | grep -oE -- '^ +(-[a-zA-Z],)?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u)"
+        # shellcheck disable=SC2086
+        got=" $(complete_line wfsync $c --) "
+        missing=""
+        for o in $want; do [[ $got == *" $o "* ]] || missing+=" $o"; done
+        [ -z "$missing" ] && pass "bash: 'wfsync $c --' offers all $(wc -w <<<"$want") options of its --help" \
+            || fail "bash: 'wfsync $c --' does not offer$missing"
+    done
     expect "archive " wfsync ar
     expect "serve state status sync " wfsync s
     expect "list prune verify " wfsync archive ""
     expect "--archive --config --dry-run --help --json --no-color --quiet --verbose --wait " wfsync archive prune --
     expect "--archive --config --help --json --no-color --quiet --verbose " wfsync --config f.yaml archive list --
     expect "--dry-run " wfsync restore --version 1.0 --workflow W --to T --dr
-    expect "--config --help --json --no-color --quiet --verbose --version --wait -h -q -v " wfsync -
+    expect "--config --help --json --no-color --quiet --verbose --version -V -c -h -q -v " wfsync -
     expect "--dry-run " wfsync sync --rule r --dr
     expect "--offline " wfsync check --of
     expect "archive: " wfsync restore --from ""
     expect "backup check " wfsync state ""
     expect "--force " wfsync state backup --f
     expect "resolve restore " wfsync help re
+    expect "list prune verify " wfsync help archive ""
+    expect "archive " wfsync -c x.yaml ar
 fi
 
 # The zsh completion, in an interactive zsh (tests/package/zsh_complete.zsh).
@@ -113,6 +131,8 @@ else
     zexpect "archive: " "wfsync restore --from "
     zexpect "--offline " "wfsync check --of"
     zexpect "backup check " "wfsync state "
+    zexpect "--config --help --json --no-color --quiet --verbose --version -V -c -h -q -v " "wfsync -"
+    zexpect "list prune verify " "wfsync help archive "
 fi
 
 if [ "$failures" -ne 0 ]; then

@@ -124,7 +124,7 @@ cmp -s "$root/etc/wfsync/wfsync.example.yaml" "$src/etc/wfsync.example.yaml" && 
 if out="$("$bin" version 2>&1)"; then
     grep -q "$version" <<<"$out" && pass "wfsync version: $out" || fail "wfsync version says '$out', not $version"
 else
-    out="$("$bin" --help 2>&1)" && grep -q '^usage: wfsync' <<<"$out" && pass "packaged wfsync --help exits 0 with its usage" \
+    out="$("$bin" --help 2>&1)" && grep -qi '^usage: wfsync' <<<"$out" && pass "packaged wfsync --help exits 0 with its usage" \
         || fail "packaged wfsync --help: $out"
 fi
 
