@@ -27,8 +27,10 @@ fi
 pass "scripts/demo exited 0"
 
 has "$out" "serves 3 tenants: sandbox (zuora, 4 workflows), prod (zuora, 1 workflow), staging (zuora, 0 workflows)"
-has "$out" "restore from archive:local to staging: 1 imported, 0 unchanged, 0 drift, 0 errors"
-has "$out" "restore from archive:local to staging: 0 imported, 1 unchanged, 0 drift, 0 errors"
+grep -Eq '^restore from archive:local to staging \(run [^)]+\): 1 imported, 0 unchanged, 0 drift, 0 skipped, 0 errors$' <<<"$out" \
+    && pass "restore: 1 imported" || fail "restore lacks its '1 imported' summary"
+grep -Eq '^restore from archive:local to staging \(run [^)]+\): 0 imported, 1 unchanged, 0 drift, 0 skipped, 0 errors$' <<<"$out" \
+    && pass "restore again: 0 imported, 1 unchanged" || fail "the second restore lacks its '1 unchanged' summary"
 has "$out" '"accepted":true'
 has "$out" "ready: yes"
 has "$out" 'wfsync_runs_total{rule="promote-to-prod",outcome="ok"} 1'
