@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 using namespace wfsync::test;
 namespace json = boost::json;
@@ -234,4 +235,54 @@ BOOST_AUTO_TEST_CASE(every_command_answers_json_with_iso_times)
     const auto& issue = invalid.at("issues").as_array().at(0).as_object();
     BOOST_TEST(issue.at("key").as_string() == "colour");
     BOOST_TEST(issue.at("line").as_int64() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_terminal_gets_progress_and_colour_a_pipe_neither)
+{
+    emulator_thread emu(seed());
+    config_options o;
+    o.log_level = "info";
+    auto env = make_env(emu->base_url(), o);
+    auto on_terminal = [&](std::vector<std::string> args, std::map<std::string, std::string> extra = {}) {
+        args.insert(args.begin(), {"--config", env.config_file});
+        auto vars = env.env;
+        vars["TERM"] = "xterm";
+        vars.erase("NO_COLOR");
+        for (auto& [k, v] : extra) vars[k] = v;
+        return run_in_terminal(WFSYNC_BIN, args, vars);
+    };
+
+    auto plan = on_terminal({"plan"});
+    BOOST_TEST_REQUIRE(plan.code == 0, plan.out);
+    // The progress line, rewritten in place and erased before the table.
+    BOOST_TEST(has(plan.out, "\r\x1b[Kpromote 3/3  "), plan.out);
+    BOOST_TEST(has(plan.out, "\r\x1b[Kplan for rule promote"), plan.out);
+    // Colour: a bold header, imports to be in green.
+    BOOST_TEST(has(plan.out, "\x1b[1mACTION\x1b[0m"), plan.out);
+    BOOST_TEST(has(plan.out, "\x1b[32mwould create\x1b[0m"), plan.out);
+    // Log lines below warning are for --verbose on a terminal: the table says it all.
+    BOOST_TEST(!has(plan.out, " info "), plan.out);
+    auto verbose = on_terminal({"plan", "-v"});
+    BOOST_TEST(has(verbose.out, " info "), verbose.out);
+
+    // NO_COLOR and --no-color: no colour, the progress line stays; --quiet: no progress line.
+    for (auto [args, extra] : {std::pair{std::vector<std::string>{"plan"}, std::map<std::string, std::string>{{"NO_COLOR", "1"}}},
+                               std::pair{std::vector<std::string>{"plan", "--no-color"}, std::map<std::string, std::string>{}}}) {
+        auto plain = on_terminal(args, extra);
+        BOOST_TEST(plain.code == 0, plain.out);
+        BOOST_TEST(!has(plain.out, "\x1b[1m"), plain.out);
+        BOOST_TEST(!has(plain.out, "\x1b[32m"), plain.out);
+        BOOST_TEST(has(plain.out, "promote 3/3"), plain.out);
+    }
+    auto quiet = on_terminal({"plan", "-q"});
+    BOOST_TEST(quiet.code == 0, quiet.out);
+    BOOST_TEST(!has(quiet.out, "\r\x1b[K"), quiet.out);
+    BOOST_TEST(has(quiet.out, "would create"), quiet.out);
+
+    // In pipes: not one escape code, on stdout or stderr.
+    auto piped = env.run({"plan"});
+    BOOST_TEST(piped.code == 0, describe(piped));
+    BOOST_TEST(!has(piped.out, "\x1b"), piped.out);
+    BOOST_TEST(!has(piped.err, "\x1b"), piped.err);
+    BOOST_TEST(has(piped.err, " info "), piped.err);  // the config's level: info
 }

@@ -44,10 +44,21 @@ std::string short_hash(const std::string& h)
     return h.size() > 12 ? h.substr(0, 12) : h;
 }
 
-/// Loads the config; on failure prints every issue and returns nullptr.
-std::shared_ptr<const config::config> load_config(const std::string& file, std::ostream& err)
+/// The log level of a one-shot command: -v info, -vv debug; -q warnings and errors; on a
+/// terminal, warnings and errors unless -v (the command's own output says what was done);
+/// elsewhere (cron, a pipe, journald) the config's level.
+log::level level_for(const command_line& cl, log::level configured)
 {
-    auto loaded = load_checked(file);
+    if (cl.verbose >= 2) return log::level::debug;
+    if (cl.verbose == 1) return std::min(configured, log::level::info);
+    if (cl.quiet || terminal::detect(cl).interactive) return std::max(configured, log::level::warn);
+    return configured;
+}
+
+/// Loads the config; on failure prints every issue and returns nullptr.
+std::shared_ptr<const config::config> load_config(const command_line& cl, std::ostream& err)
+{
+    auto loaded = load_checked(cl.config_file);
     if (auto* issues = std::get_if<std::vector<config::config_issue>>(&loaded)) {
         print_issues(*issues, err);
         return nullptr;
@@ -55,7 +66,7 @@ std::shared_ptr<const config::config> load_config(const std::string& file, std::
     auto cfg = std::get<std::shared_ptr<const config::config>>(loaded);
     log::level lvl = log::level::info;
     log::parse_level(cfg->log.level, lvl);
-    log::init(lvl, cfg->log.format == "json" ? log::format::json : log::format::text);
+    log::init(level_for(cl, lvl), cfg->log.format == "json" ? log::format::json : log::format::text);
     return cfg;
 }
 
@@ -106,7 +117,7 @@ result<std::vector<const config::rule*>> chosen_rules(const config::config& cfg,
 
 int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostream& err)
 {
-    auto cfg = load_config(cl.config_file, err);
+    auto cfg = load_config(cl, err);
     if (!cfg) return exit_config;
     auto rules = chosen_rules(*cfg, cl);
     if (!rules) {
@@ -196,7 +207,7 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
         }
         cfg = std::get<std::shared_ptr<const config::config>>(loaded);
     } else {
-        cfg = load_config(cl.config_file, err);
+        cfg = load_config(cl, err);
         if (!cfg) return exit_config;
         out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
             << cfg->rules.size() << " rules\n";
@@ -245,7 +256,7 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
 
 int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
 {
-    auto cfg = load_config(cl.config_file, err);
+    auto cfg = load_config(cl, err);
     if (!cfg) return exit_config;
     auto st = open_state(*cfg);
     if (!st) {
@@ -332,7 +343,7 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             return run_serve(cl.config_file, opts, err);
         }
         if (cl.command == "archive" || cl.command == "restore" || cl.command == "resolve") {
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             // Commands that change the state hold its lock; those that only read do not. So
             // does resolve: it settles held intents, which no run touches, and an operator must
@@ -355,7 +366,7 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
                                            : run_restore(cfg, **st, cl, out, err);
         }
         if (cl.command == "diff") {
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             auto st = open_state(*cfg);
             if (!st) {
@@ -366,12 +377,12 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
         }
         if (cl.command == "state") {
             // Read-only: no lock, and the store is not opened (a damaged one could not be).
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             return run_state(*cfg, cl, out, err);
         }
         if (cl.command == "status") {
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             return run_status(*cfg, cl.json, out, err);
         }
