@@ -204,7 +204,12 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
                         << e->path << "\n";
             }
         } else if (sub == "verify") {
-            auto report = a->verify();
+            const auto term = terminal::detect(cl);
+            progress_line line(err, term.progress);
+            auto report = a->verify([&](std::size_t done, std::size_t total, std::string_view path) {
+                line.update({"verify " + name, done, total, path});
+            });
+            line.clear();
             if (!report) {
                 err << "wfsync: archive " << name << ": " << report.error().what() << '\n';
                 code = exit_partial;
