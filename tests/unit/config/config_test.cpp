@@ -775,7 +775,9 @@ BOOST_AUTO_TEST_CASE(example_file_mentions_every_key)
                      "create_missing", "activate", "on_drift", "schedule", "timezone", "jitter", "catch_up",
                      "retention", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
                      "keep_yearly", "oauth2", "bearer", "api_key", "iam_password", "zuora", "kore", "secmaster",
-                     "export_path", "import_path", "import_new_path", "dock_status_path", "files_path"})
+                     "export_path", "import_path", "import_new_path", "dock_status_path", "files_path", "notify",
+                     "webhook", "slack", "url", "url_env", "url_file", "secret", "secret_env", "secret_file", "on",
+                     "failure", "drift", "unknown_outcome", "promoted"})
         BOOST_TEST(has_word(key), "example does not mention " << key);
 }
 
@@ -795,6 +797,7 @@ BOOST_AUTO_TEST_CASE(example_file_loads)
     BOOST_TEST(c->tenants.size() >= 4u);
     BOOST_TEST(c->rules.size() >= 2u);
     BOOST_TEST(c->find_tenant("zuora-sandbox")->auth.client_secret.reveal() == "example-credential-zuora-sbx");
+    BOOST_TEST(c->notify.size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
