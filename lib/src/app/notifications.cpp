@@ -404,8 +404,8 @@ awaitable<std::size_t> notifications::deliver_pending(std::shared_ptr<const conf
             if (r.sent) {
                 ++sent;
                 report(row.target, row.event, "sent");
-                log::info("notify {}: sent {} ({}), delivery {}", t->second.shown(), row.event, row.event_key,
-                          row.delivery);
+                log::debug("notify {}: sent {} ({}), delivery {}", t->second.shown(), row.event, row.event_key,
+                           row.delivery);
             } else {
                 down.insert(row.target);
                 report(row.target, row.event, "failed");
@@ -414,6 +414,7 @@ awaitable<std::size_t> notifications::deliver_pending(std::shared_ptr<const conf
             }
         }
     } while (again_);
+    if (sent > 0) log::info("notifications: {} sent", sent);
     co_return sent;
 }
 
