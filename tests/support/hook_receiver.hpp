@@ -11,7 +11,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -61,17 +60,6 @@ public:
     {
         std::lock_guard lock(mutex_);
         return seen_.size();
-    }
-
-    /// Waits until at least `n` requests arrived, at most `limit` (polling every 5 ms).
-    bool wait_for(std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(10)) const
-    {
-        auto until = std::chrono::steady_clock::now() + limit;
-        while (count() < n) {
-            if (std::chrono::steady_clock::now() >= until) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return true;
     }
 
 private:
