@@ -8,6 +8,9 @@
 // restore twice -> the second imports nothing and reports no drift.
 #define BOOST_TEST_MODULE wfsync open platform questions end to end
 #include "fixtures.hpp"
+#include "support/hook_receiver.hpp"
+
+#include <wfsync/core/hash.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -577,6 +580,39 @@ BOOST_AUTO_TEST_CASE(lost_answer_to_a_create_is_held_until_resolved)
     BOOST_TEST(w.emu.versions("kore-prod")["Claims Triage"].size() == 2u);
     BOOST_TEST(w.emu.versions("kore-prod").size() == 2u);  // Banking Assistant and one Claims Triage
     sync_expecting(w, 0, 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_held_import_is_notified_once_as_unknown_outcome)
+{
+    kore_world w({{"import_ids", "restamp"}});
+    hook_receiver hook;
+    w.env.config_file = w.env.dir->write("wfsync.yaml", read_file(w.env.config_file) +
+                                                            "notify:\n"
+                                                            "  ops:\n"
+                                                            "    type: webhook\n"
+                                                            "    url: " + hook.url() + "\n"
+                                                            "    secret_env: HOOK_KEY\n"
+                                                            "    on: [unknown_outcome]\n");
+    w.env.env["HOOK_KEY"] = "held-hook-key-01";
+    BOOST_TEST_REQUIRE(w.emu->add_fault({{"tenant", "kore-prod"}, {"method", "POST"}, {"path_contains", "/workflows/import"},
+                                         {"kind", "reset_after_commit"}, {"count", 1}})
+                           .has_value());
+    BOOST_TEST(w.env.run({"sync"}).code != 0);
+    auto held = w.env.run({"sync"});
+    BOOST_TEST(held.code == 1, describe(held));
+    auto intent = w.held_intent();
+    auto reqs = hook.requests();
+    BOOST_TEST_REQUIRE(reqs.size() == 1u);
+    BOOST_TEST(*reqs[0].headers.find("X-Wfsync-Event") == "unknown_outcome");
+    BOOST_TEST(*reqs[0].headers.find("X-Wfsync-Signature") ==
+               "sha256=" + wfsync::hmac_sha256_hex("held-hook-key-01", reqs[0].body));
+    auto body = json::parse(reqs[0].body).as_object();
+    BOOST_TEST(std::to_string(body.at("intent").as_int64()) == intent);
+    BOOST_TEST(body.at("target_tenant") == "kore-prod");
+    BOOST_TEST(has(std::string(body.at("message").as_string()), "wfsync resolve --intent " + intent), body.at("message"));
+    // Still held on the next run: nothing new.
+    BOOST_TEST(w.env.run({"sync"}).code == 1);
+    BOOST_TEST(hook.count() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(not_imported_after_all_is_sent_again)

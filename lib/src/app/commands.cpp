@@ -13,6 +13,7 @@
 #include "state_command.hpp"
 
 #include <wfsync/app/admin.hpp>
+#include <wfsync/app/notifications.hpp>
 #include <wfsync/core/duration.hpp>
 
 #include <wfsync/config/config.hpp>
@@ -139,6 +140,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
 
     boost::asio::io_context ioc;
     sync::engine eng(ioc.get_executor(), cfg, **st);
+    notifications notices(ioc.get_executor(), **st);
     sync::run_options opts;
     opts.command = planning ? "plan" : "sync";
     opts.dry_run = planning || cl.dry_run;
@@ -158,6 +160,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
         auto s = run_to_end(ioc, eng.run(*r, opts));
         ioc.restart();
         line.clear();
+        if (!opts.dry_run) notices.queue(*cfg, r->name, s);
         if (!s) {
             any_failure = true;
             if (!is_retryable(s.error())) all_transient = false;
@@ -183,6 +186,11 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
             print_run(out, *s, mode, (planning ? "plan for rule " : cl.dry_run ? "dry run of rule " : "rule ") + s->rule,
                       term.color_out);
         }
+    }
+    // Delivered once after every rule ran: a receiver that is down costs one timeout, not one per rule.
+    if (!opts.dry_run && !cfg->notify.empty()) {
+        run_to_end(ioc, notices.deliver_pending(cfg));
+        ioc.restart();
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
     if (any_failure) code = (all_transient && !any_done) ? exit_tempfail : exit_partial;

@@ -357,4 +357,15 @@ void daemon_metrics::forget_rule(const std::string& rule)
     reg_.remove_matching(m_last_success, "rule", rule);
 }
 
+// Notifications: declared on first use, so a daemon without `notify:` shows no such family.
+void daemon_metrics::record_notification(const std::string& target, const std::string& event, std::string_view outcome)
+{
+    constexpr std::string_view name = "wfsync_notifications_total";
+    reg_.declare(std::string(name), metrics_registry::kind::counter,
+                 "Notifications by target, event and outcome (sent; failed: retried by a later run; retry: one more "
+                 "HTTP attempt within a delivery; dropped: undelivered for a day).",
+                 {"target", "event", "outcome"});
+    reg_.add(name, {target, event, std::string(outcome)});
+}
+
 }  // namespace wfsync::app

@@ -7,6 +7,7 @@
 
 #include <wfsync/app/admin.hpp>
 #include <wfsync/app/metrics.hpp>
+#include <wfsync/app/notifications.hpp>
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/core/log.hpp>
@@ -71,9 +72,13 @@ public:
           notifier_(shell::notifier::from_environment()),
           watchdog_(ioc.get_executor(), notifier_),
           signals_(ioc.get_executor()),
+          notices_(ioc.get_executor(), *store_),
           started_at_(std::chrono::system_clock::now())
     {
         current_ = make_generation(std::move(cfg));
+        notices_.on_outcome([this](const std::string& target, const std::string& event, std::string_view outcome) {
+            metrics_.record_notification(target, event, outcome);
+        });
         connector::set_attempt_observer([this](const std::string& tenant, const net::attempt_record& a) {
             metrics_.record_attempt(tenant, a);
         });
@@ -239,13 +244,15 @@ private:
             metrics_.record_run_failure(name, s.error());
             log::error("rule {}: run failed: {}", name, s.error().what());
             notifier_.status(fmt::format("rule {}: failed: {}", name, log::redact(s.error().what())));
-            co_return;
+        } else {
+            metrics_.record_run(*s);
+            st.last_outcome = s->errors == 0 ? "ok" : (s->imported + s->unchanged > 0 ? "partial" : "failed");
+            if (s->errors == 0) st.last_success = std::chrono::system_clock::now();
+            notifier_.status(fmt::format("rule {}: {} imported, {} unchanged, {} drift, {} errors", name,
+                                         s->imported, s->unchanged, s->drift, s->errors));
         }
-        metrics_.record_run(*s);
-        st.last_outcome = s->errors == 0 ? "ok" : (s->imported + s->unchanged > 0 ? "partial" : "failed");
-        if (s->errors == 0) st.last_success = std::chrono::system_clock::now();
-        notifier_.status(fmt::format("rule {}: {} imported, {} unchanged, {} drift, {} errors", name, s->imported,
-                                     s->unchanged, s->drift, s->errors));
+        // After the run is recorded and reported: a slow receiver delays only this.
+        co_await notices_.after_run(gen.cfg, name, s);
     }
 
     void reload()
@@ -325,6 +332,7 @@ private:
     shell::notifier notifier_;
     shell::watchdog watchdog_;
     shell::signal_handler signals_;
+    notifications notices_;
     std::unique_ptr<admin_server> admin_;
     generation current_;
     std::map<std::string, rule_state> states_;

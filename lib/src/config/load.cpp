@@ -363,6 +363,8 @@ private:
         if (!v) return std::nullopt;
         return std::move(v->value);
     }
+    /// True for a present single value (reported otherwise), without reading it.
+    bool scalar_shape(const entry& e);
     std::optional<bool> boolean(const entry& e);
     std::optional<int> integer(const entry& e, int lo, int hi);
     std::optional<milliseconds> duration(const entry& e, bool allow_zero);
@@ -396,6 +398,10 @@ private:
     void parse_targets(const entry& e, rule& r);
     void parse_selector(const entry& e, selector& s);
     void parse_retention(const entry& e, std::map<std::string, int>& out);
+    void parse_notify(const entry& e);
+    void parse_notify_target(const entry& e, notify_target& t);
+    std::optional<secret_ref> secret_reference(const fields& f, std::string_view key, bool required);
+    std::optional<secret_ref> env_template(const entry& e);
 };
 
 std::optional<fields> loader::mapping(const YAML::Node& node, const YAML::Mark& where,
@@ -507,6 +513,23 @@ std::optional<text_value> loader::scalar(const entry& e, bool allow_empty)
         return std::nullopt;
     }
     return v;
+}
+
+bool loader::scalar_shape(const entry& e)
+{
+    if (!e.value.IsDefined() || e.value.IsNull()) {
+        add(e, "missing value");
+        return false;
+    }
+    if (!e.value.IsScalar()) {
+        add(e, e.value.IsMap() ? "expected a single value, got a mapping" : "expected a single value, got a list");
+        return false;
+    }
+    if (e.value.Scalar().empty()) {
+        add(e, "must not be empty");
+        return false;
+    }
+    return true;
 }
 
 std::optional<bool> loader::boolean(const entry& e)
@@ -1269,6 +1292,185 @@ void loader::parse_rules(const entry& e)
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// notify: targets. Their secrets are references, read when a notification is sent.
+
+std::optional<secret_ref> loader::env_template(const entry& e)
+{
+    const auto m = e.mark();
+    secret_ref ref{secret_ref::from::text, e.value.Scalar(), source_location{file_, m.line + 1, m.column + 1}};
+    const std::string_view raw = ref.name;
+    bool any = false;
+    for (std::size_t i = 0; i < raw.size();) {
+        if (raw.compare(i, 3, "$${") == 0) {
+            i += 3;
+        } else if (raw.compare(i, 2, "${") == 0) {
+            auto end = raw.find('}', i + 2);
+            if (end == std::string_view::npos) {
+                add(e, "unterminated ${ (write $${ for a literal ${)");
+                return std::nullopt;
+            }
+            if (!valid_env_name(raw.substr(i + 2, end - i - 2))) {
+                add(e, "invalid variable name inside ${...} (letters, digits and _ only)");
+                return std::nullopt;
+            }
+            any = true;
+            i = end + 1;
+        } else {
+            ++i;
+        }
+    }
+    if (!any) return secret_ref{};  // plain text: not a reference
+    return ref;
+}
+
+std::optional<secret_ref> loader::secret_reference(const fields& f, std::string_view key, bool required)
+{
+    auto k_env = fmt::format("{}_env", key);
+    auto k_file = fmt::format("{}_file", key);
+    const entry* inl = f.get(key);
+    const entry* env = f.get(k_env);
+    const entry* file = f.get(k_file);
+    int given = (inl ? 1 : 0) + (env ? 1 : 0) + (file ? 1 : 0);
+    if (given == 0) {
+        if (required)
+            add(f.mark, child(f.path, key),
+                fmt::format("missing secret: give {}, {} or {}: ${{VAR}}", k_env, k_file, key));
+        return std::nullopt;
+    }
+    if (given > 1) {
+        const entry* second = file ? file : env;
+        add(*second, fmt::format("give only one of {}, {} and {}", key, k_env, k_file));
+        return std::nullopt;
+    }
+    const entry& e = inl ? *inl : env ? *env : *file;
+    const auto m = e.mark();
+    source_location where{file_, m.line + 1, m.column + 1};
+    if (inl) {
+        if (!scalar_shape(e)) return std::nullopt;
+        auto ref = env_template(e);
+        if (!ref) return std::nullopt;
+        if (ref->empty()) {
+            add(e, fmt::format("secrets must not be written inline; use {}, {} or ${{VAR}}", k_env, k_file));
+            return std::nullopt;
+        }
+        return ref;
+    }
+    auto name = str(e);
+    if (!name) return std::nullopt;
+    if (env) {
+        if (!valid_env_name(*name)) {
+            add(e, "expected the name of an environment variable (letters, digits and _)");
+            return std::nullopt;
+        }
+        return secret_ref{secret_ref::from::env, *name, where};
+    }
+    return secret_ref{secret_ref::from::file, resolve_secret_path(*name).string(), where};
+}
+
+void loader::parse_notify_target(const entry& e, notify_target& t)
+{
+    std::vector<std::string> allowed = {"type", "url", "url_env", "url_file", "secret", "secret_env",
+                                        "secret_file", "on", "rules", "timeout", "retry"};
+    auto f = mapping(e, allowed);
+    if (!f) return;
+    t.where = source_location{file_, e.key.Mark().line + 1, e.key.Mark().column + 1};
+    // One delivery is short: a target that does not answer must not hold a run's end for long.
+    t.net.timeout = std::chrono::seconds(10);
+    t.net.retry = retry_settings{4, milliseconds(1000), milliseconds(30'000)};
+    parse_net(*f, t.net);
+
+    std::optional<notify_type> type;
+    if (auto p = f->get("type"))
+        type = choice<notify_type>(*p, {{"webhook", notify_type::webhook}, {"slack", notify_type::slack}});
+    else
+        missing(*f, "type");
+    if (type) t.type = *type;
+
+    // The URL: a literal one is shown in logs; one from a variable or a file is a secret.
+    const entry* url_inline = f->get("url");
+    if (url_inline && !f->get("url_env") && !f->get("url_file")) {
+        if (scalar_shape(*url_inline)) {
+            auto ref = env_template(*url_inline);
+            if (ref && !ref->empty()) {
+                t.url_secret = *ref;
+            } else if (ref && type == notify_type::slack) {
+                add(*url_inline, "a Slack incoming webhook URL is itself a secret: give url_file, url_env or "
+                                 "url: ${VAR}, not the URL");
+            } else if (ref) {
+                if (auto v = url(*url_inline)) t.url = *v;
+            }
+        }
+    } else if (auto ref = secret_reference(*f, "url", true)) {
+        t.url_secret = *ref;
+    }
+
+    const bool has_key = f->get("secret") || f->get("secret_env") || f->get("secret_file");
+    if (type == notify_type::slack && has_key) {
+        const entry* k = f->get("secret") ? f->get("secret") : f->get("secret_env") ? f->get("secret_env")
+                                                                                     : f->get("secret_file");
+        add(*k, "a Slack target takes no HMAC secret: Slack checks nothing; its URL is the secret");
+    } else if (type == notify_type::webhook) {
+        // Unsigned alerts could be forged by anyone who can reach the receiver.
+        if (auto ref = secret_reference(*f, "secret", true)) t.key = *ref;
+    }
+
+    if (auto p = f->get("on")) {
+        if (auto items = sequence(*p)) {
+            if (items->empty()) add(*p, "an empty list sends nothing; leave `on` out for every event");
+            for (const auto& item : *items)
+                if (auto v = choice<notify_event>(item, {{"failure", notify_event::failure},
+                                                         {"drift", notify_event::drift},
+                                                         {"unknown_outcome", notify_event::unknown_outcome},
+                                                         {"promoted", notify_event::promoted}}))
+                    if (std::find(t.on.begin(), t.on.end(), *v) == t.on.end()) t.on.push_back(*v);
+        }
+    }
+    if (auto p = f->get("rules")) {
+        if (auto items = sequence(*p)) {
+            for (const auto& item : *items) {
+                auto v = str(item);
+                if (!v) continue;
+                if (!cfg_->find_rule(*v)) {
+                    std::vector<std::string> all;
+                    for (const auto& r : cfg_->rules)
+                        if (!r.name.empty()) all.push_back(r.name);
+                    add(item, fmt::format("unknown rule '{}'; rules: {}", *v, all.empty() ? "(none)" : join(all)));
+                    continue;
+                }
+                t.rules.push_back(*v);
+            }
+        }
+    }
+}
+
+void loader::parse_notify(const entry& e)
+{
+    if (e.value.IsDefined() && !e.value.IsNull() && !e.value.IsMap()) {
+        add(e, "expected a mapping of target names to settings");
+        return;
+    }
+    if (!e.value.IsMap()) return;
+    std::set<std::string> seen;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+        entry t{it->first.IsScalar() ? it->first.Scalar() : "", it->first, it->second, ""};
+        t.path = child(e.path, t.name);
+        if (!valid_name(t.name)) {
+            add(t.key.Mark(), t.path, "notify target names may use only letters, digits, '.', '_' and '-'");
+            continue;
+        }
+        if (!seen.insert(t.name).second) {
+            add(t.key.Mark(), t.path, fmt::format("duplicate notify target '{}'", t.name));
+            continue;
+        }
+        notify_target nt;
+        nt.name = t.name;
+        auto before = issues_.size();
+        parse_notify_target(t, nt);
+        if (issues_.size() == before) cfg_->notify[t.name] = std::move(nt);
+    }
+}
+
 load_result loader::run(std::string_view text)
 {
     cfg_->file = file_;
@@ -1293,7 +1495,7 @@ load_result loader::run(std::string_view text)
         return std::move(issues_);
     }
     try {
-        auto f = mapping(root, root.Mark(), "", {"state", "log", "admin", "defaults", "tenants", "archives", "rules"});
+        auto f = mapping(root, root.Mark(), "", {"state", "log", "admin", "defaults", "tenants", "archives", "rules", "notify"});
         if (f) {
             // Order matters: tenants merge the defaults, archives default under state.path,
             // and rules refer to tenants and archives.
@@ -1329,6 +1531,7 @@ load_result loader::run(std::string_view text)
             }
             if (auto p = f->get("archives")) parse_archives(*p);
             if (auto p = f->get("rules")) parse_rules(*p);
+            if (auto p = f->get("notify")) parse_notify(*p);  // after rules: it names them
         }
     } catch (const std::exception& ex) {
         // yaml-cpp throws on shapes we did not foresee; report it rather than crash.

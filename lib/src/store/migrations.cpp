@@ -210,13 +210,44 @@ CREATE TABLE listing_marks (
 ) STRICT;
 )sql";
 
-constexpr std::array<migration, 6> all{{
+// 7: notifications (`notify:`). One row per target and event key, kept after delivery, so an
+// event is sent once however often runs see it, a restart included; one whose delivery failed
+// stays pending and goes out with a later run. And whether each rule is failing, so that a
+// failure is announced when it starts and a recovery when it ends, not on every run.
+constexpr const char* m0007_notifications = R"sql(
+CREATE TABLE notifications (
+    id          INTEGER PRIMARY KEY,
+    target      TEXT    NOT NULL,
+    event_key   TEXT    NOT NULL,
+    event       TEXT    NOT NULL,
+    rule        TEXT    NOT NULL,
+    delivery    TEXT    NOT NULL UNIQUE,
+    payload     TEXT    NOT NULL,
+    state       TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'dropped')),
+    attempts    INTEGER NOT NULL,
+    last_error  TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (target, event_key)
+) STRICT;
+CREATE INDEX notifications_pending ON notifications (id) WHERE state = 'pending';
+
+CREATE TABLE rule_health (
+    rule        TEXT    PRIMARY KEY,
+    failing     INTEGER NOT NULL CHECK (failing IN (0, 1)),
+    since_run   TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr std::array<migration, 7> all{{
     {1, "0001_init", m0001_init},
     {2, "0002_async_jobs", m0002_async_jobs},
     {3, "0003_job_resume", m0003_job_resume},
     {4, "0004_archive", m0004_archive},
     {5, "0005_read_back", m0005_read_back},
     {6, "0006_listing_marks", m0006_listing_marks},
+    {7, "0007_notifications", m0007_notifications},
 }};
 
 result<int> pragma_int(database& db, std::string_view op, const char* sql)

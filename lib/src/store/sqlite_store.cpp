@@ -50,6 +50,16 @@ std::string_view to_string(job_state s) noexcept
     return "unknown";
 }
 
+std::string_view to_string(notification_state s) noexcept
+{
+    switch (s) {
+    case notification_state::pending: return "pending";
+    case notification_state::sent: return "sent";
+    case notification_state::dropped: return "dropped";
+    }
+    return "pending";
+}
+
 namespace {
 
 using detail::database;
@@ -157,6 +167,24 @@ constexpr const char* sql_put_listing_mark =
     "target_workflow, target_mark, content_hash, verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 constexpr const char* sql_forget_listing_mark =
     "DELETE FROM listing_marks WHERE rule = ?1 AND source_tenant = ?2 AND source_workflow = ?3 AND target_tenant = ?4";
+
+#define WFSYNC_NOTIFICATION_COLUMNS                                                              \
+    "id, target, event_key, event, rule, delivery, payload, state, attempts, last_error, created_at, updated_at"
+constexpr const char* sql_queue_notification =
+    "INSERT OR IGNORE INTO notifications (target, event_key, event, rule, delivery, payload, state, attempts, "
+    "last_error, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, '', ?7, ?7)";
+constexpr const char* sql_pending_notifications =
+    "SELECT " WFSYNC_NOTIFICATION_COLUMNS " FROM notifications WHERE state = 'pending' ORDER BY id";
+constexpr const char* sql_find_notification =
+    "SELECT " WFSYNC_NOTIFICATION_COLUMNS " FROM notifications WHERE target = ?1 AND event_key = ?2";
+#undef WFSYNC_NOTIFICATION_COLUMNS
+constexpr const char* sql_set_notification_state =
+    "UPDATE notifications SET state = ?2, attempts = attempts + ?3, last_error = ?4, updated_at = ?5, "
+    "payload = CASE WHEN ?2 = 'sent' THEN '' ELSE payload END WHERE id = ?1";
+constexpr const char* sql_get_rule_health =
+    "SELECT rule, failing, since_run, updated_at FROM rule_health WHERE rule = ?1";
+constexpr const char* sql_put_rule_health =
+    "INSERT OR REPLACE INTO rule_health (rule, failing, since_run, updated_at) VALUES (?1, ?2, ?3, ?4)";
 
 constexpr const char* sql_has_version_mapping =
     "SELECT 1 FROM version_mappings WHERE target_tenant = ?1 AND target_workflow = ?2 "
@@ -1108,6 +1136,117 @@ public:
             if (auto r = (*s)->step(); !r) return r.error();
             if (sqlite3_changes(db_->handle()) == 0)
                 return fail(errc::store, fmt::format("{}: no such job", op));
+            return {};
+        });
+    }
+
+    result<bool> queue_notification(const notification_row& n) override
+    {
+        const std::string op = fmt::format("queue notification {} for {}", n.event_key, n.target);
+        return in_tx(op, true, [&]() -> result<bool> {
+            auto s = use(op, sql_queue_notification);
+            if (!s) return s.error();
+            (*s)->bind(1, n.target)
+                .bind(2, n.event_key)
+                .bind(3, n.event)
+                .bind(4, n.rule)
+                .bind(5, n.delivery)
+                .bind(6, n.payload)
+                .bind(7, n.created_at != 0 ? n.created_at : now());
+            if (auto r = (*s)->step(); !r) return r.error();
+            return sqlite3_changes(db_->handle()) > 0;
+        });
+    }
+
+    static notification_row read_notification(const statement& q)
+    {
+        notification_row n;
+        n.id = q.int64(0);
+        n.target = q.text(1);
+        n.event_key = q.text(2);
+        n.event = q.text(3);
+        n.rule = q.text(4);
+        n.delivery = q.text(5);
+        n.payload = q.text(6);
+        const auto st = q.text(7);
+        n.state = st == "sent" ? notification_state::sent
+                  : st == "dropped" ? notification_state::dropped
+                                    : notification_state::pending;
+        n.attempts = q.integer(8);
+        n.last_error = q.text(9);
+        n.created_at = q.int64(10);
+        n.updated_at = q.int64(11);
+        return n;
+    }
+
+    result<std::vector<notification_row>> pending_notifications() override
+    {
+        constexpr std::string_view op = "read pending notifications";
+        return in_tx(op, false, [&]() -> result<std::vector<notification_row>> {
+            auto s = use(op, sql_pending_notifications);
+            if (!s) return s.error();
+            std::vector<notification_row> out;
+            for (;;) {
+                auto r = (*s)->step();
+                if (!r) return r.error();
+                if (!*r) return out;
+                out.push_back(read_notification(**s));
+            }
+        });
+    }
+
+    result<std::optional<notification_row>> find_notification(const std::string& target,
+                                                               const std::string& event_key) override
+    {
+        constexpr std::string_view op = "find notification";
+        return in_tx(op, false, [&]() -> result<std::optional<notification_row>> {
+            auto s = use(op, sql_find_notification);
+            if (!s) return s.error();
+            (*s)->bind(1, target).bind(2, event_key);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            return read_notification(**s);
+        });
+    }
+
+    result<void> set_notification_state(row_id id, notification_state st, int attempts,
+                                        const std::string& error) override
+    {
+        const std::string op = fmt::format("set state of notification {}", id);
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_set_notification_state);
+            if (!s) return s.error();
+            (*s)->bind(1, id).bind(2, to_string(st)).bind(3, attempts).bind(4, error).bind(5, now());
+            if (auto r = (*s)->step(); !r) return r.error();
+            if (sqlite3_changes(db_->handle()) == 0) return fail(errc::store, fmt::format("{}: no such notification", op));
+            return {};
+        });
+    }
+
+    result<std::optional<rule_health>> get_rule_health(const std::string& rule) override
+    {
+        constexpr std::string_view op = "read rule health";
+        return in_tx(op, false, [&]() -> result<std::optional<rule_health>> {
+            auto s = use(op, sql_get_rule_health);
+            if (!s) return s.error();
+            (*s)->bind(1, rule);
+            auto r = (*s)->step();
+            if (!r) return r.error();
+            if (!*r) return std::nullopt;
+            const auto& q = **s;
+            return rule_health{q.text(0), q.integer(1) != 0, q.text(2), q.int64(3)};
+        });
+    }
+
+    result<void> put_rule_health(const rule_health& h) override
+    {
+        constexpr std::string_view op = "record rule health";
+        return in_tx(op, true, [&]() -> result<void> {
+            auto s = use(op, sql_put_rule_health);
+            if (!s) return s.error();
+            (*s)->bind(1, h.rule).bind(2, h.failing ? 1 : 0).bind(3, h.since_run).bind(4, h.updated_at != 0 ? h.updated_at : now());
+            if (auto r = (*s)->step(); !r) return r.error();
             return {};
         });
     }

@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(schema_has_the_archive_tables)
 {
     test::temp_dir dir;
     auto st = store::open_sqlite(dir.file("s.db")).value();
-    BOOST_TEST(st->schema_version() == 6);
+    BOOST_TEST(st->schema_version() == 7);
     BOOST_TEST(st->list_archive_entries("x").value().empty());
     BOOST_TEST(st->list_archive_files("x").value().empty());
 }
@@ -205,7 +205,8 @@ BOOST_AUTO_TEST_CASE(schema_3_database_is_migrated)
     {
         sqlite3* db = nullptr;
         BOOST_TEST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-        BOOST_TEST_REQUIRE(sqlite3_exec(db, "DROP TABLE listing_marks; DROP TABLE archive_entries; DROP TABLE archive_files; "
+        BOOST_TEST_REQUIRE(sqlite3_exec(db, "DROP TABLE notifications; DROP TABLE rule_health; "
+                                            "DROP TABLE listing_marks; DROP TABLE archive_entries; DROP TABLE archive_files; "
                                             "DROP INDEX version_mappings_content; "
                                             "ALTER TABLE version_mappings DROP COLUMN target_hash; "
                                             "ALTER TABLE import_intents DROP COLUMN target_before; "
@@ -215,7 +216,7 @@ BOOST_AUTO_TEST_CASE(schema_3_database_is_migrated)
         sqlite3_close(db);
     }
     auto st = store::open_sqlite(path).value();
-    BOOST_TEST(st->schema_version() == 6);
+    BOOST_TEST(st->schema_version() == 7);
     BOOST_TEST(st->find_workflow("prod", "458").value().has_value());
     store::archive_entry_row e;
     e.archive = "main";

@@ -775,7 +775,9 @@ BOOST_AUTO_TEST_CASE(example_file_mentions_every_key)
                      "create_missing", "activate", "on_drift", "schedule", "timezone", "jitter", "catch_up",
                      "retention", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
                      "keep_yearly", "oauth2", "bearer", "api_key", "iam_password", "zuora", "kore", "secmaster",
-                     "export_path", "import_path", "import_new_path", "dock_status_path", "files_path"})
+                     "export_path", "import_path", "import_new_path", "dock_status_path", "files_path", "notify",
+                     "webhook", "slack", "url", "url_env", "url_file", "secret", "secret_env", "secret_file", "on",
+                     "failure", "drift", "unknown_outcome", "promoted"})
         BOOST_TEST(has_word(key), "example does not mention " << key);
 }
 
@@ -795,6 +797,7 @@ BOOST_AUTO_TEST_CASE(example_file_loads)
     BOOST_TEST(c->tenants.size() >= 4u);
     BOOST_TEST(c->rules.size() >= 2u);
     BOOST_TEST(c->find_tenant("zuora-sandbox")->auth.client_secret.reveal() == "example-credential-zuora-sbx");
+    BOOST_TEST(c->notify.size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -975,6 +978,131 @@ BOOST_AUTO_TEST_CASE(a_ca_file_that_is_a_fifo_is_refused_without_hanging)
 )y", dir.file("w.yaml")));
     BOOST_TEST(issue_at(issues, "tenants.a.tls.ca_file").message ==
                "cannot read CA file '" + fifo + "': not a regular file but a FIFO");
+}
+
+// The notify: section, after two tenants and a rule, from line 11 on.
+const std::string notify_base = two_tenants + R"y(rules:
+  - {name: promote, source: a, targets: [b]}
+notify:
+)y";
+
+BOOST_AUTO_TEST_CASE(notify_targets_land_with_lazy_secrets_and_defaults)
+{
+    // Neither secret exists yet: they are read when a notification is sent, not at load.
+    ::unsetenv("WFT_HOOK_KEY");
+    auto c = require_ok(cfg::load_string(notify_base + R"y(  ops:
+    type: webhook
+    url: https://hooks.example.com/wfsync/
+    secret_env: WFT_HOOK_KEY
+    on: [failure, promoted]
+    rules: [promote]
+    retry: {max_attempts: 2, initial_backoff: 5ms, max_backoff: 10ms}
+  team:
+    type: slack
+    url_file: /nonexistent/slack-url
+  team2:
+    type: slack
+    url: "${WFT_SLACK_URL}"
+    timeout: 3s
+)y", "/etc/wfsync/n.yaml"));
+    BOOST_TEST_REQUIRE(c->notify.size() == 3u);
+    const auto& ops = c->notify.at("ops");
+    BOOST_TEST((ops.type == cfg::notify_type::webhook));
+    BOOST_TEST(ops.url == "https://hooks.example.com/wfsync");
+    BOOST_TEST(ops.url_secret.empty());
+    BOOST_TEST((ops.key.how == cfg::secret_ref::from::env));
+    BOOST_TEST(ops.key.name == "WFT_HOOK_KEY");
+    BOOST_TEST(ops.net.retry.max_attempts == 2);
+    BOOST_TEST(ops.net.timeout.count() == 10'000);  // the notify default, not the tenants'
+    BOOST_TEST(ops.wants(cfg::notify_event::promoted, "promote"));
+    BOOST_TEST(ops.wants(cfg::notify_event::recovered, "promote"));  // goes with failure
+    BOOST_TEST(!ops.wants(cfg::notify_event::drift, "promote"));
+    BOOST_TEST(!ops.wants(cfg::notify_event::promoted, "other"));
+    const auto& team = c->notify.at("team");
+    BOOST_TEST((team.url_secret.how == cfg::secret_ref::from::file));
+    BOOST_TEST(team.url_secret.name == "/nonexistent/slack-url");
+    BOOST_TEST(team.shown() == "team");  // never the URL
+    BOOST_TEST(team.wants(cfg::notify_event::unknown_outcome, "anything"));
+    const auto& team2 = c->notify.at("team2");
+    BOOST_TEST((team2.url_secret.how == cfg::secret_ref::from::text));
+    BOOST_TEST(team2.net.timeout.count() == 3000);
+
+    // Read when needed: the error names the key's place, then the value is there.
+    auto missing = cfg::read_secret(ops.key);
+    BOOST_TEST_REQUIRE(!missing);
+    BOOST_TEST(missing.error().message == "/etc/wfsync/n.yaml:16:17: variable WFT_HOOK_KEY is not set");
+    ::setenv("WFT_HOOK_KEY", "hook-key-value-42", 1);
+    BOOST_TEST(cfg::read_secret(ops.key).value().reveal() == "hook-key-value-42");
+    BOOST_TEST(log::redact("k=hook-key-value-42") == "k=***");
+    ::unsetenv("WFT_HOOK_KEY");
+}
+
+BOOST_AUTO_TEST_CASE(notify_problems_are_named_with_file_line_column)
+{
+    auto issues = require_issues(cfg::load_string(notify_base + R"y(  bad-type:
+    type: teams
+    url: https://x.example
+    secret_env: K
+  no-url:
+    type: webhook
+    secret_env: K
+  bad-event:
+    type: webhook
+    url: https://x.example
+    secret_env: K
+    on: [failure, promotion]
+    rules: [promote, nightly]
+  unsigned:
+    type: webhook
+    url: https://x.example
+  slack-inline:
+    type: slack
+    url: https://hooks.slack.com/services/T0/B0/XYZ
+  slack-signed:
+    type: slack
+    url_env: SLACK_URL
+    secret_env: K
+  typo:
+    type: webhook
+    url: https://x.example
+    secret_env: K
+    retries: 3
+)y", "n.yaml"));
+    BOOST_TEST(issue_at(issues, "notify.bad-type.type").str() ==
+               "n.yaml:14:11: notify.bad-type.type: invalid value 'teams'; expected one of: webhook, slack");
+    BOOST_TEST(issue_at(issues, "notify.no-url.url").str() ==
+               "n.yaml:18:5: notify.no-url.url: missing secret: give url_env, url_file or url: ${VAR}");
+    BOOST_TEST(issue_at(issues, "notify.bad-event.on[1]").str() ==
+               "n.yaml:24:19: notify.bad-event.on[1]: invalid value 'promotion'; expected one of: failure, drift, "
+               "unknown_outcome, promoted");
+    BOOST_TEST(issue_at(issues, "notify.bad-event.rules[1]").str() ==
+               "n.yaml:25:22: notify.bad-event.rules[1]: unknown rule 'nightly'; rules: promote");
+    BOOST_TEST(issue_at(issues, "notify.unsigned.secret").str() ==
+               "n.yaml:27:5: notify.unsigned.secret: missing secret: give secret_env, secret_file or secret: ${VAR}");
+    BOOST_TEST(contains(issue_at(issues, "notify.slack-inline.url").str(),
+                        "n.yaml:31:10: notify.slack-inline.url: a Slack incoming webhook URL is itself a secret"));
+    // The Slack URL given inline is not repeated in the message.
+    BOOST_TEST(!contains(all_text(issues), "XYZ"));
+    BOOST_TEST(issue_at(issues, "notify.slack-signed.secret_env").str() ==
+               "n.yaml:35:17: notify.slack-signed.secret_env: a Slack target takes no HMAC secret: Slack checks "
+               "nothing; its URL is the secret");
+    BOOST_TEST(contains(issue_at(issues, "notify.typo.retries").str(), "n.yaml:40:5: notify.typo.retries: unknown key 'retries'"));
+    BOOST_TEST(issues.size() == 8u, all_text(issues));
+}
+
+BOOST_AUTO_TEST_CASE(notify_secret_files_resolve_like_other_secrets_when_read)
+{
+    test::temp_dir dir;
+    dir.write("hook.key", "file-key-0123456\n");
+    auto c = require_ok(cfg::load_string(notify_base + R"y(  ops: {type: webhook, url: "https://x.example", secret_file: hook.key}
+)y", dir.file("n.yaml")));
+    const auto& ref = c->notify.at("ops").key;
+    BOOST_TEST(ref.name == dir.file("hook.key"));
+    BOOST_TEST(cfg::read_secret(ref).value().reveal() == "file-key-0123456");  // the newline dropped
+    std::filesystem::remove(dir.file("hook.key"));
+    auto gone = cfg::read_secret(ref);
+    BOOST_TEST_REQUIRE(!gone);
+    BOOST_TEST(contains(gone.error().message, dir.file("n.yaml") + ":13:63: secret file: "), gone.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -90,12 +90,13 @@ BOOST_AUTO_TEST_CASE(fresh_file_gets_every_migration)
     test::temp_dir dir;
     auto path = dir.file("state.db");
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 6);
+    BOOST_TEST(s->schema_version() == 7);
 
     raw_db raw(path);
-    BOOST_TEST(raw.integer("PRAGMA user_version") == 6);
+    BOOST_TEST(raw.integer("PRAGMA user_version") == 7);
     for (auto table : {"tenants", "workflows", "versions", "workflow_mappings", "version_mappings",
-                       "import_intents", "runs", "events", "async_jobs", "listing_marks"})
+                       "import_intents", "runs", "events", "async_jobs", "listing_marks", "notifications",
+                       "rule_health"})
         BOOST_TEST(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='") +
                                table + "'") == 1,
                    table);
@@ -121,7 +122,7 @@ BOOST_AUTO_TEST_CASE(reopen_keeps_data_and_does_not_migrate_again)
         id = s->upsert_workflow("prod", "458", "Invoice sync").value().id;
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 6);
+    BOOST_TEST(s->schema_version() == 7);
     auto w = s->find_workflow("prod", "458").value();
     BOOST_TEST_REQUIRE(w.has_value());
     BOOST_TEST(w->id == id);
@@ -545,14 +546,15 @@ BOOST_AUTO_TEST_CASE(schema_4_state_gains_read_back_columns_keeping_rows)
     }
     {
         raw_db raw(path);
-        BOOST_TEST_REQUIRE(sqlite3_exec(raw.db, "DROP TABLE listing_marks; DROP INDEX version_mappings_content; "
+        BOOST_TEST_REQUIRE(sqlite3_exec(raw.db, "DROP TABLE notifications; DROP TABLE rule_health; "
+                                                "DROP TABLE listing_marks; DROP INDEX version_mappings_content; "
                                                 "ALTER TABLE version_mappings DROP COLUMN target_hash; "
                                                 "ALTER TABLE import_intents DROP COLUMN target_before; "
                                                 "ALTER TABLE import_intents DROP COLUMN hold; PRAGMA user_version = 4;",
                                         nullptr, nullptr, nullptr) == SQLITE_OK);
     }
     auto s = open_ok(path);
-    BOOST_TEST(s->schema_version() == 6);
+    BOOST_TEST(s->schema_version() == 7);
     auto m = s->find_version_mapping("sandbox", "901", "h1").value();
     BOOST_TEST_REQUIRE(m.has_value());
     BOOST_TEST(m->target_hash.empty());
@@ -1166,6 +1168,63 @@ BOOST_AUTO_TEST_CASE(a_symbolic_link_in_place_of_the_state_is_not_followed)
     BOOST_TEST(s.error().what().find("state database " + state + "/state.db is a symbolic link") != std::string::npos,
                s.error().what());
     BOOST_TEST(!std::filesystem::exists(dir.file("elsewhere.db")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(notifications)
+
+BOOST_AUTO_TEST_CASE(a_key_is_queued_once_per_target_and_kept_after_delivery)
+{
+    test::temp_dir dir;
+    auto path = dir.file("state.db");
+    notification_row n;
+    n.target = "ops";
+    n.event_key = "promoted|r|sbx/1|prod|h1";
+    n.event = "promoted";
+    n.rule = "r";
+    n.delivery = "d-1";
+    n.payload = R"({"event":"promoted"})";
+    {
+        auto s = open_ok(path);
+        BOOST_TEST(s->queue_notification(n).value());
+        auto again = n;
+        again.delivery = "d-2";
+        BOOST_TEST(!s->queue_notification(again).value());  // same target and key: nothing new
+        auto other = n;
+        other.target = "team";
+        other.delivery = "d-3";
+        BOOST_TEST(s->queue_notification(other).value());
+        auto pending = s->pending_notifications().value();
+        BOOST_TEST_REQUIRE(pending.size() == 2u);
+        BOOST_TEST(pending[0].delivery == "d-1");
+        BOOST_TEST(s->set_notification_state(pending[0].id, notification_state::pending, 3, "HTTP 503").has_value());
+        BOOST_TEST(s->set_notification_state(pending[0].id, notification_state::sent, 1, "").has_value());
+        BOOST_TEST(!s->set_notification_state(9999, notification_state::sent, 1, "").has_value());
+    }
+    // After a restart: the sent one is remembered (without its payload), so it is not queued again.
+    auto s = open_ok(path);
+    auto sent = s->find_notification("ops", n.event_key).value();
+    BOOST_TEST_REQUIRE(sent.has_value());
+    BOOST_TEST((sent->state == notification_state::sent));
+    BOOST_TEST(sent->attempts == 4);
+    BOOST_TEST(sent->payload.empty());
+    BOOST_TEST(!s->queue_notification(n).value());
+    BOOST_TEST(s->pending_notifications().value().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(rule_health_round_trips)
+{
+    test::temp_dir dir;
+    auto s = open_ok(dir.file("state.db"));
+    BOOST_TEST(!s->get_rule_health("r").value().has_value());
+    BOOST_TEST(s->put_rule_health({"r", true, "run-1", 100}).has_value());
+    BOOST_TEST(s->put_rule_health({"r", true, "run-1", 200}).has_value());
+    auto h = s->get_rule_health("r").value();
+    BOOST_TEST_REQUIRE(h.has_value());
+    BOOST_TEST(h->failing);
+    BOOST_TEST(h->since_run == "run-1");
+    BOOST_TEST(h->updated_at == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -110,6 +110,7 @@ std::string escape_help(std::string_view v);
 /// | wfsync_held_imports                        | gauge     |                   |
 /// | wfsync_last_success_timestamp_seconds      | gauge     | rule              |
 /// | wfsync_config_reloads_total                | counter   | result (ok, failed) |
+/// | wfsync_notifications_total                 | counter   | target, event, outcome (sent, failed, retry, dropped) |
 ///
 /// Thread safety: none (single io thread), like metrics_registry.
 class daemon_metrics {
@@ -141,6 +142,8 @@ public:
     void set_held_imports(std::int64_t n);
     /// Number of configured rules.
     void set_rules(std::int64_t n);
+    /// One notification delivery outcome (see app::notifications::observer).
+    void record_notification(const std::string& target, const std::string& event, std::string_view outcome);
     /// Drops the per-rule gauges of a rule that left the config (counters stay).
     void forget_rule(const std::string& rule);
 

@@ -188,6 +188,45 @@ struct admin_settings {
     secret token;  ///< read from token_file at load time; empty = no token required
 };
 
+/// Where a secret is to be read from when it is needed, not at load time: a daemon that runs
+/// for months picks up a rotated credential file, and a target that is never used never
+/// needs its secret. The loader checks the reference's form; reading it may still fail later.
+struct secret_ref {
+    enum class from { none, env, file, text };
+    from how = from::none;
+    std::string name;  ///< env: the variable; file: the resolved path; text: the raw `${VAR}` text
+    source_location where;
+    bool empty() const noexcept { return how == from::none; }
+};
+
+/// Reads a secret now: the variable, the file (a regular file of at most 64 KiB, one trailing
+/// newline dropped) or the text with its ${VAR}s substituted. The value is registered with
+/// log::add_secret. Errors say which key at which place, never the value.
+[[nodiscard]] result<secret> read_secret(const secret_ref& ref);
+
+/// What a notification is about. `recovered` is sent to the targets that take `failure`.
+enum class notify_event { failure, recovered, drift, unknown_outcome, promoted };
+std::string_view to_string(notify_event e) noexcept;
+
+enum class notify_type { webhook, slack };
+
+/// A `notify:` target: where alerts about runs go.
+struct notify_target {
+    std::string name;
+    notify_type type = notify_type::webhook;
+    std::string url;        ///< a literal URL, not secret (may be shown)
+    secret_ref url_secret;  ///< or a URL that is itself a secret (Slack's): url_env, url_file, url: ${VAR}
+    secret_ref key;         ///< webhook: the HMAC-SHA256 key (secret_env, secret_file, secret: ${VAR})
+    std::vector<notify_event> on;    ///< empty = every event
+    std::vector<std::string> rules;  ///< empty = every rule
+    network_settings net;            ///< timeout and retry of one delivery
+    source_location where;
+
+    bool wants(notify_event e, std::string_view rule) const;
+    /// How the target is named in logs: its name, and the URL only when it is not a secret.
+    std::string shown() const;
+};
+
 struct config {
     std::string file;  ///< the file it was loaded from
     state_settings state;
@@ -197,6 +236,7 @@ struct config {
     std::map<std::string, tenant> tenants;
     std::map<std::string, archive> archives;
     std::vector<rule> rules;
+    std::map<std::string, notify_target> notify;  ///< `notify:` targets by name
 
     const tenant* find_tenant(std::string_view name) const;
     const rule* find_rule(std::string_view name) const;

@@ -12,6 +12,9 @@ namespace wfsync {
 /// Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 
+/// Lower-case hex HMAC-SHA256 (RFC 2104) of `data` under `key` (webhook signatures).
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
 /// Incremental SHA-256: the digest of all `update`d pieces, equal to `sha256_hex` of them
 /// concatenated, without building that string. Not copyable.
 class sha256 {

@@ -192,6 +192,35 @@ struct archive_file_row {
     unix_time created_at = 0;
 };
 
+enum class notification_state { pending, sent, dropped };
+std::string_view to_string(notification_state s) noexcept;
+
+/// A notification for one `notify:` target, queued before it is sent. (target, event_key) is
+/// unique: the key says what the event is about (a version promoted into a target, a rule's
+/// failure that began in a run, an intent held), so it is queued once however often it is seen.
+struct notification_row {
+    row_id id = 0;
+    std::string target;     ///< the notify target's name
+    std::string event_key;
+    std::string event;      ///< failure, recovered, drift, unknown_outcome, promoted
+    std::string rule;
+    std::string delivery;   ///< unique id, the same on every attempt (X-Wfsync-Delivery)
+    std::string payload;    ///< the event as JSON; emptied once sent
+    notification_state state = notification_state::pending;
+    int attempts = 0;       ///< HTTP attempts so far
+    std::string last_error; ///< of the last failed delivery (never secrets)
+    unix_time created_at = 0;
+    unix_time updated_at = 0;
+};
+
+/// Whether a rule's last run failed, and since which run (for notifications).
+struct rule_health {
+    std::string rule;
+    bool failing = false;
+    std::string since_run;  ///< the run that started the current state
+    unix_time updated_at = 0;
+};
+
 /// The daemon's persistent state. Every method is one short transaction; nothing is cached
 /// outside the database, so a kill -9 at any point leaves a consistent state behind.
 /// Thread safety: one instance per thread (SQLite connection, no mutex). Several instances
@@ -314,6 +343,21 @@ public:
         const std::string& archive) = 0;
     [[nodiscard]] virtual result<std::optional<archive_file_row>> find_archive_file(
         const std::string& archive, const std::string& path) = 0;
+
+    /// Queues a notification unless (target, event_key) was queued before, in any state: true
+    /// when it is queued now. `created_at` 0 means now.
+    [[nodiscard]] virtual result<bool> queue_notification(const notification_row& n) = 0;
+    /// Notifications not delivered yet, oldest first.
+    [[nodiscard]] virtual result<std::vector<notification_row>> pending_notifications() = 0;
+    /// One notification by target and event key, any state.
+    [[nodiscard]] virtual result<std::optional<notification_row>> find_notification(
+        const std::string& target, const std::string& event_key) = 0;
+    /// After a delivery: its new state, `attempts` more HTTP attempts, and the error of a failed
+    /// one. A sent notification's payload is dropped (the row stays: it is what de-duplicates).
+    [[nodiscard]] virtual result<void> set_notification_state(row_id id, notification_state s, int attempts,
+                                                              const std::string& error) = 0;
+    [[nodiscard]] virtual result<std::optional<rule_health>> get_rule_health(const std::string& rule) = 0;
+    [[nodiscard]] virtual result<void> put_rule_health(const rule_health& h) = 0;
 
     /// Group commit. Between begin_batching and end_batching, writes are grouped: the first
     /// opens a transaction that stays open until commit_batch (or the last end_batching), so
