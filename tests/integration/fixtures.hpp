@@ -92,6 +92,7 @@ struct config_options {
     std::string admin_listen;  ///< admin.listen; empty = the default
     std::string extra_rules;   ///< YAML appended under rules:
     std::string extra_tenants; ///< YAML appended under tenants:
+    std::string log_format = "text";
 };
 
 /// The text of a wfsync config pointing at the emulator; secrets come from the environment.
@@ -100,7 +101,7 @@ inline std::string config_text(const std::string& state_dir, const std::string& 
     std::string tls = o.ca_file.empty() ? "" : "    tls: {ca_file: " + o.ca_file + "}\n";
     std::string text =
         "state: {path: " + state_dir + "}\n"
-        "log: {level: " + o.log_level + ", format: text}\n" +
+        "log: {level: " + o.log_level + ", format: " + o.log_format + "}\n" +
         (o.admin_listen.empty() ? "" : "admin: {listen: \"" + o.admin_listen + "\"}\n") +
         "defaults:\n"
         "  timeout: 5s\n"

@@ -84,7 +84,7 @@ awaitable<result<net::http_response>> detail::send_token_request(net::http_clien
             if (auto hint = net::server_wait_hint(r->headers, std::chrono::system_clock::now()))
                 delay = std::min(cs.max_backoff, std::max(delay, *hint));
         }
-        log::info("tenant {}: {}: {}, asking again in {} ms", tenant, what,
+        log::info({.tenant = tenant}, "{}: {}, asking again in {} ms", what,
                   r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message), delay.count());
         asio::steady_timer wait(co_await asio::this_coro::executor);
         wait.expires_after(delay);

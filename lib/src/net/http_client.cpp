@@ -734,7 +734,7 @@ struct http_client::impl {
             rec.method = method;
             rec.target = shown;
             rec.attempt = n;
-            rec.elapsed = to_ms(std::chrono::steady_clock::now() - start);
+            rec.elapsed = std::chrono::steady_clock::now() - start;
             if (out.response) {
                 rec.status = out.response->status;
                 out.response->attempts = n;
@@ -757,8 +757,8 @@ struct http_client::impl {
             }
             rec.backoff = wait;
             if (on_attempt) on_attempt(rec);
-            log::debug("{} attempt {}: {} in {} ms{}", what, n,
-                       out.response ? std::to_string(out.response->status) : rec.error, rec.elapsed.count(),
+            log::debug("{} attempt {}: {} in {:.1f} ms{}", what, n,
+                       out.response ? std::to_string(out.response->status) : rec.error, rec.elapsed.count() * 1000,
                        retry ? fmt::format(", retry in {} ms", wait.count()) : "");
 
             if (!retry) {

@@ -39,7 +39,7 @@ struct attempt_record {
     int attempt = 1;
     int status = 0;         ///< 0 = transport failure
     std::string error;      ///< empty on a response
-    milliseconds elapsed{0};
+    std::chrono::duration<double> elapsed{0};  ///< seconds, with the steady clock's precision
     /// Wait chosen before the next attempt (0 = no further attempt). Includes the
     /// Retry-After / RateLimit-Reset minimum, so tests can check it without sleeping long.
     milliseconds backoff{0};
