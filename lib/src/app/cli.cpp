@@ -29,7 +29,8 @@ std::string usage()
            "                                      run rules once now, then exit; --full compares every\n"
            "                                      item's contents even where the listings show no change\n"
            "  plan [--rule R]... [--full]         what sync would do, with diffs; changes nothing\n"
-           "  check [--offline]                   validate the config; without --offline also log in\n"
+           "  check [--offline] [--strict]        validate the config; without --offline also log in;\n"
+           "                                      --strict: a secret that cannot be read fails (78)\n"
            "  serve [--grace 30s]                 the daemon: rules on their schedules, admin endpoint\n"
            "  status [--json]                     ask the running daemon how it is doing\n"
            "  archive list|verify|prune [--archive A] [--dry-run] [--json]\n"
@@ -153,6 +154,8 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
             cl.wait = *d;
         } else if (a == "--offline") {
             cl.offline = true;
+        } else if (a == "--strict") {
+            cl.strict = true;
         } else if (a == "--json") {
             cl.json = true;
         } else if (a == "--force") {
@@ -176,6 +179,7 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     const auto& c = cl.command;
     if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore" && c != "archive", "--dry-run"); !r) return r.error();
     if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
+    if (auto r = refuse(cl.strict && c != "check", "--strict"); !r) return r.error();
     if (auto r = refuse(cl.full && c != "sync" && c != "plan", "--full"); !r) return r.error();
     if (auto r = refuse(cl.wait && c != "sync" && c != "serve" && c != "restore" && c != "archive", "--wait");
         !r)

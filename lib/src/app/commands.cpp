@@ -244,6 +244,8 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     // A rule that failed on the state or a local file: the next rule would too, and waiting
     // does not help (74, 77).
     int local_failure = exit_ok;
+    // A tenant it contacts whose secret cannot be read: a config problem (78), as at load.
+    bool config_failure = false;
     boost::json::array runs;
     for (const auto* r : *rules) {
         auto s = run_to_end(ioc, eng.run(*r, opts));
@@ -252,6 +254,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
             any_failure = true;
             if (!is_retryable(s.error())) all_transient = false;
             if (auto c = exit_code_for(s.error()); c == exit_ioerr || c == exit_noperm) local_failure = c;
+            if (s.error().code == errc::config) config_failure = true;
             err << "wfsync: rule " << r->name << ": " << log::redact(s.error().what()) << '\n';
             if (cl.json) {
                 boost::json::object o;
@@ -264,6 +267,8 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
         if (s->errors > 0) {
             any_failure = true;
             if (!s->only_transient_errors()) all_transient = false;
+            for (const auto& i : s->items)
+                if (i.what == sync::action::error && i.error_kind == errc::config) config_failure = true;
         }
         if (s->imported + s->unchanged > 0) any_done = true;
         if (cl.json) {
@@ -289,6 +294,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
     if (any_failure) code = (all_transient && !any_done) ? exit_tempfail : exit_partial;
+    if (config_failure) code = exit_config;
     if (local_failure != exit_ok) code = local_failure;
     return code;
 }
@@ -297,6 +303,12 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
 {
     auto cfg = load_config(cl.config_file, err);
     if (!cfg) return exit_config;
+    // Secrets are read only when a tenant is contacted; offline, one that cannot be read now
+    // is a warning (the shell may lack the daemon's credentials), an error with --strict.
+    auto unreadable = config::unreadable_secrets(*cfg);
+    for (const auto& i : unreadable)
+        err << "wfsync: " << (cl.strict ? "error" : "warning") << ": " << log::redact(i.str()) << '\n';
+    if (cl.strict && !unreadable.empty()) return exit_config;
     out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
         << cfg->rules.size() << " rules\n";
     if (cl.offline) return exit_ok;

@@ -40,6 +40,7 @@ struct command_line {
     /// a duration) rather than exit at once.
     std::optional<std::chrono::milliseconds> wait;
     bool offline = false;
+    bool strict = false;      ///< check --strict: a secret that cannot be read is an error, not a warning
     bool json = false;
     bool force = false;       ///< state backup --force: replace an existing FILE
     int limit = 50;
