@@ -531,7 +531,8 @@ struct http_client::impl {
         }
         final = status < 500;
         std::string reason(res.reason());
-        std::string hint = status == 407 ? (px.authorization().empty()
+        // Some proxies (tinyproxy) answer a failed login with 401 rather than 407.
+        std::string hint = status == 407 || status == 401 ? (px.authorization().empty()
                                                 ? " (the proxy wants credentials: http://user:password@host:port)"
                                                 : " (the proxy refused the credentials in the proxy URL)")
                                          : "";
