@@ -136,6 +136,9 @@ BOOST_AUTO_TEST_CASE(http_tenants_are_asked_through_the_proxy_by_absolute_uri, *
     auto requests = emu->requests().size();
     BOOST_TEST(proxy.count("): GET " + emu->base_url() + "/t/sandbox/") >= 1);
     BOOST_TEST(proxy.count("): POST " + emu->base_url() + "/t/prod/") >= 1);
+    // The OAuth token requests too: the same proxy as the tenant's API.
+    BOOST_TEST(proxy.count("): POST " + emu->base_url() + "/t/sandbox/oauth/token ") >= 1);
+    BOOST_TEST(proxy.count("): POST " + emu->base_url() + "/t/prod/oauth/token ") >= 1);
     BOOST_TEST(proxy.count("Request (") == static_cast<int>(requests));  // every request went through it
 }
 
