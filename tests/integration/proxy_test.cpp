@@ -167,6 +167,26 @@ BOOST_AUTO_TEST_CASE(no_proxy_and_proxy_none_bypass_the_proxy, *boost::unit_test
     BOOST_TEST(proxy.count("Request (") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_tenants_proxy_key_sends_only_that_tenant_through_the_proxy, *boost::unit_test::timeout(120))
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    tinyproxy proxy(*env.dir, proxy_password);
+    auto text = tinyproxy::read(env.config_file);
+    const std::string prod_auth = "client_secret_env: WFSYNC_TEST_PROD_SECRET}\n";
+    BOOST_TEST_REQUIRE(text.find(prod_auth) != std::string::npos);
+    text.insert(text.find(prod_auth) + prod_auth.size(), "    proxy: " + proxy.url(proxy_password) + "\n");
+    env.dir->write("wfsync.yaml", text);
+
+    auto r = env.run({"sync"});
+    BOOST_TEST(r.code == 0, describe(r));
+    expect_replicated_once(emu);
+    BOOST_TEST(proxy.count("): POST " + emu->base_url() + "/t/prod/oauth/token ") >= 1);
+    BOOST_TEST(proxy.count("/t/prod/") == static_cast<int>(emu->requests("prod").size()));
+    BOOST_TEST(proxy.count("/t/sandbox/") == 0);
+    BOOST_TEST(r.err.find(proxy_password) == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_proxy_refusing_the_credentials_is_a_clear_error, *boost::unit_test::timeout(120))
 {
     temp_dir certs_dir;
