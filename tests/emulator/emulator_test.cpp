@@ -869,6 +869,10 @@ BOOST_AUTO_TEST_CASE(binary_serves_the_seed_until_sigterm)
     auto out = test::read_file(dir.file("out"));
     BOOST_TEST(out.rfind("wfsync-emulator listening on http://127.0.0.1:" + port.substr(0, port.size() - 1), 0) == 0u,
                out);
+    // What it serves, in the seed's order (scripts/demo repeats this line).
+    BOOST_TEST(out.find("\nwfsync-emulator serving 3 tenants: sandbox (zuora, 4 workflows), prod (zuora, 1 workflow), "
+                        "staging (zuora, 0 workflows)\n") != std::string::npos,
+               out);
 
     client c;
     c.port = static_cast<std::uint16_t>(std::stoi(port));

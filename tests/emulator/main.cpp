@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/parse.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -27,6 +28,25 @@ int usage_error(const std::string& message)
 {
     std::cerr << "wfsync-emulator: " << message << "\n" << usage;
     return 2;
+}
+
+/// "3 tenants: sandbox (zuora, 4 workflows), prod (zuora, 1 workflow), ..." in the seed's order,
+/// so that what scripts/demo says it runs is what the seed holds. The seed is valid here.
+std::string seed_summary(const std::string& seed)
+{
+    const boost::json::value doc = boost::json::parse(seed);
+    const auto& tenants = doc.as_object().at("tenants").as_object();
+    std::string out = std::to_string(tenants.size()) + (tenants.size() == 1 ? " tenant" : " tenants");
+    const char* sep = ": ";
+    for (const auto& [name, v] : tenants) {
+        const auto& t = v.as_object();
+        std::size_t n = 0;
+        if (auto* w = t.if_contains("workflows"); w && w->is_array()) n = w->as_array().size();
+        out += sep + std::string(name) + " (" + std::string(t.at("platform").as_string()) + ", " + std::to_string(n) +
+               (n == 1 ? " workflow)" : " workflows)");
+        sep = ", ";
+    }
+    return out;
 }
 
 }  // namespace
@@ -75,6 +95,7 @@ int main(int argc, char** argv)
     }
     auto url = emu.base_url();
     std::cout << "wfsync-emulator listening on " << url << std::endl;  // flushed: tests wait for it
+    std::cout << "wfsync-emulator serving " << seed_summary(text.str()) << std::endl;  // before the port file
 
     if (!port_file.empty()) {
         // Written whole under a temporary name, then renamed: a poller never sees half a number.

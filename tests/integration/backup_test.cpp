@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE(backup_stores_each_new_version_once_and_nothing_on_a_no_cha
 
     auto list = env.run({"archive", "list", "--json"});
     BOOST_TEST_REQUIRE(list.code == 0, describe(list));
-    auto entries = json::parse(list.out).as_array();
+    auto entries = archived_versions(list.out);
     BOOST_TEST(entries.size() == 4u);
     int invoice = 0;
     for (const auto& e : entries) invoice += e.at("workflow_name").as_string() == "Invoice Sync";
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE(retention_keeps_what_the_rule_says_and_prune_explains_itsel
     auto r = env.run({"sync"});
     BOOST_TEST_REQUIRE(r.code == 0, describe(r));
     // keep_last applies per workflow: the older Invoice Sync version went after the run.
-    auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
+    auto list = archived_versions(env.run({"archive", "list", "--json"}).out);
     BOOST_TEST(list.size() == 3u);
     BOOST_TEST(files_below(env.dir->file("archive")).size() == 3u);
     auto prune = env.run({"archive", "prune", "--dry-run"});
@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(kill_9_during_backups_leaves_no_partial_file_in_the_catalog
     auto verify = env.run({"archive", "verify"});
     BOOST_TEST(verify.code == 0, describe(verify));
     BOOST_TEST(verify.out.find("0 missing, 0 corrupt, 0 unknown") != std::string::npos, verify.out);
-    auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
+    auto list = archived_versions(env.run({"archive", "list", "--json"}).out);
     BOOST_TEST(list.size() == 3u);
 }
 
@@ -290,9 +290,9 @@ BOOST_AUTO_TEST_CASE(an_older_version_whose_export_failed_is_backed_up_next_run)
     BOOST_TEST(first.code == 1, describe(first));
     auto second = env.run({"sync"});
     BOOST_TEST_REQUIRE(second.code == 0, describe(second));
-    auto list = json::parse(env.run({"archive", "list", "--json"}).out);
+    auto list = archived_versions(env.run({"archive", "list", "--json"}).out);
     std::vector<std::string> billing;
-    for (const auto& e : list.as_array())
+    for (const auto& e : list)
         if (e.at("workflow_name").as_string() == "Billing Reminder") billing.emplace_back(e.at("version").as_string());
     std::sort(billing.begin(), billing.end());
     BOOST_TEST((billing == std::vector<std::string>{"0.0.1", "0.0.2"}), describe(second));
@@ -327,7 +327,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_backup_clearly_and_loses_nothing_stor
     auto verify = env.run({"archive", "verify"});
     BOOST_TEST(verify.code == 0, describe(verify));
     BOOST_TEST(verify.out.find("3 files verified, 0 missing, 0 corrupt, 0 unknown") != std::string::npos, verify.out);
-    auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
+    auto list = archived_versions(env.run({"archive", "list", "--json"}).out);
     BOOST_TEST(list.size() == 3u);
 }
 

@@ -663,7 +663,7 @@ private:
         auto listed = run({"resolve", "--json"});
         if (listed.code != 0) return f_.problem("resolve --json: " + describe(listed));
         auto held = json::parse(listed.out);  // named: a temporary would die before the loop body
-        for (const auto& v : held.as_array()) {
+        for (const auto& v : held.at("held").as_array()) {
             const auto& i = v.as_object();
             ++f_.held;
             std::string wanted, name;
@@ -716,8 +716,8 @@ private:
             f_.damaged("archive list: " + describe(listed));
         } else {
             std::map<std::string, std::map<std::string, int>> stored;
-            auto entries = json::parse(listed.out);  // named: a temporary would die before the loop body
-            for (const auto& e : entries.as_array())
+            auto entries = archived_versions(listed.out);
+            for (const auto& e : entries)
                 ++stored[std::string(e.at("workflow_name").as_string())][std::string(e.at("version").as_string())];
             for (const auto& [name, labels] : archive)
                 for (const auto& l : labels)

@@ -150,6 +150,16 @@ inline json::object edited_reminder(const char* subject)
                         {"linkages", reminder_links(4000)}};
 }
 
+/// The versions of every archive in `wfsync archive list --json`'s output, in one list.
+inline json::array archived_versions(const std::string& list_output)
+{
+    json::array all;
+    auto doc = json::parse(list_output);
+    for (const auto& a : doc.at("archives").as_array())
+        for (const auto& v : a.at("versions").as_array()) all.push_back(v);
+    return all;
+}
+
 inline std::string describe(const run_output& r)
 {
     return "exit " + std::to_string(r.code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;

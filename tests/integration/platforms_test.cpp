@@ -369,7 +369,7 @@ BOOST_AUTO_TEST_CASE(kore_and_secmaster_versions_are_backed_up_as_zip_and_restor
     env.dir->write("wfsync.yaml", text);
     auto first = env.run({"sync", "--rule", "kore-backup"});
     BOOST_TEST_REQUIRE(first.code == 0, describe(first));
-    auto list = json::parse(env.run({"archive", "list", "--json"}).out).as_array();
+    auto list = archived_versions(env.run({"archive", "list", "--json"}).out);
     BOOST_TEST_REQUIRE(list.size() == 2u);
     for (const auto& e : list) BOOST_TEST(e.at("path").as_string().ends_with(".zip"));
     auto again = env.run({"sync", "--rule", "kore-backup"});
@@ -398,7 +398,7 @@ BOOST_AUTO_TEST_CASE(kore_and_secmaster_versions_are_backed_up_as_zip_and_restor
     senv.dir->write("wfsync.yaml", stext);
     auto s1 = senv.run({"sync", "--rule", "soc-backup"});
     BOOST_TEST_REQUIRE(s1.code == 0, describe(s1));
-    auto slist = json::parse(senv.run({"archive", "list", "--json"}).out).as_array();
+    auto slist = archived_versions(senv.run({"archive", "list", "--json"}).out);
     BOOST_TEST(slist.size() == 3u);
     auto s2 = senv.run({"sync", "--rule", "soc-backup"});
     BOOST_TEST(s2.out.find("0 imported, 3 unchanged") != std::string::npos, s2.out);

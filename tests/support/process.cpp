@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <spawn.h>
@@ -18,6 +20,50 @@
 extern char** environ;
 
 namespace wfsync::test {
+
+run_output run_in_terminal(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env, unsigned short columns,
+                           std::chrono::milliseconds limit)
+{
+    std::vector<std::string> argv_strings{program};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    winsize ws{};
+    ws.ws_row = 24;
+    ws.ws_col = columns;
+    int master = -1;
+    const pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+    if (pid < 0) throw std::runtime_error(std::string("forkpty: ") + std::strerror(errno));
+    if (pid == 0) {
+        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+        ::execv(program.c_str(), argv.data());
+        ::_exit(127);
+    }
+    run_output r;
+    const auto until = std::chrono::steady_clock::now() + limit;
+    char buf[4096];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            ::kill(pid, SIGKILL);
+            BOOST_ERROR(program << " did not end within " << limit.count() << " ms on a terminal");
+            break;
+        }
+        pollfd p{master, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+        const auto n = ::read(master, buf, sizeof buf);
+        if (n > 0) r.out.append(buf, static_cast<std::size_t>(n));
+        else if (n == 0 || errno != EINTR) break;  // EIO: the child and its terminal are gone
+    }
+    ::close(master);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
+}
 
 process::process(const std::string& program, const std::vector<std::string>& args,
                  const std::map<std::string, std::string>& env, const std::string& stdout_file,

@@ -47,6 +47,13 @@ run_output run_program(const std::string& program, const std::vector<std::string
                        const std::map<std::string, std::string>& env = {},
                        std::chrono::milliseconds limit = std::chrono::seconds(120));
 
+/// Runs a program to the end with stdin, stdout and stderr on a new pseudo-terminal of
+/// `columns` columns, as a person at a terminal would; `out` is all it wrote there, `err`
+/// stays empty. At most `limit`, then SIGKILL and a test failure.
+run_output run_in_terminal(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {}, unsigned short columns = 80,
+                           std::chrono::milliseconds limit = std::chrono::seconds(120));
+
 /// A loopback TCP port nobody listens on right now (for a child that must be told its port).
 std::uint16_t free_port();
 

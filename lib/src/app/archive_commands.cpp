@@ -2,6 +2,9 @@
 // `wfsync archive list|verify|prune` and `wfsync restore`.
 #include "archive_commands.hpp"
 
+#include "output.hpp"
+#include "run_report.hpp"
+#include "terminal.hpp"
 #include "run_to_end.hpp"
 
 #include <wfsync/app/admin.hpp>
@@ -30,9 +33,16 @@ namespace {
 
 namespace wc = wfsync::connector;
 
-std::string iso(std::int64_t unix_seconds)
+boost::json::object entry_json(const archive::entry& e)
 {
-    return format_iso_utc(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(unix_seconds)));
+    return boost::json::object{{"tenant", e.tenant},
+                               {"workflow_id", e.workflow_id},
+                               {"workflow_name", e.workflow_name},
+                               {"version", e.version},
+                               {"stored_at", iso_json(e.stored_at)},
+                               {"size", e.size},
+                               {"content_hash", e.content_hash},
+                               {"path", e.path}};
 }
 
 /// Which platform a package format comes from, for restore's same-platform check.
@@ -178,13 +188,9 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
                 continue;
             }
             if (cl.json) {
-                for (const auto& e : *entries)
-                    json_out.push_back(boost::json::object{{"archive", name},         {"tenant", e.tenant},
-                                                           {"workflow_id", e.workflow_id},
-                                                           {"workflow_name", e.workflow_name},
-                                                           {"version", e.version},     {"stored_at", iso(e.stored_at)},
-                                                           {"size", e.size},          {"content_hash", e.content_hash},
-                                                           {"path", e.path}});
+                boost::json::array versions;
+                for (const auto& e : *entries) versions.push_back(entry_json(e));
+                json_out.push_back(boost::json::object{{"name", name}, {"root", a->root()}, {"versions", std::move(versions)}});
                 continue;
             }
             out << "archive " << name << " (" << a->root() << "): " << entries->size() << " versions\n";
@@ -193,15 +199,39 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
             for (const auto& [key, list] : grouped) {
                 out << "  " << key.first << " / " << key.second << "\n";
                 for (const auto* e : list)
-                    out << "    " << std::left << std::setw(12) << e->version << "  " << iso(e->stored_at) << "  "
+                    out << "    " << std::left << std::setw(12) << e->version << "  " << iso_time(e->stored_at) << "  "
                         << std::right << std::setw(9) << e->size << " B  " << e->content_hash.substr(0, 12) << "  "
                         << e->path << "\n";
             }
         } else if (sub == "verify") {
-            auto report = a->verify();
+            const auto term = terminal::detect(cl);
+            progress_line line(err, term.progress);
+            auto report = a->verify([&](std::size_t done, std::size_t total, std::string_view path) {
+                line.update({"verify " + name, done, total, path});
+            });
+            line.clear();
             if (!report) {
                 err << "wfsync: archive " << name << ": " << report.error().what() << '\n';
                 code = exit_partial;
+                continue;
+            }
+            // Damage found is 1; files this user may not read, and nothing worse, are 77.
+            if (!report->missing.empty() || !report->corrupt.empty() || !report->unknown.empty())
+                code = exit_partial;
+            else if (!report->unreadable.empty() && code == exit_ok)
+                code = exit_noperm;
+            if (cl.json) {
+                auto problems = [](const auto& list) {
+                    boost::json::array a;
+                    for (const auto& p : list) a.push_back(boost::json::object{{"path", p.path}, {"detail", p.detail}});
+                    return a;
+                };
+                json_out.push_back(boost::json::object{{"name", name},
+                                                       {"verified", report->verified.size()},
+                                                       {"missing", problems(report->missing)},
+                                                       {"corrupt", problems(report->corrupt)},
+                                                       {"unknown", problems(report->unknown)},
+                                                       {"unreadable", problems(report->unreadable)}});
                 continue;
             }
             out << "archive " << name << ": " << report->verified.size() << " files verified, "
@@ -214,15 +244,13 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
             for (const auto& p : report->unknown) out << "  unknown  " << p.path << ": " << p.detail << '\n';
             for (const auto& p : report->unreadable)
                 out << "  unreadable  " << p.path << ": " << p.detail << '\n';
-            // Damage found is 1; files this user may not read, and nothing worse, are 77.
-            if (!report->missing.empty() || !report->corrupt.empty() || !report->unknown.empty())
-                code = exit_partial;
-            else if (!report->unreadable.empty() && code == exit_ok)
-                code = exit_noperm;
         } else {  // prune
             auto [policy, tz] = retention_for(cfg, name);
             if (policy.empty()) {
-                out << "archive " << name << ": no retention configured; everything is kept\n";
+                if (cl.json)
+                    json_out.push_back(boost::json::object{{"name", name}, {"retention", false}, {"dry_run", cl.dry_run}});
+                else
+                    out << "archive " << name << ": no retention configured; everything is kept\n";
                 continue;
             }
             auto report = a->prune(policy, tz, cl.dry_run, std::chrono::system_clock::now());
@@ -231,22 +259,39 @@ int run_archive(const config::config& cfg, store::store& st, const command_line&
                 code = exit_partial;
                 continue;
             }
+            if (!report->ok()) code = exit_partial;
+            if (cl.json) {
+                boost::json::array kept, removed, errors;
+                for (const auto& k : report->kept) {
+                    auto o = entry_json(k.e);
+                    boost::json::array reasons;
+                    for (const auto& r : k.reasons) reasons.emplace_back(r);
+                    o["reasons"] = std::move(reasons);
+                    kept.push_back(std::move(o));
+                }
+                for (const auto& e : report->removed) removed.push_back(entry_json(e));
+                for (const auto& e : report->errors)
+                    errors.push_back(boost::json::object{{"path", e.path}, {"detail", e.detail}});
+                json_out.push_back(boost::json::object{{"name", name},     {"retention", true},
+                                                       {"dry_run", cl.dry_run}, {"kept", std::move(kept)},
+                                                       {"removed", std::move(removed)}, {"errors", std::move(errors)}});
+                continue;
+            }
             out << "archive " << name << (cl.dry_run ? " (dry run)" : "") << ": keeps " << report->kept.size()
                 << ", " << (cl.dry_run ? "would remove " : "removed ") << report->removed.size() << " versions\n";
             for (const auto& k : report->kept) {
                 std::string why;
                 for (const auto& r : k.reasons) why += (why.empty() ? "" : ", ") + r;
                 out << "  keep    " << k.e.tenant << " / " << k.e.workflow_name << " " << k.e.version << " ("
-                    << iso(k.e.stored_at) << "): " << why << '\n';
+                    << iso_time(k.e.stored_at) << "): " << why << '\n';
             }
             for (const auto& e : report->removed)
                 out << "  remove  " << e.tenant << " / " << e.workflow_name << " " << e.version << " ("
-                    << iso(e.stored_at) << ")\n";
+                    << iso_time(e.stored_at) << ")\n";
             for (const auto& e : report->errors) out << "  error   " << e.path << ": " << e.detail << '\n';
-            if (!report->ok()) code = exit_partial;
         }
     }
-    if (sub == "list" && cl.json) out << boost::json::serialize(json_out) << '\n';
+    if (cl.json) print_json(out, boost::json::object{{"archives", std::move(json_out)}});
     return code;
 }
 
@@ -317,19 +362,24 @@ int run_restore(std::shared_ptr<const config::config> cfg, store::store& st, con
     o.command = "restore";
     o.dry_run = cl.dry_run;
     o.with_diff = cl.dry_run;
+    const auto term = terminal::detect(cl);
+    progress_line line(err, term.progress);
+    o.on_progress = line.callback();
     auto s = run_to_end(ioc, eng.run(r, o));
+    line.clear();
     if (!s) {
         err << "wfsync: restore: " << log::redact(s.error().what()) << '\n';
         return exit_code_for(s.error());
     }
-    out << (cl.dry_run ? "restore plan (dry run)" : "restore") << " from " << cl.from << " to " << cl.to << ": "
-        << s->imported << " imported, " << s->unchanged << " unchanged, " << s->drift << " drift, " << s->errors
-        << " errors\n";
-    for (const auto& i : s->items) {
-        out << "  " << to_string(i.what) << "  " << i.workflow_name << " " << i.source_version << " -> " << i.target_tenant
-            << (i.target_workflow.empty() ? "" : "/" + i.target_workflow)
-            << (i.target_version.empty() ? "" : " " + i.target_version) << ": " << log::redact(i.reason) << '\n';
-        for (const auto& d : i.diff) out << "      " << log::redact(d) << '\n';
+    const auto mode = cl.dry_run ? run_mode::dry_run : run_mode::done;
+    if (cl.json) {
+        auto o = run_json(*s, mode);
+        o["from"] = cl.from;
+        o["to"] = cl.to;
+        print_json(out, boost::json::object{{"runs", boost::json::array{std::move(o)}}});
+    } else {
+        print_run(out, *s, mode, (cl.dry_run ? "dry run of restore from " : "restore from ") + cl.from + " to " + cl.to,
+                  term.color_out);
     }
     return s->errors == 0 ? exit_ok : (s->only_transient_errors() ? exit_tempfail : exit_partial);
 }

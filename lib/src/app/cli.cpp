@@ -3,245 +3,374 @@
 
 #include <wfsync/core/duration.hpp>
 
+#include <CLI/App.hpp>
+#include <CLI/Config.hpp>
+#include <CLI/Formatter.hpp>
+
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <set>
 
 namespace wfsync::app {
 
 namespace {
 
-const std::set<std::string, std::less<>> known_commands{"sync",   "plan",    "check",   "history",
-                                                          "serve",  "diff",    "archive", "restore",
-                                                          "status", "resolve", "state"};
+constexpr const char* exit_codes_text =
+    "Exit codes: 0 success, 1 some items failed, 2 usage, 74 local I/O error or damaged state (EX_IOERR),\n"
+    "            75 temporary failure: network, 5xx, 429, state busy or locked (EX_TEMPFAIL),\n"
+    "            77 permission denied on a local file (EX_NOPERM), 78 config error (EX_CONFIG)\n";
+
+/// The parser: CLI11 fills the strings; parse_command_line checks what CLI11 cannot say
+/// (durations, numbers, combinations), so every message is ours and one line.
+struct parser {
+    CLI::App app{"wfsync replicates and backs up workflow definitions between tenants of Zuora Workflow, "
+                 "Kore.ai AI for Process and Huawei Cloud SecMaster.",
+                 "wfsync"};
+    command_line cl;
+    std::string wait, limit, intent, grace;
+    bool imported = false, not_imported = false, show_version = false;
+    std::vector<std::string> help_topic;
+    std::array<std::string, 4> diff_args;
+    std::string backup_file;
+
+    parser()
+    {
+        app.formatter(std::make_shared<CLI::Formatter>());
+        app.get_formatter()->column_width(30);
+        app.get_formatter()->label("REQUIRED", "");
+        app.require_subcommand(0, 1);
+        app.allow_extras();
+        app.footer(std::string("\n") + exit_codes_text +
+                   "\nRun 'wfsync help COMMAND' or 'wfsync COMMAND --help' for one command's options.");
+        app.add_option("-c,--config", cl.config_file,
+                       "config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)")
+            ->type_name("FILE");
+        app.add_flag("--json", cl.json, "print the result as JSON (docs/json.md)");
+        app.add_flag("-q,--quiet", cl.quiet, "only errors and warnings on stderr, no progress line");
+        app.add_flag("-v,--verbose", cl.verbose, "log lines on a terminal too; twice for debug lines");
+        app.add_flag("--no-color", cl.no_color, "no colour (also when NO_COLOR is set or not on a terminal)");
+        app.add_flag("-V,--version", show_version, "print the version and exit");
+
+        auto* sync = command("sync", "run rules once now, then exit");
+        rules_option(sync);
+        sync->add_flag("--dry-run", cl.dry_run, "say what would be done; change nothing");
+        full_option(sync);
+        wait_option(sync);
+
+        auto* plan = command("plan", "what sync would do, with diffs; changes nothing");
+        rules_option(plan);
+        full_option(plan);
+
+        auto* check = command("check", "validate the config; without --offline also log in to every tenant");
+        check->add_flag("--offline", cl.offline, "validate only; contact no tenant");
+        check->add_flag("--strict", cl.strict, "with --offline: a secret that cannot be read is an error");
+
+        auto* history = command("history", "runs and events recorded in the state");
+        history->add_option("--rule", cl.rules, "only this rule's runs")->type_name("R")->allow_extra_args(false);
+        history->add_option("--workflow", cl.workflow, "only events of this workflow (id or name)")
+            ->type_name("W");
+        history->add_option("--limit", limit, "at most N runs and N events (default 50)")->type_name("N");
+
+        auto* serve = command("serve", "the daemon: rules on their schedules, admin endpoint, systemd notify");
+        serve->add_option("--grace", grace, "how long running imports may take to finish at SIGTERM (default 30s)")
+            ->type_name("DUR");
+        wait_option(serve);
+
+        auto* diff = command("diff", "compare two versions of a workflow recorded in the state");
+        diff->add_option("TENANT", diff_args[0], "a tenant of the config")->type_name("");
+        diff->add_option("WORKFLOW", diff_args[1], "the workflow's id or name")->type_name("");
+        diff->add_option("VERSION_A", diff_args[2], "default: the second newest version recorded")->type_name("");
+        diff->add_option("VERSION_B", diff_args[3], "default: the newest version recorded")->type_name("");
+
+        auto* archive = command("archive", "backups: list what is kept, re-hash every file, apply retention");
+        archive->require_subcommand(1);
+        archive->add_option("--archive", cl.archive, "only this archive (a name under archives:)")->type_name("A");
+        archive->add_subcommand("list", "the versions each archive keeps")->fallthrough();
+        archive->add_subcommand("verify", "re-hash every file against the catalogue")->fallthrough();
+        auto* prune = archive->add_subcommand("prune", "apply each rule's retention");
+        prune->fallthrough();
+        prune->add_flag("--dry-run", cl.dry_run, "say what would be removed; remove nothing");
+        wait_option(prune);
+
+        auto* restore = command("restore", "import an archived version into a tenant (same rules as a sync)");
+        restore->add_option("--from", cl.from, "archive:NAME")->type_name("archive:A");
+        restore->add_option("--workflow", cl.workflow, "the workflow's id or name")->type_name("W");
+        restore->add_option("--version", cl.version, "this version (default: the newest archived)")
+            ->type_name("V");
+        restore->add_option("--at", cl.at, "the newest version archived at or before TIME (ISO 8601, UTC)")
+            ->type_name("TIME");
+        restore->add_option("--to", cl.to, "the tenant to import into")->type_name("TENANT");
+        restore->add_flag("--dry-run", cl.dry_run, "say what would be imported; import nothing");
+        wait_option(restore);
+
+        command("status", "ask the running daemon's admin endpoint how it is doing");
+
+        auto* resolve = command("resolve", "imports held because no read could tell whether they happened");
+        resolve->add_option("--intent", intent, "settle this held intent")->type_name("N");
+        resolve->add_flag("--imported", imported, "it is in the target (found in the platform's UI)");
+        resolve->add_flag("--not-imported", not_imported, "it is not in the target: import it at the next run");
+        resolve->add_option("--target-workflow", cl.target_workflow, "with --imported: the target's workflow id")
+            ->type_name("ID");
+        resolve->add_option("--target-version", cl.target_version, "with --imported: the target's version")
+            ->type_name("V");
+
+        auto* state = command("state", "the state database: check it, copy it");
+        state->require_subcommand(1);
+        state->add_subcommand("check", "PRAGMA integrity_check: prints ok or the problems")->fallthrough();
+        auto* backup = state->add_subcommand("backup", "a consistent copy of the state, also while the daemon runs");
+        backup->fallthrough();
+        backup->add_option("FILE", backup_file, "the copy to write")->type_name("");
+        backup->add_flag("--force", cl.force, "replace an existing FILE");
+
+        command("version", "print the version, git revision, build type and library versions");
+        auto* help = command("help", "print the help of wfsync or of one command");
+        help->add_option("command", help_topic, "COMMAND [SUBCOMMAND]")->type_name("");
+    }
+
+    CLI::App* command(const char* name, const char* what)
+    {
+        auto* c = app.add_subcommand(name, what);
+        c->fallthrough();
+        c->allow_extras();
+        return c;
+    }
+    void rules_option(CLI::App* c)
+    {
+        c->add_option("--rule", cl.rules, "only this rule (repeatable; default all)")
+            ->type_name("R")
+            ->allow_extra_args(false);
+    }
+    void full_option(CLI::App* c)
+    {
+        c->add_flag("--full", cl.full, "compare every item's contents, whatever the listings say");
+    }
+    void wait_option(CLI::App* c)
+    {
+        c->add_option("--wait", wait,
+                      "wait for the state's lock when another command holds it (no limit without DUR) "
+                      "instead of exit 75")
+            ->type_name("[DUR]")
+            ->expected(0, 1);
+    }
+
+    /// The deepest command given: "archive prune" as {archive, prune}.
+    std::vector<CLI::App*> chain() const
+    {
+        std::vector<CLI::App*> out;
+        for (const CLI::App* a = &app;;) {
+            auto subs = a->get_subcommands();
+            if (subs.empty()) break;
+            out.push_back(subs.front());
+            a = subs.front();
+        }
+        return out;
+    }
+};
+
+std::string command_path(const std::vector<CLI::App*>& chain)
+{
+    std::string s;
+    for (auto* c : chain) s += (s.empty() ? "" : " ") + c->get_name();
+    return s;
+}
+
+/// A usage error: one line, and where to look.
+error usage_error(const std::string& message, const std::string& command)
+{
+    return make_error(errc::invalid_argument,
+                      message + " (see 'wfsync " + (command.empty() ? "" : command + " ") + "--help')");
+}
+
+/// Which commands take an option: "--offline is an option of check".
+std::string owners_of(const CLI::App& app, const std::string& opt, const std::string& prefix = {})
+{
+    std::string found;
+    for (const auto* sub : app.get_subcommands({})) {
+        const auto name = prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name();
+        bool has = false;
+        for (const auto* o : sub->get_options())
+            for (const auto& l : o->get_lnames())
+                if ("--" + l == opt) has = true;
+        if (has) found += (found.empty() ? "" : ", ") + name;
+        auto deeper = owners_of(*sub, opt, name);
+        if (!deeper.empty()) found += (found.empty() ? "" : ", ") + deeper;
+    }
+    return found;
+}
+
+result<int> positive(const std::string& v, const std::string& opt, const char* what)
+{
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || p != v.data() + v.size() || n <= 0)
+        return fail(errc::invalid_argument, opt + " needs " + what + ", not '" + v + "'");
+    return n;
+}
 
 }  // namespace
 
 std::string usage()
 {
-    return "usage: wfsync [--config FILE] COMMAND [OPTIONS]\n"
-           "\n"
-           "commands:\n"
-           "  sync [--rule R]... [--dry-run] [--full]\n"
-           "                                      run rules once now, then exit; --full compares every\n"
-           "                                      item's contents even where the listings show no change\n"
-           "  plan [--rule R]... [--full]         what sync would do, with diffs; changes nothing\n"
-           "  check [--offline] [--strict]        validate the config; without --offline also log in;\n"
-           "                                      --strict: a secret that cannot be read fails (78)\n"
-           "  serve [--grace 30s]                 the daemon: rules on their schedules, admin endpoint\n"
-           "  status [--json]                     ask the running daemon how it is doing\n"
-           "  archive list|verify|prune [--archive A] [--dry-run] [--json]\n"
-           "                                      backups: what is kept, re-hash every file, apply retention\n"
-           "  restore --from archive:A --workflow W [--version V | --at TIME] --to TENANT [--dry-run]\n"
-           "                                      import an archived version (same rules as a sync)\n"
-           "  history [--rule R] [--workflow W] [--limit N] [--json]\n"
-           "                                      runs and events recorded in the state\n"
-           "  resolve [--json]                    imports held because no read could tell whether they happened\n"
-           "  resolve --intent N --imported [--target-workflow ID] [--target-version V] | --not-imported\n"
-           "                                      settle one as you found it in the platform's UI\n"
-           "  state check                         PRAGMA integrity_check of the state: prints ok or the problems\n"
-           "  state backup FILE [--force]         a consistent copy of the state (SQLite's online backup), also\n"
-           "                                      while the daemon runs; --force replaces an existing FILE\n"
-           "\n"
-           "options:\n"
-           "  --config FILE   config file (default $WFSYNC_CONFIG, else /etc/wfsync/wfsync.yaml)\n"
-           "  --wait[=DUR]    sync, serve, restore, archive prune: wait for the state's lock\n"
-           "                  when another command holds it (no limit without DUR) instead of exit 75\n"
-           "  --help          this text\n"
-           "\n"
-           "exit codes: 0 success, 1 some items failed, 2 usage, 74 local I/O error or damaged state (EX_IOERR),\n"
-           "            75 temporary failure: network, 5xx, 429, state busy or locked (EX_TEMPFAIL),\n"
-           "            77 permission denied on a local file (EX_NOPERM), 78 config error (EX_CONFIG)\n";
+    parser p;
+    return p.app.help();
 }
 
 result<command_line> parse_command_line(const std::vector<std::string>& args)
 {
-    command_line cl;
-    if (const char* env = std::getenv("WFSYNC_CONFIG"); env && *env) cl.config_file = env;
-    else cl.config_file = "/etc/wfsync/wfsync.yaml";
+    parser p;
+    if (const char* env = std::getenv("WFSYNC_CONFIG"); env && *env) p.cl.config_file = env;
+    else p.cl.config_file = "/etc/wfsync/wfsync.yaml";
 
-    auto value_of = [&](std::size_t& i, const std::string& name) -> result<std::string> {
-        const auto& a = args[i];
-        if (auto eq = a.find('='); eq != std::string::npos) return a.substr(eq + 1);
-        if (i + 1 >= args.size()) return fail(errc::invalid_argument, name + " needs a value");
-        return args[++i];
-    };
-    auto is = [](const std::string& a, std::string_view name) {
-        return a == name || (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=');
-    };
-
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const auto& a = args[i];
-        if (a == "--help" || a == "-h") {
-            cl.command = "help";
-            return cl;
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        p.app.parse(std::move(reversed));
+    } catch (const CLI::CallForHelp&) {
+        p.cl.command = "help";
+        p.cl.help_text = p.app.help();
+        return p.cl;
+    } catch (const CLI::ParseError& e) {
+        auto chain = p.chain();
+        std::string msg = e.what();
+        // CLI11 says "--limit: 1 required TEXT missing" and the like; ours name the option.
+        if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+            auto opt = msg.substr(0, msg.find(':'));
+            msg = opt + " needs a value";
+        } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !chain.empty() &&
+                   chain.back()->get_require_subcommand_min() > 0) {
+            std::string subs;
+            for (const auto* sub : chain.back()->get_subcommands({}))
+                subs += (subs.empty() ? "" : ", ") + sub->get_name();
+            msg = command_path(chain) + " needs one of: " + subs;
         }
-        if (is(a, "--config") || a == "-c") {
-            auto v = value_of(i, "--config");
-            if (!v) return v.error();
-            if (v->empty()) return fail(errc::invalid_argument, "--config needs a file name");
-            cl.config_file = *v;
-        } else if (is(a, "--rule")) {
-            auto v = value_of(i, "--rule");
-            if (!v) return v.error();
-            // A rule named twice runs once.
-            if (std::find(cl.rules.begin(), cl.rules.end(), *v) == cl.rules.end()) cl.rules.push_back(*v);
-        } else if (is(a, "--workflow")) {
-            auto v = value_of(i, "--workflow");
-            if (!v) return v.error();
-            cl.workflow = *v;
-        } else if (is(a, "--limit")) {
-            auto v = value_of(i, "--limit");
-            if (!v) return v.error();
-            int n = 0;
-            auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-            if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
-                return fail(errc::invalid_argument, "--limit needs a positive number, not '" + *v + "'");
-            cl.limit = n;
-        } else if (is(a, "--grace")) {
-            auto v = value_of(i, "--grace");
-            if (!v) return v.error();
-            auto d = parse_duration(*v);
-            if (!d) return fail(errc::invalid_argument, "--grace needs a duration like 30s, not '" + *v + "'");
-            cl.grace = *v;
-        } else if (is(a, "--archive") || is(a, "--from") || is(a, "--to") || is(a, "--version") || is(a, "--at")) {
-            auto name = a.substr(0, a.find('='));
-            auto v = value_of(i, name);
-            if (!v) return v.error();
-            if (v->empty()) return fail(errc::invalid_argument, name + " needs a value");
-            auto& slot = name == "--archive" ? cl.archive
-                         : name == "--from"  ? cl.from
-                         : name == "--to"    ? cl.to
-                         : name == "--version" ? cl.version
-                                               : cl.at;
-            slot = *v;
-        } else if (is(a, "--intent")) {
-            auto v = value_of(i, "--intent");
-            if (!v) return v.error();
-            std::int64_t n = 0;
-            auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-            if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
-                return fail(errc::invalid_argument, "--intent needs an intent number, not '" + *v + "'");
-            cl.intent = n;
-        } else if (is(a, "--target-workflow")) {
-            auto v = value_of(i, "--target-workflow");
-            if (!v) return v.error();
-            if (v->empty()) return fail(errc::invalid_argument, "--target-workflow needs a value");
-            cl.target_workflow = *v;
-        } else if (is(a, "--target-version")) {
-            auto v = value_of(i, "--target-version");
-            if (!v) return v.error();
-            if (v->empty()) return fail(errc::invalid_argument, "--target-version needs a value");
-            cl.target_version = *v;
-        } else if (a == "--imported" || a == "--not-imported") {
-            auto r = a.substr(2);
-            if (!cl.resolution.empty() && cl.resolution != r)
-                return fail(errc::invalid_argument, "--imported and --not-imported exclude each other");
-            cl.resolution = r;
-        } else if (a == "--dry-run") {
-            cl.dry_run = true;
-        } else if (a == "--full") {
-            cl.full = true;
-        } else if (a == "--wait") {
-            cl.wait = std::chrono::milliseconds(0);
-        } else if (a.rfind("--wait=", 0) == 0) {
-            auto d = parse_duration(a.substr(7));
-            if (!d || d->count() <= 0)
-                return fail(errc::invalid_argument, "--wait=" + a.substr(7) + ": expected a duration such as 30s or 5m");
-            cl.wait = *d;
-        } else if (a == "--offline") {
-            cl.offline = true;
-        } else if (a == "--strict") {
-            cl.strict = true;
-        } else if (a == "--json") {
-            cl.json = true;
-        } else if (a == "--force") {
-            cl.force = true;
-        } else if (a.size() > 1 && a[0] == '-') {
-            return fail(errc::invalid_argument, "unknown option '" + a + "'");
-        } else if (cl.command.empty()) {
-            if (!known_commands.contains(a)) return fail(errc::invalid_argument, "unknown command '" + a + "'");
-            cl.command = a;
+        return usage_error(msg, command_path(chain));
+    }
+
+    const auto chain = p.chain();
+    const auto where = command_path(chain);
+    auto& cl = p.cl;
+    if (chain.empty()) {
+        if (p.show_version) {
+            cl.command = "version";
+        } else if (auto extra = p.app.remaining(); !extra.empty()) {
+            if (extra.front().size() > 1 && extra.front()[0] == '-')
+                return usage_error("unknown option '" + extra.front() + "'", "");
+            return usage_error("unknown command '" + extra.front() + "'", "");
         } else {
-            cl.positional.push_back(a);
+            return usage_error("no command given", "");
+        }
+        return cl;
+    }
+    cl.command = chain.front()->get_name();
+    for (std::size_t i = 1; i < chain.size(); ++i) cl.positional.push_back(chain[i]->get_name());
+
+    // Whatever CLI11 did not place: an option of another command, or a stray word.
+    if (auto extra = p.app.remaining(true); !extra.empty()) {
+        const auto& a = extra.front();
+        if (a.size() > 1 && a[0] == '-') {
+            auto name = a.substr(0, a.find('='));
+            auto owners = owners_of(p.app, name);
+            if (owners.empty()) return usage_error("unknown option '" + name + "'", where);
+            return usage_error(name + " is not an option of '" + where + "' (it is one of: " + owners + ")", where);
+        }
+        return usage_error("unexpected argument '" + a + "'", where);
+    }
+    if (p.show_version) return usage_error("--version goes alone: 'wfsync --version' or 'wfsync version'", where);
+
+    if (cl.config_file.empty()) return usage_error("--config needs a file name", where);
+    if (cl.quiet && cl.verbose > 0) return usage_error("--quiet and --verbose exclude each other", where);
+    // A rule named twice runs once.
+    std::vector<std::string> rules;
+    for (auto& r : cl.rules)
+        if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);
+    cl.rules = std::move(rules);
+    if (cl.command == "history" && cl.rules.size() > 1) return usage_error("history takes one --rule", where);
+
+    if (!p.limit.empty()) {
+        auto n = positive(p.limit, "--limit", "a positive number");
+        if (!n) return usage_error(n.error().message, where);
+        cl.limit = *n;
+    }
+    if (const auto* w = chain.back()->get_option_no_throw("--wait"); w != nullptr && w->count() > 0) {
+        if (p.wait.empty()) {
+            cl.wait = std::chrono::milliseconds(0);
+        } else {
+            auto d = parse_duration(p.wait);
+            if (!d || d->count() <= 0)
+                return usage_error("--wait " + p.wait + ": expected a duration such as 30s or 5m", where);
+            cl.wait = *d;
         }
     }
-    if (cl.command.empty()) return fail(errc::invalid_argument, "no command given");
+    if (!p.grace.empty()) {
+        if (!parse_duration(p.grace))
+            return usage_error("--grace needs a duration like 30s, not '" + p.grace + "'", where);
+        cl.grace = p.grace;
+    }
+    // `--to ""` and the like: given, but empty.
+    for (const auto* cmd : chain)
+        for (const auto* o : cmd->get_options())
+            if (o->count() > 0 && !o->get_lnames().empty() && o->get_expected_min() > 0 &&
+                std::all_of(o->results().begin(), o->results().end(), [](const auto& v) { return v.empty(); }))
+                return usage_error("--" + o->get_lnames().front() + " needs a value", where);
 
-    // Options that make no sense for the command are refused rather than ignored.
-    auto refuse = [&](bool set, std::string_view opt) -> result<void> {
-        if (set) return fail(errc::invalid_argument, std::string(opt) + " is not an option of '" + cl.command + "'");
-        return {};
-    };
     const auto& c = cl.command;
-    if (auto r = refuse(cl.dry_run && c != "sync" && c != "restore" && c != "archive", "--dry-run"); !r) return r.error();
-    if (auto r = refuse(cl.offline && c != "check", "--offline"); !r) return r.error();
-    if (auto r = refuse(cl.strict && c != "check", "--strict"); !r) return r.error();
-    if (auto r = refuse(cl.full && c != "sync" && c != "plan", "--full"); !r) return r.error();
-    if (auto r = refuse(cl.wait && c != "sync" && c != "serve" && c != "restore" && c != "archive", "--wait");
-        !r)
-        return r.error();
-    if (auto r = refuse(!cl.grace.empty() && c != "serve", "--grace"); !r) return r.error();
-    if (auto r = refuse(!cl.rules.empty() && c != "sync" && c != "plan" && c != "history", "--rule"); !r)
-        return r.error();
-    if (auto r = refuse(!cl.workflow.empty() && c != "history" && c != "restore", "--workflow"); !r)
-        return r.error();
-    if (auto r = refuse(cl.json && c != "history" && c != "status" && c != "plan" && c != "sync" && c != "archive" &&
-                            c != "resolve",
-                        "--json");
-        !r)
-        return r.error();
-    for (auto [set, opt] : {std::pair{cl.intent != 0, "--intent"}, std::pair{!cl.resolution.empty(), "--imported"},
-                            std::pair{!cl.target_workflow.empty(), "--target-workflow"},
-                            std::pair{!cl.target_version.empty(), "--target-version"}})
-        if (auto r = refuse(set && c != "resolve", opt); !r) return r.error();
+    if (cl.strict && !cl.offline) return usage_error("--strict goes with --offline", where);
+    if (cl.json && (c == "serve" || c == "help"))
+        return usage_error("--json is not an option of '" + c + "'" +
+                               (c == "serve" ? ": its log lines are JSON with log.format: json" : ""),
+                           where);
     if (c == "resolve") {
+        if (!p.intent.empty()) {
+            auto n = positive(p.intent, "--intent", "an intent number");
+            if (!n) return usage_error(n.error().message, where);
+            cl.intent = *n;
+        }
+        if (p.imported && p.not_imported) return usage_error("--imported and --not-imported exclude each other", where);
+        if (p.imported) cl.resolution = "imported";
+        if (p.not_imported) cl.resolution = "not-imported";
         if (cl.intent != 0 && cl.resolution.empty())
-            return fail(errc::invalid_argument, "resolve --intent N needs --imported or --not-imported");
+            return usage_error("resolve --intent N needs --imported or --not-imported", where);
         if (cl.intent == 0 && (!cl.resolution.empty() || !cl.target_workflow.empty()))
-            return fail(errc::invalid_argument, "resolve: say which intent with --intent N");
+            return usage_error("resolve: say which intent with --intent N", where);
         if (cl.resolution == "not-imported" && (!cl.target_workflow.empty() || !cl.target_version.empty()))
-            return fail(errc::invalid_argument, "--target-workflow and --target-version go with --imported");
+            return usage_error("--target-workflow and --target-version go with --imported", where);
     }
-    if (auto r = refuse(cl.force && c != "state", "--force"); !r) return r.error();
-    if (c == "state") {
-        const auto& p = cl.positional;
-        if (p.empty() || (p[0] != "check" && p[0] != "backup"))
-            return fail(errc::invalid_argument, "state needs one of: check, backup FILE");
-        if (p[0] == "check" && p.size() != 1)
-            return fail(errc::invalid_argument, "unexpected argument '" + p[1] + "' after state check");
-        if (p[0] == "backup" && p.size() != 2)
-            return fail(errc::invalid_argument, p.size() < 2 ? "state backup needs a FILE to write"
-                                                              : "unexpected argument '" + p[2] + "' after state backup FILE");
-        if (cl.force && p[0] != "backup")
-            return fail(errc::invalid_argument, "--force is an option of 'state backup' only");
-        if (p[0] == "backup" && p[1].empty()) return fail(errc::invalid_argument, "state backup needs a FILE to write");
-    }
-    if (!cl.positional.empty() && c != "diff" && c != "archive" && c != "state")
-        return fail(errc::invalid_argument, "unexpected argument '" + cl.positional.front() + "'");
-    if (auto r = refuse(!cl.archive.empty() && c != "archive", "--archive"); !r) return r.error();
-    for (auto [set, opt] : {std::pair{!cl.from.empty(), "--from"}, std::pair{!cl.to.empty(), "--to"},
-                            std::pair{!cl.version.empty(), "--version"}, std::pair{!cl.at.empty(), "--at"}})
-        if (auto r = refuse(set && c != "restore", opt); !r) return r.error();
-    if (c == "history" && cl.rules.size() > 1)
-        return fail(errc::invalid_argument, "history takes one --rule");
-    if (c == "archive") {
-        if (cl.positional.size() != 1 ||
-            (cl.positional[0] != "list" && cl.positional[0] != "verify" && cl.positional[0] != "prune"))
-            return fail(errc::invalid_argument, "archive needs one of: list, verify, prune");
-        if (cl.dry_run && cl.positional[0] != "prune")
-            return fail(errc::invalid_argument, "--dry-run is an option of 'archive prune' only");
+    if (c == "state" && cl.positional.front() == "backup") {
+        if (p.backup_file.empty()) return usage_error("state backup needs a FILE to write", where);
+        cl.positional.push_back(p.backup_file);
     }
     if (c == "restore") {
         if (cl.from.rfind("archive:", 0) != 0 || cl.from.size() <= 8)
-            return fail(errc::invalid_argument, "restore needs --from archive:NAME");
-        if (cl.workflow.empty()) return fail(errc::invalid_argument, "restore needs --workflow W");
-        if (cl.to.empty()) return fail(errc::invalid_argument, "restore needs --to TENANT");
-        if (!cl.version.empty() && !cl.at.empty())
-            return fail(errc::invalid_argument, "restore takes --version or --at, not both");
+            return usage_error("restore needs --from archive:NAME", where);
+        if (cl.workflow.empty()) return usage_error("restore needs --workflow W", where);
+        if (cl.to.empty()) return usage_error("restore needs --to TENANT", where);
+        if (!cl.version.empty() && !cl.at.empty()) return usage_error("restore takes --version or --at, not both", where);
+    }
+    if (c == "diff") {
+        if (p.diff_args[1].empty()) return usage_error("diff needs TENANT and WORKFLOW", where);
+        for (const auto& a : p.diff_args)
+            if (!a.empty()) cl.positional.push_back(a);
+    }
+    if (c == "help") {
+        if (p.help_topic.empty()) {
+            cl.help_text = usage();
+            return cl;
+        }
+        CLI::App* topic = &p.app;
+        std::string prev = "wfsync";
+        for (const auto& name : p.help_topic) {
+            try {
+                if (topic != &p.app) prev += " " + topic->get_name();
+                topic = topic->get_subcommand(name);
+            } catch (const CLI::OptionNotFound&) {
+                return usage_error("no command '" + (topic == &p.app ? name : topic->get_name() + " " + name) +
+                                       "' to help with",
+                                   "");
+            }
+        }
+        cl.help_text = topic->help(prev);
     }
     return cl;
 }
@@ -254,11 +383,11 @@ int main(int argc, char** argv)
     std::vector<std::string> args(argv + 1, argv + argc);
     auto cl = parse_command_line(args);
     if (!cl) {
-        std::cerr << "wfsync: " << cl.error().message << "\n\n" << usage();
+        std::cerr << "wfsync: " << cl.error().message << '\n';
         return exit_usage;
     }
     if (cl->command == "help") {
-        std::cout << usage();
+        std::cout << cl->help_text;
         return exit_ok;
     }
     return run_command(*cl, std::cout, std::cerr);

@@ -2,8 +2,12 @@
 #include <wfsync/app/cli.hpp>
 
 #include "load_config.hpp"
+#include "output.hpp"
+#include "run_report.hpp"
+#include "terminal.hpp"
 #include "run_to_end.hpp"
 #include "archive_commands.hpp"
+#include "diff_command.hpp"
 #include "resolve_command.hpp"
 #include "serve.hpp"
 #include "state_command.hpp"
@@ -35,55 +39,26 @@ namespace wfsync::app {
 
 namespace {
 
-/// A table printed with columns as wide as their widest cell.
-class table {
-public:
-    explicit table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-    void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-    bool empty() const noexcept { return rows_.size() == 1; }
-
-    void print(std::ostream& out, std::string_view indent = "  ") const
-    {
-        std::vector<std::size_t> width;
-        for (const auto& r : rows_)
-            for (std::size_t i = 0; i < r.size(); ++i) {
-                if (width.size() <= i) width.push_back(0);
-                width[i] = std::max(width[i], r[i].size());
-            }
-        for (const auto& r : rows_) {
-            out << indent;
-            for (std::size_t i = 0; i < r.size(); ++i) {
-                out << r[i];
-                if (i + 1 < r.size()) out << std::string(width[i] - r[i].size() + 2, ' ');
-            }
-            out << '\n';
-        }
-    }
-
-private:
-    std::vector<std::vector<std::string>> rows_;
-};
-
-std::string format_time(std::int64_t t)
-{
-    if (t == 0) return "-";
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-    return buf;
-}
-
 std::string short_hash(const std::string& h)
 {
     return h.size() > 12 ? h.substr(0, 12) : h;
 }
 
-/// Loads the config; on failure prints every issue and returns nullptr.
-std::shared_ptr<const config::config> load_config(const std::string& file, std::ostream& err)
+/// The log level of a one-shot command: -v info, -vv debug; -q warnings and errors; on a
+/// terminal, warnings and errors unless -v (the command's own output says what was done);
+/// elsewhere (cron, a pipe, journald) the config's level.
+log::level level_for(const command_line& cl, log::level configured)
 {
-    auto loaded = load_checked(file);
+    if (cl.verbose >= 2) return log::level::debug;
+    if (cl.verbose == 1) return std::min(configured, log::level::info);
+    if (cl.quiet || terminal::detect(cl).interactive) return std::max(configured, log::level::warn);
+    return configured;
+}
+
+/// Loads the config; on failure prints every issue and returns nullptr.
+std::shared_ptr<const config::config> load_config(const command_line& cl, std::ostream& err)
+{
+    auto loaded = load_checked(cl.config_file);
     if (auto* issues = std::get_if<std::vector<config::config_issue>>(&loaded)) {
         print_issues(*issues, err);
         return nullptr;
@@ -91,7 +66,7 @@ std::shared_ptr<const config::config> load_config(const std::string& file, std::
     auto cfg = std::get<std::shared_ptr<const config::config>>(loaded);
     log::level lvl = log::level::info;
     log::parse_level(cfg->log.level, lvl);
-    log::init(lvl, cfg->log.format == "json" ? log::format::json : log::format::text);
+    log::init(level_for(cl, lvl), cfg->log.format == "json" ? log::format::json : log::format::text);
     return cfg;
 }
 
@@ -140,78 +115,9 @@ result<std::vector<const config::rule*>> chosen_rules(const config::config& cfg,
     return out;
 }
 
-boost::json::object item_json(const sync::item& i)
-{
-    boost::json::object o;
-    o["action"] = std::string(to_string(i.what));
-    o["done"] = i.done;
-    o["source_tenant"] = i.source_tenant;
-    o["source_workflow"] = i.source_workflow;
-    o["workflow_name"] = i.workflow_name;
-    o["source_version"] = i.source_version;
-    o["content_hash"] = i.content_hash;
-    o["target_tenant"] = i.target_tenant;
-    o["target_workflow"] = i.target_workflow;
-    o["target_version"] = i.target_version;
-    o["drifted"] = i.drifted;
-    o["reason"] = log::redact(i.reason);
-    o["by_listing"] = i.by_listing;
-    if (i.what == sync::action::error) o["error_kind"] = std::string(to_string(i.error_kind));
-    boost::json::array diff;
-    for (const auto& d : i.diff) diff.emplace_back(log::redact(d));
-    if (!diff.empty()) o["diff"] = std::move(diff);
-    return o;
-}
-
-/// Which items were read how, and why: what makes a run fast or slow.
-std::string reading_of(const sync::run_summary& s)
-{
-    int full = 0;
-    std::string why;
-    for (const auto& [reason, n] : s.compared_in_full) {
-        full += n;
-        why += fmt::format("{}{} {}", why.empty() ? "" : "; ", n, reason);
-    }
-    return fmt::format("read: {} proved unchanged by the listings (not exported), {} compared in full{}", s.by_listing,
-                       full, why.empty() ? "" : " (" + why + ")");
-}
-
-void print_summary(std::ostream& out, const sync::run_summary& s, bool planning)
-{
-    out << (planning ? "plan for rule " : "rule ") << s.rule << " (run " << s.run_uid << "): ";
-    if (planning) {
-        int to_import = 0;
-        for (const auto& i : s.items)
-            if (i.what == sync::action::import || i.what == sync::action::create) ++to_import;
-        out << to_import << " to import, ";
-    } else {
-        out << s.imported << " imported, ";
-    }
-    out << s.unchanged << " unchanged, " << s.drift << " drift, " << s.skipped << " skipped, " << s.errors
-        << " errors\n";
-    out << "  " << reading_of(s) << '\n';
-    table t({"ACTION", "WORKFLOW", "VERSION", "TARGET", "TARGET VERSION", "WHY"});
-    for (const auto& i : s.items) {
-        auto act = std::string(to_string(i.what));
-        if (planning && (i.what == sync::action::import || i.what == sync::action::create)) act = "would " + act;
-        std::string target = i.target_tenant;
-        if (!i.target_workflow.empty()) target += "/" + i.target_workflow;
-        t.add({act, i.workflow_name + " (" + i.source_tenant + "/" + i.source_workflow + ")", i.source_version,
-               target, i.target_version, log::redact(i.reason)});
-    }
-    if (!t.empty()) t.print(out);
-    if (planning) {
-        for (const auto& i : s.items) {
-            if (i.diff.empty()) continue;
-            out << "  changes for " << i.workflow_name << " -> " << i.target_tenant << ":\n";
-            for (const auto& d : i.diff) out << "    " << log::redact(d) << '\n';
-        }
-    }
-}
-
 int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostream& err)
 {
-    auto cfg = load_config(cl.config_file, err);
+    auto cfg = load_config(cl, err);
     if (!cfg) return exit_config;
     auto rules = chosen_rules(*cfg, cl);
     if (!rules) {
@@ -238,6 +144,9 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     opts.dry_run = planning || cl.dry_run;
     opts.with_diff = planning;
     opts.full = cl.full;
+    const auto term = terminal::detect(cl);
+    progress_line line(err, term.progress);
+    opts.on_progress = line.callback();
 
     int code = exit_ok;
     bool any_done = false, all_transient = true, any_failure = false;
@@ -250,6 +159,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     for (const auto* r : *rules) {
         auto s = run_to_end(ioc, eng.run(*r, opts));
         ioc.restart();
+        line.clear();
         if (!s) {
             any_failure = true;
             if (!is_retryable(s.error())) all_transient = false;
@@ -271,25 +181,12 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
                 if (i.what == sync::action::error && i.error_kind == errc::config) config_failure = true;
         }
         if (s->imported + s->unchanged > 0) any_done = true;
+        const auto mode = planning ? run_mode::plan : cl.dry_run ? run_mode::dry_run : run_mode::done;
         if (cl.json) {
-            boost::json::object o;
-            o["rule"] = s->rule;
-            o["run"] = s->run_uid;
-            o["imported"] = s->imported;
-            o["unchanged"] = s->unchanged;
-            o["drift"] = s->drift;
-            o["skipped"] = s->skipped;
-            o["errors"] = s->errors;
-            o["by_listing"] = s->by_listing;
-            boost::json::object full;
-            for (const auto& [why, n] : s->compared_in_full) full[why] = n;
-            o["compared_in_full"] = std::move(full);
-            boost::json::array items;
-            for (const auto& i : s->items) items.push_back(item_json(i));
-            o["items"] = std::move(items);
-            runs.push_back(std::move(o));
+            runs.push_back(run_json(*s, mode));
         } else {
-            print_summary(out, *s, planning);
+            print_run(out, *s, mode, (planning ? "plan for rule " : cl.dry_run ? "dry run of rule " : "rule ") + s->rule,
+                      term.color_out);
         }
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
@@ -299,51 +196,103 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     return code;
 }
 
+/// Config issues (load problems, unreadable secrets) as JSON: file, line, column, key, message.
+boost::json::array issues_json(const std::vector<config::config_issue>& issues)
+{
+    boost::json::array list;
+    for (const auto& i : issues)
+        list.push_back(boost::json::object{{"file", i.where.file},
+                                           {"line", i.where.line},
+                                           {"column", i.where.column},
+                                           {"key", i.path},
+                                           {"message", log::redact(i.message)}});
+    return list;
+}
+
 int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
 {
-    auto cfg = load_config(cl.config_file, err);
-    if (!cfg) return exit_config;
+    std::shared_ptr<const config::config> cfg;
+    if (cl.json) {
+        // The problems as JSON too: a CI job checking a config change reads them.
+        auto loaded = load_checked(cl.config_file);
+        if (auto* issues = std::get_if<std::vector<config::config_issue>>(&loaded)) {
+            print_json(out, boost::json::object{{"config", cl.config_file}, {"valid", false}, {"issues", issues_json(*issues)}});
+            print_issues(*issues, err);
+            return exit_config;
+        }
+        cfg = std::get<std::shared_ptr<const config::config>>(loaded);
+    } else {
+        cfg = load_config(cl, err);
+        if (!cfg) return exit_config;
+    }
     // Secrets are read only when a tenant is contacted; offline, one that cannot be read now
     // is a warning (the shell may lack the daemon's credentials), an error with --strict.
     auto unreadable = config::unreadable_secrets(*cfg);
     for (const auto& i : unreadable)
         err << "wfsync: " << (cl.strict ? "error" : "warning") << ": " << log::redact(i.str()) << '\n';
-    if (cl.strict && !unreadable.empty()) return exit_config;
-    out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
-        << cfg->rules.size() << " rules\n";
-    if (cl.offline) return exit_ok;
+    if (cl.strict && !unreadable.empty()) {
+        if (cl.json)
+            print_json(out, boost::json::object{{"config", cl.config_file}, {"valid", false}, {"issues", issues_json(unreadable)}});
+        return exit_config;
+    }
+    if (!cl.json)
+        out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
+            << cfg->rules.size() << " rules\n";
+    boost::json::object report{{"config", cl.config_file},
+                               {"valid", true},
+                               {"tenants", cfg->tenants.size()},
+                               {"rules", cfg->rules.size()},
+                               {"unreadable_secrets", issues_json(unreadable)}};
+    if (cl.offline) {
+        if (cl.json) print_json(out, report);
+        return exit_ok;
+    }
 
     boost::asio::io_context ioc;
-    int code = exit_ok;
+    // As sync: 75 when every failure may pass by itself and no tenant answered, else 1.
+    bool any_ok = false, any_failure = false, all_transient = true;
     table t({"TENANT", "PLATFORM", "LOGIN"});
+    boost::json::array logins;
     for (const auto& [name, tenant] : cfg->tenants) {
         auto c = connector::make_connector(ioc.get_executor(), tenant);
-        if (!c) {
-            t.add({name, std::string(config::to_string(tenant.kind)), "failed: " + log::redact(c.error().what())});
-            code = exit_partial;
-            continue;
-        }
-        auto ok = run_to_end(ioc, (*c)->check_login());
+        auto ok = c ? run_to_end(ioc, (*c)->check_login()) : result<void>(c.error());
         ioc.restart();
+        const auto platform = std::string(config::to_string(tenant.kind));
+        boost::json::object login{{"tenant", name}, {"platform", platform}, {"ok", ok.has_value()}};
         if (ok) {
-            t.add({name, std::string(config::to_string(tenant.kind)), "ok"});
+            any_ok = true;
+            t.add({name, platform, "ok"}, {colour::none, colour::none, colour::green});
         } else {
-            t.add({name, std::string(config::to_string(tenant.kind)), "failed: " + log::redact(ok.error().what())});
-            code = exit_partial;
+            any_failure = true;
+            if (!is_retryable(ok.error())) all_transient = false;
+            const auto why = log::redact(ok.error().what());
+            t.add({name, platform, "failed: " + why}, {colour::none, colour::none, colour::red});
+            login["error"] = why;
         }
+        logins.push_back(std::move(login));
     }
-    t.print(out);
-    return code;
+    if (cl.json) {
+        report["logins"] = std::move(logins);
+        print_json(out, report);
+    } else {
+        t.print(out, "  ", terminal::detect(cl).color_out);
+    }
+    if (!any_failure) return exit_ok;
+    return all_transient && !any_ok ? exit_tempfail : exit_partial;
 }
 
 int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
 {
-    auto cfg = load_config(cl.config_file, err);
+    auto cfg = load_config(cl, err);
     if (!cfg) return exit_config;
     auto st = open_state(*cfg);
     if (!st) {
         err << "wfsync: " << st.error().what() << '\n';
         return exit_code_for(st.error());
+    }
+    if (auto rules = chosen_rules(*cfg, cl); !rules) {
+        err << "wfsync: " << rules.error().message << '\n';
+        return exit_usage;
     }
     store::history_filter f;
     if (!cl.rules.empty()) f.rule = cl.rules.front();
@@ -360,14 +309,14 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
         boost::json::array rj, ej;
         for (const auto& r : *runs) {
             rj.push_back(boost::json::object{{"run", r.uid},           {"rule", r.rule},
-                                             {"command", r.command},   {"started_at", r.started_at},
-                                             {"finished_at", r.finished_at}, {"outcome", r.outcome},
+                                             {"command", r.command},   {"started_at", iso_json(r.started_at)},
+                                             {"finished_at", iso_json(r.finished_at)}, {"outcome", r.outcome},
                                              {"imported", r.imported}, {"unchanged", r.unchanged},
                                              {"drift", r.drift},       {"errors", r.errors}});
         }
         for (const auto& e : *events) {
             ej.push_back(boost::json::object{{"run", e.run_uid},
-                                             {"at", e.at},
+                                             {"at", iso_json(e.at)},
                                              {"rule", e.rule},
                                              {"kind", e.kind},
                                              {"source_tenant", e.source_tenant},
@@ -387,21 +336,21 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
     out << "runs (newest first):\n";
     table rt({"RUN", "RULE", "COMMAND", "STARTED", "OUTCOME", "IMPORTED", "UNCHANGED", "DRIFT", "ERRORS"});
     for (const auto& r : *runs)
-        rt.add({r.uid, r.rule, r.command, format_time(r.started_at), r.outcome.empty() ? "(unfinished)" : r.outcome,
+        rt.add({r.uid, r.rule, r.command, iso_time(r.started_at), r.outcome.empty() ? "(unfinished)" : r.outcome,
                 std::to_string(r.imported), std::to_string(r.unchanged), std::to_string(r.drift),
                 std::to_string(r.errors)});
     if (rt.empty()) out << "  (none)\n";
-    else rt.print(out);
+    else rt.print(out, "  ", terminal::detect(cl).color_out);
     out << "events (newest first):\n";
     table et({"TIME", "RUN", "KIND", "WORKFLOW", "TARGET", "VERSION", "HASH", "MESSAGE"});
     for (const auto& e : *events) {
         std::string target = e.target_tenant;
         if (!e.target_workflow.empty()) target += "/" + e.target_workflow;
-        et.add({format_time(e.at), e.run_uid, e.kind, e.workflow_name + " (" + e.source_tenant + "/" + e.source_workflow + ")",
+        et.add({iso_time(e.at), e.run_uid, e.kind, e.workflow_name + " (" + e.source_tenant + "/" + e.source_workflow + ")",
                 target, e.version, short_hash(e.content_hash), log::redact(e.message)});
     }
     if (et.empty()) out << "  (none)\n";
-    else et.print(out);
+    else et.print(out, "  ", terminal::detect(cl).color_out);
     return exit_ok;
 }
 
@@ -421,7 +370,7 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             return run_serve(cl.config_file, opts, err);
         }
         if (cl.command == "archive" || cl.command == "restore" || cl.command == "resolve") {
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             // Commands that change the state hold its lock; those that only read do not. So
             // does resolve: it settles held intents, which no run touches, and an operator must
@@ -443,14 +392,24 @@ int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
             return cl.command == "archive" ? run_archive(*cfg, **st, cl, out, err)
                                            : run_restore(cfg, **st, cl, out, err);
         }
+        if (cl.command == "diff") {
+            auto cfg = load_config(cl, err);
+            if (!cfg) return exit_config;
+            auto st = open_state(*cfg);
+            if (!st) {
+                err << "wfsync: " << st.error().what() << '\n';
+                return exit_code_for(st.error());
+            }
+            return run_diff(*cfg, **st, cl, out, err);
+        }
         if (cl.command == "state") {
             // Read-only: no lock, and the store is not opened (a damaged one could not be).
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             return run_state(*cfg, cl, out, err);
         }
         if (cl.command == "status") {
-            auto cfg = load_config(cl.config_file, err);
+            auto cfg = load_config(cl, err);
             if (!cfg) return exit_config;
             return run_status(*cfg, cl.json, out, err);
         }

@@ -43,7 +43,7 @@ int list_held(store::store& st, const command_line& cl, std::ostream& out, std::
     if (cl.json) {
         boost::json::array a;
         for (const auto& i : *held) a.push_back(intent_json(i));
-        out << boost::json::serialize(a) << '\n';
+        out << boost::json::serialize(boost::json::object{{"held", std::move(a)}}) << '\n';
         return exit_ok;
     }
     if (held->empty()) {
@@ -116,7 +116,12 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
             return exit_code_for(r.error());
         }
         record(st, i, "resolve", why);
-        out << "intent " << i.id << ": not imported; the next run of rule " << i.rule << " imports it again\n";
+        if (cl.json)
+            out << boost::json::serialize(boost::json::object{{"intent", i.id}, {"resolution", "not-imported"},
+                                                              {"rule", i.rule}})
+                << '\n';
+        else
+            out << "intent " << i.id << ": not imported; the next run of rule " << i.rule << " imports it again\n";
         return exit_ok;
     }
 
@@ -159,8 +164,17 @@ int run_resolve(store::store& st, const command_line& cl, std::ostream& out, std
         return exit_code_for(done.error());
     }
     record(st, i, "resolve", why);
-    out << "intent " << i.id << ": imported into " << i.target_tenant << "/" << target_workflow
-        << "; it is not sent again\n";
+    if (cl.json)
+        out << boost::json::serialize(boost::json::object{{"intent", i.id},
+                                                          {"resolution", "imported"},
+                                                          {"rule", i.rule},
+                                                          {"target_tenant", i.target_tenant},
+                                                          {"target_workflow", target_workflow},
+                                                          {"target_version", version}})
+            << '\n';
+    else
+        out << "intent " << i.id << ": imported into " << i.target_tenant << "/" << target_workflow
+            << "; it is not sent again\n";
     return exit_ok;
 }
 

@@ -478,14 +478,16 @@ result<connector::package> archive::load(const entry& e)
     return p;
 }
 
-result<verify_report> archive::verify()
+result<verify_report> archive::verify(const std::function<void(std::size_t, std::size_t, std::string_view)>& on_file)
 {
     auto files = store_->list_archive_files(name_);
     if (!files) return std::move(files.error()).context(fmt::format("verify archive {}", name_));
     verify_report rep;
     const fs::path root(root_);
     std::set<std::string> known;
+    std::size_t done = 0;
     for (const auto& f : *files) {
+        if (on_file) on_file(done++, files->size(), f.path);
         known.insert(f.path);
         if (!safe_relative(f.path)) {
             rep.corrupt.push_back({f.path, "catalogue path leaves the archive root"});

@@ -99,6 +99,8 @@ constexpr const char* sql_upsert_workflow =
     "ON CONFLICT (tenant, remote_id) DO UPDATE SET name = excluded.name";
 constexpr const char* sql_find_workflow =
     "SELECT id, tenant, remote_id, name FROM workflows WHERE tenant = ?1 AND remote_id = ?2";
+constexpr const char* sql_list_workflows =
+    "SELECT id, tenant, remote_id, name FROM workflows WHERE tenant = ?1 ORDER BY name, remote_id";
 
 constexpr const char* sql_find_version =
     "SELECT id, workflow, version, content_hash, format, size, seen_at FROM versions "
@@ -528,6 +530,17 @@ public:
     {
         constexpr std::string_view op = "find workflow";
         return in_tx(op, false, [&] { return find_workflow_in_tx(op, tenant, remote_id); });
+    }
+
+    result<std::vector<workflow_row>> list_workflows(const std::string& tenant) override
+    {
+        constexpr std::string_view op = "list workflows";
+        return in_tx(op, false, [&]() -> result<std::vector<workflow_row>> {
+            auto s = use(op, sql_list_workflows);
+            if (!s) return s.error();
+            (*s)->bind(1, tenant);
+            return collect(**s, read_workflow, op);
+        });
     }
 
     result<version_row> put_version(row_id workflow, const std::string& version,

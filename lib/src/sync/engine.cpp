@@ -106,12 +106,20 @@ awaitable<void> engine::impl::sync_concurrently(const config::rule& r, run_summa
     }
     if (lanes.empty()) co_return;
 
-    std::size_t next = 0;
+    std::size_t next = 0, done = 0;
     const std::size_t first_item = s.items.size();
+    auto report = [&](std::string_view workflow) {
+        if (o.on_progress) o.on_progress(progress{r.name, done, position.size(), workflow});
+    };
     co_await for_each_at_once(std::min(width_of(r), lanes.size()), [&](std::size_t) -> awaitable<void> {
         while (next < lanes.size()) {
             const auto& lane = lanes[next++];
-            for (const auto* src : lane) co_await sync_workflow(r, s, run, o, source, *src, listings, rl);
+            for (const auto* src : lane) {
+                report(src->name);
+                co_await sync_workflow(r, s, run, o, source, *src, listings, rl);
+                ++done;
+                report(src->name);
+            }
         }
     });
     // Listing order, then the rule's order of targets (they ran at once).

@@ -21,7 +21,13 @@ result<app::command_line> parse(std::vector<std::string> args)
 std::string error_of(std::vector<std::string> args)
 {
     auto r = parse(std::move(args));
-    return r ? std::string("(parsed)") : r.error().message;
+    if (!r) {
+        // Every usage error ends by pointing to the help; the tests read the rest.
+        auto m = r.error().message;
+        if (auto see = m.rfind(" (see 'wfsync"); see != std::string::npos) return m.substr(0, see);
+        return "(no pointer to --help) " + m;
+    }
+    return "(parsed)";
 }
 
 }  // namespace
@@ -69,23 +75,94 @@ BOOST_AUTO_TEST_CASE(usage_errors_name_the_argument)
     BOOST_TEST(error_of({"sync", "--rule"}) == "--rule needs a value");
     BOOST_TEST(error_of({"history", "--limit", "-3"}) == "--limit needs a positive number, not '-3'");
     BOOST_TEST(error_of({"history", "--limit", "7x"}) == "--limit needs a positive number, not '7x'");
-    BOOST_TEST(error_of({"plan", "--dry-run"}) == "--dry-run is not an option of 'plan'");
-    BOOST_TEST(error_of({"sync", "--offline"}) == "--offline is not an option of 'sync'");
+    BOOST_TEST(error_of({"plan", "--dry-run"}) == "--dry-run is not an option of 'plan' (it is one of: sync, archive prune, restore)");
+    BOOST_TEST(error_of({"sync", "--offline"}) == "--offline is not an option of 'sync' (it is one of: check)");
     BOOST_TEST(error_of({"sync", "extra"}) == "unexpected argument 'extra'");
     BOOST_TEST(error_of({"--config", "", "sync"}) == "--config needs a file name");
     BOOST_TEST(error_of({"history", "--rule", "a", "--rule", "b"}) == "history takes one --rule");
     BOOST_TEST(error_of({"archive"}) == "archive needs one of: list, verify, prune");
-    BOOST_TEST(error_of({"archive", "list", "--dry-run"}) == "--dry-run is an option of 'archive prune' only");
+    BOOST_TEST(error_of({"archive", "list", "--dry-run"}) ==
+               "--dry-run is not an option of 'archive list' (it is one of: sync, archive prune, restore)");
     BOOST_TEST(error_of({"restore", "--from", "local", "--workflow", "w", "--to", "t"}) ==
                "restore needs --from archive:NAME");
     BOOST_TEST(error_of({"restore", "--from", "archive:a", "--to", "t"}) == "restore needs --workflow W");
     BOOST_TEST(error_of({"restore", "--from", "archive:a", "--workflow", "w", "--to", "t", "--version", "1",
                          "--at", "2026-01-01"}) == "restore takes --version or --at, not both");
-    BOOST_TEST(error_of({"sync", "--to", "t"}) == "--to is not an option of 'sync'");
+    BOOST_TEST(error_of({"sync", "--to", "t"}) == "--to is not an option of 'sync' (it is one of: restore)");
     BOOST_TEST(error_of({"serve", "--grace", "soon"}) == "--grace needs a duration like 30s, not 'soon'");
-    BOOST_TEST(error_of({"history", "--wait"}) == "--wait is not an option of 'history'");
-    BOOST_TEST(error_of({"sync", "--wait=soon"}) == "--wait=soon: expected a duration such as 30s or 5m");
-    BOOST_TEST(error_of({"archive", "list", "--full"}) == "--full is not an option of 'archive'");
+    BOOST_TEST(error_of({"history", "--wait"}) ==
+               "--wait is not an option of 'history' (it is one of: sync, serve, archive prune, restore)");
+    BOOST_TEST(error_of({"sync", "--wait=soon"}) == "--wait soon: expected a duration such as 30s or 5m");
+    BOOST_TEST(error_of({"archive", "list", "--full"}) == "--full is not an option of 'archive list' (it is one of: sync, plan)");
+}
+
+BOOST_AUTO_TEST_CASE(help_is_per_command_and_version_has_two_spellings)
+{
+    auto top = parse({"--help"});
+    BOOST_TEST_REQUIRE(top.has_value());
+    BOOST_TEST(top->command == "help");
+    BOOST_TEST(top->help_text.find("Usage: wfsync [OPTIONS]") != std::string::npos, top->help_text);
+    BOOST_TEST(top->help_text.find("restore") != std::string::npos);
+
+    // restore's own options, not the global text; its --version is a value, not the version.
+    auto restore = parse({"restore", "--help"});
+    BOOST_TEST_REQUIRE(restore.has_value());
+    BOOST_TEST(restore->help_text.find("Usage: wfsync restore [OPTIONS]") != std::string::npos, restore->help_text);
+    BOOST_TEST(restore->help_text.find("--to TENANT") != std::string::npos, restore->help_text);
+    BOOST_TEST(restore->help_text.find("--offline") == std::string::npos, restore->help_text);
+    auto same = parse({"help", "restore"});
+    BOOST_TEST_REQUIRE(same.has_value());
+    BOOST_TEST(same->help_text == restore->help_text);
+    auto nested = parse({"help", "archive", "prune"});
+    BOOST_TEST_REQUIRE(nested.has_value());
+    BOOST_TEST(nested->help_text.find("Usage: wfsync archive prune") != std::string::npos, nested->help_text);
+    BOOST_TEST(nested->help_text.find("--dry-run") != std::string::npos, nested->help_text);
+    BOOST_TEST(error_of({"help", "frob"}) == "no command 'frob' to help with");
+
+    for (auto args : {std::vector<std::string>{"--version"}, {"-V"}, {"version"}}) {
+        auto v = parse(args);
+        BOOST_TEST_REQUIRE(v.has_value(), args.front());
+        BOOST_TEST(v->command == "version", args.front());
+    }
+    auto r = parse({"restore", "--from", "archive:a", "--workflow", "w", "--version", "3", "--to", "t"});
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->command == "restore");
+    BOOST_TEST(r->version == "3");
+    BOOST_TEST(error_of({"sync", "--version"}) == "--version goes alone: 'wfsync --version' or 'wfsync version'");
+}
+
+BOOST_AUTO_TEST_CASE(global_options_go_before_or_after_the_command)
+{
+    auto a = parse({"--json", "-vv", "history"});
+    auto b = parse({"history", "--json", "-v", "-v"});
+    for (auto* r : {&a, &b}) {
+        BOOST_TEST_REQUIRE(r->has_value());
+        BOOST_TEST((*r)->json);
+        BOOST_TEST((*r)->verbose == 2);
+    }
+    auto q = parse({"sync", "-q", "--no-color", "--wait", "30s"});
+    BOOST_TEST_REQUIRE(q.has_value());
+    BOOST_TEST(q->quiet);
+    BOOST_TEST(q->no_color);
+    BOOST_TEST((q->wait == std::chrono::milliseconds(30'000)));
+    BOOST_TEST(error_of({"sync", "-q", "-v"}) == "--quiet and --verbose exclude each other");
+    BOOST_TEST(error_of({"serve", "--json"}) ==
+               "--json is not an option of 'serve': its log lines are JSON with log.format: json");
+    BOOST_TEST(error_of({"check", "--strict"}) == "--strict goes with --offline");
+    auto strict = parse({"check", "--offline", "--strict"});
+    BOOST_TEST_REQUIRE(strict.has_value());
+    BOOST_TEST(strict->strict);
+
+    auto d = parse({"diff", "zuora-prod", "Billing Reminder", "0.0.2"});
+    BOOST_TEST_REQUIRE(d.has_value());
+    BOOST_TEST((d->positional == std::vector<std::string>{"zuora-prod", "Billing Reminder", "0.0.2"}));
+    BOOST_TEST(error_of({"diff", "zuora-prod"}) == "diff needs TENANT and WORKFLOW");
+    BOOST_TEST(error_of({"diff", "t", "w", "1", "2", "3"}) == "unexpected argument '3'");
+
+    // Each usage error is one line that says where to read more.
+    auto e = parse({"archive", "prune", "--frob"});
+    BOOST_TEST_REQUIRE(!e.has_value());
+    BOOST_TEST(e.error().message == "unknown option '--frob' (see 'wfsync archive prune --help')");
 }
 
 BOOST_AUTO_TEST_CASE(resolve_takes_an_intent_and_one_answer)
@@ -114,9 +191,10 @@ BOOST_AUTO_TEST_CASE(resolve_takes_an_intent_and_one_answer)
     auto labelled = parse({"resolve", "--intent", "5", "--imported", "--target-version", "v7"});
     BOOST_TEST_REQUIRE(labelled.has_value());
     BOOST_TEST(labelled->target_version == "v7");
-    BOOST_TEST(error_of({"history", "--target-version", "v7"}) == "--target-version is not an option of 'history'");
-    BOOST_TEST(error_of({"sync", "--intent", "4"}) == "--intent is not an option of 'sync'");
-    BOOST_TEST(error_of({"plan", "--imported"}) == "--imported is not an option of 'plan'");
+    BOOST_TEST(error_of({"history", "--target-version", "v7"}) ==
+               "--target-version is not an option of 'history' (it is one of: resolve)");
+    BOOST_TEST(error_of({"sync", "--intent", "4"}) == "--intent is not an option of 'sync' (it is one of: resolve)");
+    BOOST_TEST(error_of({"plan", "--imported"}) == "--imported is not an option of 'plan' (it is one of: resolve)");
 }
 
 BOOST_AUTO_TEST_CASE(idempotency_key_is_deterministic_and_sensitive_to_every_part)
@@ -207,14 +285,15 @@ BOOST_AUTO_TEST_CASE(state_takes_check_or_backup_file)
     BOOST_TEST((b->positional == std::vector<std::string>{"backup", "/tmp/b.db"}));
     BOOST_TEST(b->force);
 
-    BOOST_TEST(error_of({"state"}) == "state needs one of: check, backup FILE");
-    BOOST_TEST(error_of({"state", "repair"}) == "state needs one of: check, backup FILE");
+    BOOST_TEST(error_of({"state"}) == "state needs one of: check, backup");
+    BOOST_TEST(error_of({"state", "repair"}) == "state needs one of: check, backup");
     BOOST_TEST(error_of({"state", "backup"}) == "state backup needs a FILE to write");
-    BOOST_TEST(error_of({"state", "backup", "a", "b"}) == "unexpected argument 'b' after state backup FILE");
-    BOOST_TEST(error_of({"state", "check", "x"}) == "unexpected argument 'x' after state check");
-    BOOST_TEST(error_of({"state", "check", "--force"}) == "--force is an option of 'state backup' only");
-    BOOST_TEST(error_of({"sync", "--force"}) == "--force is not an option of 'sync'");
-    BOOST_TEST(error_of({"state", "check", "--wait"}) == "--wait is not an option of 'state'");
+    BOOST_TEST(error_of({"state", "backup", "a", "b"}) == "unexpected argument 'b'");
+    BOOST_TEST(error_of({"state", "check", "x"}) == "unexpected argument 'x'");
+    BOOST_TEST(error_of({"state", "check", "--force"}) == "--force is not an option of 'state check' (it is one of: state backup)");
+    BOOST_TEST(error_of({"sync", "--force"}) == "--force is not an option of 'sync' (it is one of: state backup)");
+    BOOST_TEST(error_of({"state", "check", "--wait"}) ==
+               "--wait is not an option of 'state check' (it is one of: sync, serve, archive prune, restore)");
 }
 
 BOOST_AUTO_TEST_CASE(jitter_must_be_shorter_than_the_schedule_period)

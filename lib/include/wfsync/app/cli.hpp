@@ -40,8 +40,11 @@ struct command_line {
     /// a duration) rather than exit at once.
     std::optional<std::chrono::milliseconds> wait;
     bool offline = false;
-    bool strict = false;      ///< check --strict: a secret that cannot be read is an error, not a warning
-    bool json = false;
+    bool strict = false;      ///< check --offline --strict: a secret that cannot be read fails
+    bool json = false;        ///< --json: the command's result as one JSON document (docs/json.md)
+    bool quiet = false;       ///< -q: errors and warnings only, no progress line
+    int verbose = 0;          ///< -v: info log lines on a terminal too; -vv: debug
+    bool no_color = false;    ///< --no-color (NO_COLOR in the environment does the same)
     bool force = false;       ///< state backup --force: replace an existing FILE
     int limit = 50;
     std::string grace;        ///< serve --grace DURATION
@@ -55,12 +58,16 @@ struct command_line {
     std::string target_workflow;  ///< resolve --target-workflow ID
     std::string target_version;   ///< resolve --target-version V
     std::vector<std::string> positional;
+    /// command "help": the text to print (the root's or one command's help).
+    std::string help_text;
 };
 
-/// Parses argv; a usage error names the offending argument.
+/// Parses argv (CLI11). `--help`, `COMMAND --help` and `help [COMMAND]` give command "help"
+/// with its text; `--version` gives command "version". A usage error is one line naming the
+/// offending argument.
 [[nodiscard]] result<command_line> parse_command_line(const std::vector<std::string>& args);
 
-/// The usage text printed by --help and on usage errors.
+/// The top-level help text (`wfsync --help`).
 std::string usage();
 
 /// Runs a parsed command; output to `out`, diagnostics to `err`; returns the exit code.

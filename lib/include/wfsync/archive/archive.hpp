@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,7 +114,9 @@ public:
 
     /// Re-hashes every catalogued file and walks the tree for files the catalogue does not
     /// know. Only a failure to read the catalogue is an error; file problems are reported.
-    [[nodiscard]] result<verify_report> verify();
+    /// `on_file(done, total, path)`, when given, is called before each catalogued file is read.
+    [[nodiscard]] result<verify_report> verify(
+        const std::function<void(std::size_t, std::size_t, std::string_view)>& on_file = {});
 
     /// Applies `policy` (in IANA zone `timezone`) to the entries of each (tenant, workflow),
     /// by stored_at; removes the catalogue rows not kept and deletes files no remaining row

@@ -206,6 +206,8 @@ public:
                                                                const std::string& name) = 0;
     [[nodiscard]] virtual result<std::optional<workflow_row>> find_workflow(
         const std::string& tenant, const std::string& remote_id) = 0;
+    /// Every workflow recorded for `tenant`, by name then id.
+    [[nodiscard]] virtual result<std::vector<workflow_row>> list_workflows(const std::string& tenant) = 0;
 
     /// Stores a version unless (workflow, version, content_hash) is already there.
     [[nodiscard]] virtual result<version_row> put_version(row_id workflow, const std::string& version,

@@ -77,11 +77,22 @@ struct run_summary {
     bool only_transient_errors() const;
 };
 
+/// How far a run has come, for a progress line: workflows of the source done out of those
+/// selected, and the one just started.
+struct progress {
+    std::string_view rule;
+    std::size_t done = 0;
+    std::size_t total = 0;
+    std::string_view workflow;
+};
+
 struct run_options {
     std::string command = "sync";  ///< recorded in the runs table
     bool dry_run = false;          ///< decide, change nothing, record nothing
     bool with_diff = false;        ///< fill item::diff
     bool full = false;             ///< compare every item's contents, whatever the listings say
+    /// Called on the run's executor as each selected workflow starts and ends; may be empty.
+    std::function<void(const progress&)> on_progress;
 };
 
 using connector_factory =
