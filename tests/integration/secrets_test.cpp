@@ -7,6 +7,8 @@
 
 #include "fixtures.hpp"
 
+#include <set>
+
 using namespace wfsync;
 using namespace wfsync::test;
 
@@ -117,6 +119,16 @@ BOOST_AUTO_TEST_CASE(commands_that_contact_no_tenant_work_without_any_secret, *b
                             "tenants.lost-file.auth.client_secret_file: cannot read secret file",
                             "tenants.lost-env.auth.token_env: variable WFSYNC_TEST_UNSET_TOKEN is not set"})
         BOOST_TEST((has(check.err, "wfsync: warning: ") && has(check.err, key)), key << "\n" << describe(check));
+    auto as_json = env.run({"check", "--offline", "--json"});
+    BOOST_TEST_REQUIRE(as_json.code == 0, describe(as_json));
+    auto report = boost::json::parse(as_json.out).as_object();
+    BOOST_TEST(report.at("valid").as_bool());
+    const auto& unreadable = report.at("unreadable_secrets").as_array();
+    BOOST_TEST_REQUIRE(unreadable.size() == 4u, as_json.out);
+    std::set<std::string> keys;
+    for (const auto& u : unreadable) keys.insert(std::string(u.at("key").as_string()));
+    BOOST_TEST(keys.count("tenants.lost-file.auth.client_secret_file") == 1u);
+    BOOST_TEST(keys.count("tenants.lost-env.auth.token_env") == 1u);
     auto strict = env.run({"check", "--offline", "--strict"});
     BOOST_TEST(strict.code == 78, describe(strict));
     BOOST_TEST((has(strict.err, "wfsync: error: ") && has(strict.err, "tenants.lost-env.auth.token_env")),
