@@ -93,6 +93,7 @@ struct config_options {
     std::string extra_rules;   ///< YAML appended under rules:
     std::string extra_tenants; ///< YAML appended under tenants:
     std::string log_format = "text";
+    std::string sandbox_secret_file;  ///< sandbox's client_secret_file; empty = client_secret_env
 };
 
 /// The text of a wfsync config pointing at the emulator; secrets come from the environment.
@@ -110,7 +111,9 @@ inline std::string config_text(const std::string& state_dir, const std::string& 
         "  sandbox:\n"
         "    platform: zuora\n"
         "    base_url: " + base_url + "/t/sandbox\n"
-        "    auth: {type: oauth2, client_id: sbx-client, client_secret_env: WFSYNC_TEST_SBX_SECRET}\n" + tls +
+        "    auth: {type: oauth2, client_id: sbx-client, " +
+        (o.sandbox_secret_file.empty() ? "client_secret_env: WFSYNC_TEST_SBX_SECRET"
+                                       : "client_secret_file: " + o.sandbox_secret_file) + "}\n" + tls +
         "  prod:\n"
         "    platform: zuora\n"
         "    base_url: " + base_url + "/t/prod\n"

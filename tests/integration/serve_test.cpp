@@ -325,6 +325,43 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_new_rule_set_and_refuses_a_broken_one)
     BOOST_TEST(d.stop() == 0, d.log());
 }
 
+BOOST_AUTO_TEST_CASE(a_secret_is_read_when_its_tenant_is_contacted_and_again_after_sighup)
+{
+    emulator_thread emu(seed());
+    temp_dir secrets;
+    const auto file = secrets.file("sandbox-secret");
+    config_options o;
+    o.sandbox_secret_file = file;
+    // The file does not exist yet: the daemon starts anyway and says which secret it lacks.
+    daemon_under_test d(emu->base_url(), o);
+    BOOST_TEST(d.log().find("tenants.sandbox.auth.client_secret_file: cannot read secret file '" + file + "'") !=
+                   std::string::npos,
+               d.log());
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 1);
+    BOOST_TEST(d.status().at("rules").as_array().at(0).as_object().at("last_outcome").as_string() != "ok");
+    BOOST_TEST(emu->requests("sandbox").empty());
+
+    // Written later: the next run reads it, without a reload.
+    secrets.write("sandbox-secret", sandbox_secret + "\n");
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 2);
+    expect_replicated_once(emu);
+
+    // Rotated (here to a value the tenant refuses) and reloaded: the next run uses the new one.
+    secrets.write("sandbox-secret", "rotated-but-wrong\n");
+    d.proc->signal(SIGHUP);
+    BOOST_TEST_REQUIRE(d.notify->wait_for("RELOADING=1"));
+    BOOST_TEST_REQUIRE(d.notify->wait_for("READY=1"));
+    auto logins = emu.find("sandbox", "oauth/token").size();
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 3);
+    BOOST_TEST(emu.find("sandbox", "oauth/token").size() > logins);
+    BOOST_TEST(d.status().at("rules").as_array().at(0).as_object().at("last_outcome").as_string() != "ok");
+    BOOST_TEST(d.log().find("rotated-but-wrong") == std::string::npos);
+    BOOST_TEST(d.stop() == 0, d.log());
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_during_slow_imports_exits_in_grace_and_restart_imports_nothing_twice)
 {
     emulator_thread emu(seed());

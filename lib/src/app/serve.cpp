@@ -38,6 +38,14 @@ namespace wfsync::app {
 
 namespace {
 
+/// Secrets are read when a tenant is contacted; saying at start-up and reload which cannot
+/// be read now spares waiting for the first run of their rules to find out.
+void warn_unreadable_secrets(const config::config& cfg)
+{
+    for (const auto& i : config::unreadable_secrets(cfg))
+        log::warn("{} (runs contacting this tenant will fail until it can be read)", i.str());
+}
+
 using wall_time = std::chrono::system_clock::time_point;
 
 /// What the daemon remembers about each rule between runs, for /status.
@@ -325,6 +333,7 @@ private:
             log::warn("reload: state.path changed; it takes effect after a restart");
         if (cfg->admin.listen != current_.cfg->admin.listen)
             log::warn("reload: admin.listen changed; it takes effect after a restart");
+        warn_unreadable_secrets(*cfg);
         for (const auto& r : current_.cfg->rules)
             if (!cfg->find_rule(r.name)) metrics_.forget_rule(r.name);
         current_ = make_generation(std::move(cfg));
@@ -407,6 +416,7 @@ int run_serve(const std::string& config_file, serve_options opts, std::ostream& 
     log::level lvl = log::level::info;
     log::parse_level(cfg->log.level, lvl);
     log::init(lvl, cfg->log.format == "json" ? log::format::json : log::format::text);
+    warn_unreadable_secrets(*cfg);
 
     // The daemon changes the state for its whole life: it holds the state's lock as long.
     auto lock = store::state_lock::acquire(cfg->state.path, "wfsync serve", opts.wait);

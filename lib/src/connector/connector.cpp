@@ -62,6 +62,7 @@ net::client_settings detail::client_settings_for(const config::tenant& t)
     s.concurrency = t.net.concurrency;
     s.rate_per_second = t.net.rate.per_second;
     s.rate_burst = t.net.rate.burst;
+    s.proxy = t.proxy;  // token requests go through the tenant's client, so the same proxy
     return s;
 }
 
@@ -115,8 +116,13 @@ void set_attempt_observer(std::function<void(const std::string& tenant, const ne
     observer = std::move(p);
 }
 
-result<std::unique_ptr<connector>> make_connector(executor ex, const config::tenant& t)
+result<std::unique_ptr<connector>> make_connector(executor ex, const config::tenant& config_tenant)
 {
+    // Secrets are read here, when a tenant is about to be contacted, and again for every
+    // connector: a rotated file or variable is picked up by the next run.
+    auto resolved = config::with_secrets(config_tenant);
+    if (!resolved) return resolved.error();
+    const config::tenant& t = *resolved;
     switch (t.kind) {
     case config::platform::zuora:
         return zuora::make_zuora_connector(std::move(ex), t);
