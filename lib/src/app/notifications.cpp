@@ -252,12 +252,12 @@ awaitable<delivery_outcome> deliver(executor ex, const config::notify_target& ta
     delivery_outcome out;
     std::string url = target.url;
     if (!target.url_secret.empty()) {
-        auto s = config::read_secret(target.url_secret);
+        auto s = target.url_secret.read();
         if (!s) {
             out.error = log::redact("url: " + s.error().message);
             co_return out;
         }
-        url = s->reveal();
+        url = std::move(*s);
         // Errors of the client name the path; the secret URL's path is masked everywhere.
         if (auto p = url.find('/', url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
             p != std::string::npos)
@@ -288,14 +288,14 @@ awaitable<delivery_outcome> deliver(executor ex, const config::notify_target& ta
     if (target.type == config::notify_type::slack) {
         req.body = slack_body(stored);
     } else {
-        auto key = config::read_secret(target.key);
+        auto key = target.key.read();
         if (!key) {
             out.error = log::redact("secret: " + key.error().message);
             co_return out;
         }
         req.body = webhook_body(stored, row.delivery, now);
         req.headers.set("X-Wfsync-Timestamp", std::to_string(now));
-        req.headers.set("X-Wfsync-Signature", webhook_signature(key->reveal(), req.body));
+        req.headers.set("X-Wfsync-Signature", webhook_signature(*key, req.body));
     }
 
     net::client_settings cs;

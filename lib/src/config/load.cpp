@@ -443,8 +443,6 @@ private:
     void parse_retention(const entry& e, std::map<std::string, int>& out);
     void parse_notify(const entry& e);
     void parse_notify_target(const entry& e, notify_target& t);
-    std::optional<secret_ref> secret_reference(const fields& f, std::string_view key, bool required);
-    std::optional<secret_ref> env_template(const entry& e);
 };
 
 std::optional<fields> loader::mapping(const YAML::Node& node, const YAML::Mark& where,
@@ -1342,80 +1340,7 @@ void loader::parse_rules(const entry& e)
 }
 
 // ---------------------------------------------------------------------------------------
-// notify: targets. Their secrets are references, read when a notification is sent.
-
-std::optional<secret_ref> loader::env_template(const entry& e)
-{
-    const auto m = e.mark();
-    secret_ref ref{secret_ref::from::text, e.value.Scalar(), source_location{file_, m.line + 1, m.column + 1}};
-    const std::string_view raw = ref.name;
-    bool any = false;
-    for (std::size_t i = 0; i < raw.size();) {
-        if (raw.compare(i, 3, "$${") == 0) {
-            i += 3;
-        } else if (raw.compare(i, 2, "${") == 0) {
-            auto end = raw.find('}', i + 2);
-            if (end == std::string_view::npos) {
-                add(e, "unterminated ${ (write $${ for a literal ${)");
-                return std::nullopt;
-            }
-            if (!valid_env_name(raw.substr(i + 2, end - i - 2))) {
-                add(e, "invalid variable name inside ${...} (letters, digits and _ only)");
-                return std::nullopt;
-            }
-            any = true;
-            i = end + 1;
-        } else {
-            ++i;
-        }
-    }
-    if (!any) return secret_ref{};  // plain text: not a reference
-    return ref;
-}
-
-std::optional<secret_ref> loader::secret_reference(const fields& f, std::string_view key, bool required)
-{
-    auto k_env = fmt::format("{}_env", key);
-    auto k_file = fmt::format("{}_file", key);
-    const entry* inl = f.get(key);
-    const entry* env = f.get(k_env);
-    const entry* file = f.get(k_file);
-    int given = (inl ? 1 : 0) + (env ? 1 : 0) + (file ? 1 : 0);
-    if (given == 0) {
-        if (required)
-            add(f.mark, child(f.path, key),
-                fmt::format("missing secret: give {}, {} or {}: ${{VAR}}", k_env, k_file, key));
-        return std::nullopt;
-    }
-    if (given > 1) {
-        const entry* second = file ? file : env;
-        add(*second, fmt::format("give only one of {}, {} and {}", key, k_env, k_file));
-        return std::nullopt;
-    }
-    const entry& e = inl ? *inl : env ? *env : *file;
-    const auto m = e.mark();
-    source_location where{file_, m.line + 1, m.column + 1};
-    if (inl) {
-        if (!scalar_shape(e)) return std::nullopt;
-        auto ref = env_template(e);
-        if (!ref) return std::nullopt;
-        if (ref->empty()) {
-            add(e, fmt::format("secrets must not be written inline; use {}, {} or ${{VAR}}", k_env, k_file));
-            return std::nullopt;
-        }
-        return ref;
-    }
-    auto name = str(e);
-    if (!name) return std::nullopt;
-    if (env) {
-        if (!valid_env_name(*name)) {
-            add(e, "expected the name of an environment variable (letters, digits and _)");
-            return std::nullopt;
-        }
-        return secret_ref{secret_ref::from::env, *name, where};
-    }
-    return secret_ref{secret_ref::from::file, resolve_secret_path(*name).string(), where};
-}
+// notify: targets. Their secrets, like the tenants', are read when a notification is sent.
 
 void loader::parse_notify_target(const entry& e, notify_target& t)
 {
@@ -1440,18 +1365,19 @@ void loader::parse_notify_target(const entry& e, notify_target& t)
     const entry* url_inline = f->get("url");
     if (url_inline && !f->get("url_env") && !f->get("url_file")) {
         if (scalar_shape(*url_inline)) {
-            auto ref = env_template(*url_inline);
-            if (ref && !ref->empty()) {
-                t.url_secret = *ref;
-            } else if (ref && type == notify_type::slack) {
+            const std::string raw = url_inline->value.Scalar();
+            auto v = interpolate(raw, *url_inline, false);
+            if (v && v->interpolated) {
+                if (auto ref = load_secret(*f, "url", true)) t.url_secret = std::move(*ref);
+            } else if (v && type == notify_type::slack) {
                 add(*url_inline, "a Slack incoming webhook URL is itself a secret: give url_file, url_env or "
                                  "url: ${VAR}, not the URL");
-            } else if (ref) {
-                if (auto v = url(*url_inline)) t.url = *v;
+            } else if (v) {
+                if (auto u = url(*url_inline)) t.url = *u;
             }
         }
-    } else if (auto ref = secret_reference(*f, "url", true)) {
-        t.url_secret = *ref;
+    } else if (auto ref = load_secret(*f, "url", true)) {
+        t.url_secret = std::move(*ref);
     }
 
     const bool has_key = f->get("secret") || f->get("secret_env") || f->get("secret_file");
@@ -1461,7 +1387,7 @@ void loader::parse_notify_target(const entry& e, notify_target& t)
         add(*k, "a Slack target takes no HMAC secret: Slack checks nothing; its URL is the secret");
     } else if (type == notify_type::webhook) {
         // Unsigned alerts could be forged by anyone who can reach the receiver.
-        if (auto ref = secret_reference(*f, "secret", true)) t.key = *ref;
+        if (auto ref = load_secret(*f, "secret", true)) t.key = std::move(*ref);
     }
 
     if (auto p = f->get("on")) {
@@ -1670,7 +1596,11 @@ std::optional<config_issue> secret::problem() const
 result<std::string> secret::read() const
 {
     std::string why;
-    if (auto v = fetch(why)) return std::move(*v);
+    if (auto v = fetch(why)) {
+        // A secret first readable after the load (a rotated or late-written file) is masked too.
+        log::add_secret(*v);
+        return std::move(*v);
+    }
     return fail(errc::config, config_issue{where_, key_, std::move(why)}.str());
 }
 
@@ -1701,6 +1631,10 @@ std::vector<config_issue> unreadable_secrets(const config& cfg)
         for (const secret* s : {&t.auth.client_secret, &t.auth.token, &t.auth.api_key, &t.auth.password})
             check(*s);
     check(cfg.admin.token);
+    for (const auto& [name, n] : cfg.notify) {
+        check(n.url_secret);
+        check(n.key);
+    }
     return out;
 }
 

@@ -235,7 +235,7 @@ struct state_fixture {
         config::notify_target t;
         t.name = "ops";
         t.url = hook.url();
-        t.key = config::secret_ref{config::secret_ref::from::env, "WFT_NOTIFY_KEY", {"n.yaml", 3, 5}};
+        t.key = config::secret(config::secret::source::env, "WFT_NOTIFY_KEY", "notify.t.secret_env", {"n.yaml", 3, 5});
         t.on = std::move(on);
         t.net.timeout = std::chrono::seconds(5);
         t.net.retry = config::retry_settings{3, std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
@@ -326,7 +326,7 @@ BOOST_FIXTURE_TEST_CASE(a_missing_secret_fails_the_delivery_not_the_run_and_is_n
     auto out = test::run_coro(ioc, app::deliver(ioc.get_executor(), c->notify.at("ops"), row, 100));
     BOOST_TEST(!out.sent);
     BOOST_TEST(out.attempts == 0);
-    BOOST_TEST(out.error == "secret: n.yaml:3:5: variable WFT_NOTIFY_KEY is not set");
+    BOOST_TEST(out.error == "secret: n.yaml:3:5: notify.t.secret_env: variable WFT_NOTIFY_KEY is not set");
     BOOST_TEST(hook.count() == 0u);
 }
 
@@ -336,7 +336,7 @@ BOOST_FIXTURE_TEST_CASE(slack_gets_text_at_a_secret_url_that_never_shows, state_
     config::notify_target t;
     t.name = "team";
     t.type = config::notify_type::slack;
-    t.url_secret = config::secret_ref{config::secret_ref::from::env, "WFT_SLACK_URL", {"n.yaml", 9, 5}};
+    t.url_secret = config::secret(config::secret::source::env, "WFT_SLACK_URL", "notify.t.url_env", {"n.yaml", 9, 5});
     t.net.retry = config::retry_settings{1, std::chrono::milliseconds(1), std::chrono::milliseconds(1)};
     app::notice n;
     n.event = notify_event::failure;

@@ -866,9 +866,10 @@ BOOST_AUTO_TEST_CASE(example_file_mentions_every_key)
 BOOST_AUTO_TEST_CASE(example_file_loads)
 {
     test::temp_dir creds;
-    for (auto name : {"zuora-sbx", "kore-dev", "iam", "admin-token"})
+    for (auto name : {"zuora-sbx", "kore-dev", "iam", "admin-token", "hook"})
         creds.write(name, std::string("example-credential-") + name + "\n");
     ::setenv("CREDENTIALS_DIRECTORY", creds.path().c_str(), 1);
+    ::setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.example/services/T0/B0/x", 1);
     ::setenv("ZUORA_SBX_ID", "sbx-client", 1);
     ::setenv("ZUORA_PROD_ID", "prod-client", 1);
     ::setenv("ZUORA_PROD_SECRET", "prod-secret-value", 1);
@@ -881,6 +882,7 @@ BOOST_AUTO_TEST_CASE(example_file_loads)
     BOOST_TEST(cfg::unreadable_secrets(*c).empty());
     BOOST_TEST(c->notify.size() == 2u);
     ::unsetenv("CREDENTIALS_DIRECTORY");
+    ::unsetenv("SLACK_WEBHOOK_URL");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -1093,8 +1095,8 @@ BOOST_AUTO_TEST_CASE(notify_targets_land_with_lazy_secrets_and_defaults)
     BOOST_TEST((ops.type == cfg::notify_type::webhook));
     BOOST_TEST(ops.url == "https://hooks.example.com/wfsync");
     BOOST_TEST(ops.url_secret.empty());
-    BOOST_TEST((ops.key.how == cfg::secret_ref::from::env));
-    BOOST_TEST(ops.key.name == "WFT_HOOK_KEY");
+    BOOST_TEST(ops.key.key() == "notify.ops.secret_env");
+    BOOST_TEST(!ops.key.empty());
     BOOST_TEST(ops.net.retry.max_attempts == 2);
     BOOST_TEST(ops.net.timeout.count() == 10'000);  // the notify default, not the tenants'
     BOOST_TEST(ops.wants(cfg::notify_event::promoted, "promote"));
@@ -1102,20 +1104,21 @@ BOOST_AUTO_TEST_CASE(notify_targets_land_with_lazy_secrets_and_defaults)
     BOOST_TEST(!ops.wants(cfg::notify_event::drift, "promote"));
     BOOST_TEST(!ops.wants(cfg::notify_event::promoted, "other"));
     const auto& team = c->notify.at("team");
-    BOOST_TEST((team.url_secret.how == cfg::secret_ref::from::file));
-    BOOST_TEST(team.url_secret.name == "/nonexistent/slack-url");
+    BOOST_TEST(team.url_secret.key() == "notify.team.url_file");
+    BOOST_TEST(contains(team.url_secret.read().error().message, "/nonexistent/slack-url"));
     BOOST_TEST(team.shown() == "team");  // never the URL
     BOOST_TEST(team.wants(cfg::notify_event::unknown_outcome, "anything"));
     const auto& team2 = c->notify.at("team2");
-    BOOST_TEST((team2.url_secret.how == cfg::secret_ref::from::text));
+    BOOST_TEST(team2.url_secret.key() == "notify.team2.url");
     BOOST_TEST(team2.net.timeout.count() == 3000);
 
     // Read when needed: the error names the key's place, then the value is there.
-    auto missing = cfg::read_secret(ops.key);
+    auto missing = ops.key.read();
     BOOST_TEST_REQUIRE(!missing);
-    BOOST_TEST(missing.error().message == "/etc/wfsync/n.yaml:16:17: variable WFT_HOOK_KEY is not set");
+    BOOST_TEST(contains(missing.error().message, "/etc/wfsync/n.yaml:16:17: notify.ops.secret_env: "), missing.error().message);
+    BOOST_TEST(contains(missing.error().message, "WFT_HOOK_KEY"), missing.error().message);
     ::setenv("WFT_HOOK_KEY", "hook-key-value-42", 1);
-    BOOST_TEST(cfg::read_secret(ops.key).value().reveal() == "hook-key-value-42");
+    BOOST_TEST(ops.key.read().value() == "hook-key-value-42");
     BOOST_TEST(log::redact("k=hook-key-value-42") == "k=***");
     ::unsetenv("WFT_HOOK_KEY");
 }
@@ -1180,12 +1183,16 @@ BOOST_AUTO_TEST_CASE(notify_secret_files_resolve_like_other_secrets_when_read)
     auto c = require_ok(cfg::load_string(notify_base + R"y(  ops: {type: webhook, url: "https://x.example", secret_file: hook.key}
 )y", dir.file("n.yaml")));
     const auto& ref = c->notify.at("ops").key;
-    BOOST_TEST(ref.name == dir.file("hook.key"));
-    BOOST_TEST(cfg::read_secret(ref).value().reveal() == "file-key-0123456");  // the newline dropped
+    BOOST_TEST(ref.read().value() == "file-key-0123456");  // the newline dropped
     std::filesystem::remove(dir.file("hook.key"));
-    auto gone = cfg::read_secret(ref);
+    auto gone = ref.read();
     BOOST_TEST_REQUIRE(!gone);
-    BOOST_TEST(contains(gone.error().message, dir.file("n.yaml") + ":13:63: secret file: "), gone.error().message);
+    BOOST_TEST(contains(gone.error().message, dir.file("n.yaml") + ":13:63: notify.ops.secret_file: "), gone.error().message);
+    BOOST_TEST(contains(gone.error().message, dir.file("hook.key")), gone.error().message);
+    // check --offline names it with the tenants' secrets.
+    auto issues = cfg::unreadable_secrets(*c);
+    BOOST_TEST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST(issues[0].path == "notify.ops.secret_file");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

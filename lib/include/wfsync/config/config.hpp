@@ -223,22 +223,6 @@ struct admin_settings {
     secret token;  ///< token_file as a secret reference (read by the admin server and `status`); empty = no token required
 };
 
-/// Where a secret is to be read from when it is needed, not at load time: a daemon that runs
-/// for months picks up a rotated credential file, and a target that is never used never
-/// needs its secret. The loader checks the reference's form; reading it may still fail later.
-struct secret_ref {
-    enum class from { none, env, file, text };
-    from how = from::none;
-    std::string name;  ///< env: the variable; file: the resolved path; text: the raw `${VAR}` text
-    source_location where;
-    bool empty() const noexcept { return how == from::none; }
-};
-
-/// Reads a secret now: the variable, the file (a regular file of at most 64 KiB, one trailing
-/// newline dropped) or the text with its ${VAR}s substituted. The value is registered with
-/// log::add_secret. Errors say which key at which place, never the value.
-[[nodiscard]] result<secret> read_secret(const secret_ref& ref);
-
 /// What a notification is about. `recovered` is sent to the targets that take `failure`.
 enum class notify_event { failure, recovered, drift, unknown_outcome, promoted };
 std::string_view to_string(notify_event e) noexcept;
@@ -250,8 +234,8 @@ struct notify_target {
     std::string name;
     notify_type type = notify_type::webhook;
     std::string url;        ///< a literal URL, not secret (may be shown)
-    secret_ref url_secret;  ///< or a URL that is itself a secret (Slack's): url_env, url_file, url: ${VAR}
-    secret_ref key;         ///< webhook: the HMAC-SHA256 key (secret_env, secret_file, secret: ${VAR})
+    secret url_secret;  ///< or a URL that is itself a secret (Slack's): url_env, url_file, url: ${VAR}
+    secret key;         ///< webhook: the HMAC-SHA256 key (secret_env, secret_file, secret: ${VAR})
     std::vector<notify_event> on;    ///< empty = every event
     std::vector<std::string> rules;  ///< empty = every rule
     network_settings net;            ///< timeout and retry of one delivery
@@ -282,7 +266,7 @@ struct config {
 /// errc::config naming the tenant's key and the variable or file.
 [[nodiscard]] result<tenant> with_secrets(const tenant& t);
 
-/// Every secret of `cfg` (tenants' auth, admin.token_file) that cannot be read now, one issue
+/// Every secret of `cfg` (tenants' auth, admin.token_file, notify targets) that cannot be read now, one issue
 /// each, naming the key and the variable or file, never a value.
 std::vector<config_issue> unreadable_secrets(const config& cfg);
 
