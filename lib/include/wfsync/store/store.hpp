@@ -385,4 +385,16 @@ public:
 /// holds the database past busy_timeout.
 [[nodiscard]] result<std::unique_ptr<store>> open_sqlite(const std::string& path);
 
+/// Connects to PostgreSQL at `url` (a libpq URL or key=value string; sslmode, sslrootcert and
+/// the rest pass through to libpq), with the password read from `password_file` when it is not
+/// empty (a password in the URL is overridden; neither is ever logged or put in an error), and
+/// runs pending migrations: the SQLite schema's numbered steps, translated, each in a
+/// transaction, serialized across processes by an advisory lock. The state lives in the
+/// connection's current schema. Errors: errc::transport when the server cannot be reached or
+/// the connection drops (retryable), errc::auth for refused credentials, errc::busy for a
+/// serialization failure or deadlock, errc::store for a database that is not a wfsync state
+/// or has a newer schema. Messages carry the SQLSTATE. One instance per thread, as for SQLite.
+[[nodiscard]] result<std::unique_ptr<store>> open_postgresql(const std::string& url,
+                                                             const std::string& password_file = {});
+
 }  // namespace wfsync::store
