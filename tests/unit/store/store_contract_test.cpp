@@ -10,6 +10,7 @@
 #include <wfsync/store/store.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace wfsync;
 using namespace wfsync::store;
@@ -689,6 +690,130 @@ BOOST_AUTO_TEST_CASE(rule_health_round_trips)
     BOOST_TEST(h->failing);
     BOOST_TEST(h->since_run == "run-1");
     BOOST_TEST(h->updated_at == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(archive_catalogue, backend_fixture)
+
+BOOST_AUTO_TEST_CASE(add_list_find_remove)
+{
+    auto st = open_store();
+    archive_entry_row e;
+    e.archive = "main";
+    e.tenant = "prod";
+    e.workflow_id = "458";
+    e.workflow_name = "Invoice sync";
+    e.version = "0.0.1";
+    e.content_hash = "aaaa";
+    e.format = "zuora-json";
+    e.path = "prod/Invoice sync-458/f1.json.gz";
+    e.file_sha256 = "f1sha";
+    e.size = 10;
+    e.stored_at = 1000;
+    auto first = st->add_archive_entry(e).value();
+    BOOST_TEST(first.id > 0);
+    // Same key again: the existing row, no second one.
+    auto again = st->add_archive_entry(e).value();
+    BOOST_TEST(again.id == first.id);
+
+    // A second version label of the same content shares the file.
+    auto e2 = e;
+    e2.version = "0.0.2";
+    e2.stored_at = 2000;
+    auto second = st->add_archive_entry(e2).value();
+    BOOST_TEST(second.id != first.id);
+
+    // Another workflow in another tenant, another file.
+    auto e3 = e;
+    e3.tenant = "dev";
+    e3.workflow_id = "77";
+    e3.workflow_name = "Dunning";
+    e3.content_hash = "bbbb";
+    e3.path = "dev/Dunning-77/f2.json.gz";
+    e3.file_sha256 = "f2sha";
+    e3.stored_at = 1500;
+    auto third = st->add_archive_entry(e3).value();
+
+    // The same path with other bytes is a conflict.
+    auto bad = e3;
+    bad.version = "9";
+    bad.file_sha256 = "other";
+    auto r = st->add_archive_entry(bad);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST((r.error().code == errc::conflict));
+
+    auto all = st->list_archive_entries("main").value();
+    BOOST_TEST_REQUIRE(all.size() == 3u);
+    BOOST_TEST(all[0].id == first.id);  // oldest first by stored_at
+    BOOST_TEST(all[1].id == third.id);
+    BOOST_TEST(all[2].id == second.id);
+    BOOST_TEST(all[0].path == e.path);
+    BOOST_TEST(all[0].size == 10);
+    BOOST_TEST(all[0].workflow_name == "Invoice sync");
+    BOOST_TEST(st->list_archive_entries("main", "prod").value().size() == 2u);
+    BOOST_TEST(st->list_archive_entries("main", "", "Dunning").value().size() == 1u);
+    BOOST_TEST(st->list_archive_entries("main", "", "458").value().size() == 2u);
+    BOOST_TEST(st->list_archive_entries("main", "dev", "458").value().empty());
+    BOOST_TEST(st->list_archive_entries("other").value().empty());
+    BOOST_TEST(st->list_archive_files("main").value().size() == 2u);
+
+    auto found = st->find_archive_entry_by_hash("main", "prod", "458", "aaaa").value();
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->id == second.id);  // the newest
+    BOOST_TEST(!st->find_archive_entry_by_hash("main", "prod", "458", "cccc").value().has_value());
+
+    // The file goes only with its last entry.
+    BOOST_TEST(!st->remove_archive_entry(first.id).value().has_value());
+    BOOST_TEST(st->find_archive_file("main", e.path).value().has_value());
+    auto gone = st->remove_archive_entry(second.id).value();
+    BOOST_TEST_REQUIRE(gone.has_value());
+    BOOST_TEST(*gone == e.path);
+    BOOST_TEST(!st->find_archive_file("main", e.path).value().has_value());
+    auto missing = st->remove_archive_entry(second.id);
+    BOOST_TEST_REQUIRE(!missing.has_value());
+    BOOST_TEST(missing.error().message.find("no such archive entry") != std::string::npos);
+    BOOST_TEST(st->list_archive_entries("main").value().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(empty_key_fields_are_refused)
+{
+    auto st = open_store();
+    archive_entry_row e;
+    e.archive = "main";
+    auto r = st->add_archive_entry(e);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST((r.error().code == errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(listings, backend_fixture)
+
+BOOST_AUTO_TEST_CASE(workflows_are_listed_by_name_then_id_in_byte_order)
+{
+    auto s = open_store();
+    (void)s->upsert_workflow("prod", "2", "b").value();
+    (void)s->upsert_workflow("prod", "1", "b").value();
+    (void)s->upsert_workflow("prod", "3", "B").value();
+    (void)s->upsert_workflow("prod", "4", "a").value();
+    (void)s->upsert_workflow("sandbox", "5", "a").value();
+    std::vector<std::string> ids;
+    for (const auto& w : s->list_workflows("prod").value()) ids.push_back(w.remote_id);
+    // Bytes, not a locale: "B" < "a" < "b", whatever the database's collation.
+    BOOST_TEST(ids == (std::vector<std::string>{"3", "4", "1", "2"}), boost::test_tools::per_element());
+    BOOST_TEST(s->list_workflows("nobody").value().empty());
+}
+
+BOOST_AUTO_TEST_CASE(has_version_mapping_is_per_target_workflow_and_content)
+{
+    auto s = open_store();
+    BOOST_TEST(!s->has_version_mapping("sandbox", "900", "h1").value());
+    BOOST_TEST_REQUIRE(s->add_version_mapping({"prod", "458", "0.0.3", "h1", "sandbox", "900", "0.0.1", 0, {}}).has_value());
+    BOOST_TEST(s->has_version_mapping("sandbox", "900", "h1").value());
+    BOOST_TEST(!s->has_version_mapping("sandbox", "900", "h2").value());
+    BOOST_TEST(!s->has_version_mapping("sandbox", "901", "h1").value());
+    BOOST_TEST(!s->has_version_mapping("staging", "900", "h1").value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
