@@ -11,6 +11,7 @@
 
 #include <support/temp_dir.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -204,6 +205,38 @@ BOOST_AUTO_TEST_CASE(a_lost_connection_fails_retryably_and_the_next_call_reconne
     auto again = s->find_workflow("prod", "1");
     BOOST_TEST_REQUIRE(again.has_value(), (again.has_error() ? again.error().what() : ""));
     BOOST_TEST((*again)->name == "before");
+}
+
+BOOST_AUTO_TEST_CASE(a_lock_held_past_lock_timeout_is_busy_and_retryable)
+{
+    const auto url = fresh_postgres_database();
+    { open_ok(url); }
+    // lock_timeout from the URL (the default is 5 s, as SQLite's busy_timeout).
+    auto s = open_ok(url + "&options=-c%20lock_timeout%3D200");
+    raw_pg other(url);
+    other.exec("BEGIN");
+    other.exec("LOCK TABLE workflows IN ACCESS EXCLUSIVE MODE");
+    const auto start = std::chrono::steady_clock::now();
+    auto r = s->upsert_workflow("prod", "1", "a");
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST((r.error().code == errc::busy), r.error().what());
+    BOOST_TEST(is_retryable(r.error()));
+    BOOST_TEST(r.error().message.find("SQLSTATE 55P03") != std::string::npos, r.error().message);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(4)));
+    other.exec("ROLLBACK");
+    // The failed transaction was rolled back; the next call works.
+    BOOST_TEST(s->upsert_workflow("prod", "1", "a").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_password_in_a_key_value_string_is_redacted)
+{
+    auto& server = shared_postgres();
+    auto s = open_postgresql("host=127.0.0.1 port=" + std::to_string(server.port()) +
+                             " user=wfsync dbname=postgres password=kv-secret-9321");
+    BOOST_TEST_REQUIRE(s.has_error());
+    BOOST_TEST((s.error().code == errc::auth), s.error().what());
+    BOOST_TEST(s.error().message.find("9321") == std::string::npos, s.error().message);
+    BOOST_TEST(s.error().message.find("password=***") != std::string::npos, s.error().message);
 }
 
 BOOST_AUTO_TEST_CASE(a_unique_violation_names_its_sqlstate)

@@ -392,7 +392,8 @@ public:
 /// transaction, serialized across processes by an advisory lock. The state lives in the
 /// connection's current schema. Errors: errc::transport when the server cannot be reached or
 /// the connection drops (retryable), errc::auth for refused credentials, errc::busy for a
-/// serialization failure or deadlock, errc::store for a database that is not a wfsync state
+/// serialization failure, a deadlock or a lock held by another session past lock_timeout (5 s
+/// unless the URL sets it, as SQLite's busy_timeout), errc::store for a database that is not a wfsync state
 /// or has a newer schema. Messages carry the SQLSTATE. One instance per thread, as for SQLite.
 [[nodiscard]] result<std::unique_ptr<store>> open_postgresql(const std::string& url,
                                                              const std::string& password_file = {});

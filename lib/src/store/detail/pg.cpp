@@ -131,8 +131,13 @@ result<void> connection::open(const std::string& url, const std::string& passwor
         const errc kind = why.find("authentication failed") != std::string::npos ? errc::auth : errc::transport;
         return fail(kind, fmt::format("cannot connect to PostgreSQL at {}: {}", where_, why));
     }
-    // Errors and notices in English-independent form are not needed: we read the SQLSTATE.
     if (auto r = script("set session", "SET client_min_messages = warning"); !r) return r;
+    // As SQLite's busy_timeout: a lock held by another session past 5 s is errc::busy (55P03),
+    // not a wait for ever. A lock_timeout set in the URL (options=-c lock_timeout=...) stands.
+    auto lt = exec("set session", "SELECT current_setting('lock_timeout')");
+    if (!lt) return lt.error();
+    if (lt->text(0, 0) == "0")
+        if (auto r = script("set session", "SET lock_timeout = '5s'"); !r) return r;
     return {};
 }
 
