@@ -1092,6 +1092,15 @@ private:
     template <class F>
     auto in_tx(std::string_view op, bool write, F&& f) -> decltype(f())
     {
+        if (batch_open_ && !db_->ok()) {
+            // The server dropped the batch's transaction with the connection: its writes are
+            // gone whole (as a kill -9 loses a batch); the next call starts afresh.
+            batch_open_ = false;
+            batch_writes_ = 0;
+            return fail(errc::transport, fmt::format("{}: connection to PostgreSQL at {} lost; the writes "
+                                                     "batched since the last commit were not kept",
+                                                     op, db_->where()));
+        }
         if (batch_open_ || (write && batching_ > 0)) {
             if (!batch_open_) {
                 if (auto r = begin(op); !r) return r.error();

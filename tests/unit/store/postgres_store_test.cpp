@@ -207,6 +207,28 @@ BOOST_AUTO_TEST_CASE(a_lost_connection_fails_retryably_and_the_next_call_reconne
     BOOST_TEST((*again)->name == "before");
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_lost_with_its_connection_is_lost_whole_and_the_store_goes_on)
+{
+    const auto url = fresh_postgres_database();
+    auto s = open_ok(url);
+    s->begin_batching();
+    BOOST_TEST_REQUIRE(s->upsert_workflow("prod", "1", "batched").has_value());
+    BOOST_TEST_REQUIRE(s->upsert_workflow("prod", "2", "batched").has_value());
+    raw_pg admin(url);
+    BOOST_TEST_REQUIRE(admin.integer("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                                     "application_name = 'wfsync' AND datname = '" + database_of(url) + "'") == 1);
+    // The write that finds the connection gone, or the commit, says so; nothing half is kept.
+    auto third = s->upsert_workflow("prod", "3", "batched");
+    BOOST_TEST_REQUIRE(third.has_error());
+    BOOST_TEST((third.error().code == errc::transport), third.error().what());
+    (void)s->end_batching();
+    BOOST_TEST(admin.integer("SELECT count(*) FROM workflows") == 0);
+    // Out of the batch, the store reconnects and writes again.
+    BOOST_TEST_REQUIRE(s->upsert_workflow("prod", "4", "after").has_value());
+    BOOST_TEST(admin.integer("SELECT count(*) FROM workflows") == 1);
+    BOOST_TEST(s->batched_writes() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_lock_held_past_lock_timeout_is_busy_and_retryable)
 {
     const auto url = fresh_postgres_database();
