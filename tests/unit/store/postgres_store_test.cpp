@@ -250,6 +250,37 @@ BOOST_AUTO_TEST_CASE(a_lock_held_past_lock_timeout_is_busy_and_retryable)
     BOOST_TEST(s->upsert_workflow("prod", "1", "a").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_deadlock_is_busy_and_retryable)
+{
+    const auto url = fresh_postgres_database();
+    { (void)open_ok(url)->upsert_workflow("prod", "1", "first").value(); }
+    // The store's session checks for deadlocks after 1 s, the other's after 60 s: the store's is
+    // the one the server aborts.
+    auto s = open_ok(url + "&options=-c%20deadlock_timeout%3D1s");
+    raw_pg other(url);
+    other.exec("SET deadlock_timeout = '60s'");
+    other.exec("BEGIN");
+    other.exec("UPDATE workflows SET name = 'other' WHERE tenant = 'prod' AND remote_id = '1'");
+    result<workflow_row> got = fail(errc::internal, "not run");
+    // upsert_workflow locks the tenant row, then waits for the workflow row `other` holds.
+    std::thread t([&] { got = s->upsert_workflow("prod", "1", "store"); });
+    raw_pg watch(url);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (watch.integer("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wfsync' AND "
+                         "wait_event_type = 'Lock' AND datname = '" + database_of(url) + "'") == 0 &&
+           std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // bounded poll of the server's state
+    other.exec("UPDATE tenants SET last_seen = 0 WHERE name = 'prod'");  // waits for the store: a cycle
+    t.join();
+    other.exec("COMMIT");
+    BOOST_TEST_REQUIRE(got.has_error());
+    BOOST_TEST((got.error().code == errc::busy), got.error().what());
+    BOOST_TEST(is_retryable(got.error()));
+    BOOST_TEST(got.error().message.find("SQLSTATE 40P01") != std::string::npos, got.error().message);
+    // Retried, it goes through.
+    BOOST_TEST(s->upsert_workflow("prod", "1", "store").value().name == "store");
+}
+
 BOOST_AUTO_TEST_CASE(a_password_in_a_key_value_string_is_redacted)
 {
     auto& server = shared_postgres();
