@@ -84,30 +84,41 @@ postgres_server::postgres_server() : dir_(std::make_unique<temp_dir>())
     if (init.code != 0)
         throw std::runtime_error("initdb failed (exit " + std::to_string(init.code) + "): " + tail(init.err + init.out));
 
-    port_ = free_port();
-    auto [postgres, postgres_args] = unprivileged(
-        bin_dir() + "/postgres",
-        {"-D", data, "-p", std::to_string(port_), "-k", socket_dir_, "-c", "listen_addresses=127.0.0.1",
-         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-         "shared_buffers=16MB", "-c", "max_connections=40", "-c", "logging_collector=off"});
-    server_ = std::make_unique<process>(postgres, postgres_args, std::map<std::string, std::string>{},
-                                        dir_->file("server.out"), dir_->file("server.log"));
+    // free_port() only says the port was free a moment ago: another test may take it first, and
+    // then postgres exits saying so; a few tries on other ports.
+    for (int attempt = 1;; ++attempt) {
+        port_ = free_port();
+        auto [postgres, postgres_args] = unprivileged(
+            bin_dir() + "/postgres",
+            {"-D", data, "-p", std::to_string(port_), "-k", socket_dir_, "-c", "listen_addresses=127.0.0.1",
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
+             "shared_buffers=16MB", "-c", "max_connections=40", "-c", "logging_collector=off"});
+        server_ = std::make_unique<process>(postgres, postgres_args, std::map<std::string, std::string>{},
+                                            dir_->file("server.out"), dir_->file("server.log"));
+        if (wait_until_ready()) break;
+        const bool port_taken = log().find("could not bind") != std::string::npos ||
+                                log().find("could not create any TCP/IP sockets") != std::string::npos;
+        if (!port_taken || attempt == 3) throw std::runtime_error("postgres exited at start: " + tail(log()));
+        server_.reset();
+    }
+    start_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+}
 
+bool postgres_server::wait_until_ready()
+{
     // Bounded poll until the server answers (or dies): PQping makes no session.
     const std::string ping = "host=" + socket_dir_ + " port=" + std::to_string(port_) + " dbname=postgres user=" + user +
                              " connect_timeout=2";
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     auto pause = std::chrono::milliseconds(2);
     for (;;) {
-        if (PQping(ping.c_str()) == PQPING_OK) break;
-        if (!server_->running())
-            throw std::runtime_error("postgres exited at start: " + tail(log()));
+        if (PQping(ping.c_str()) == PQPING_OK) return true;
+        if (!server_->running()) return false;
         if (std::chrono::steady_clock::now() >= until)
             throw std::runtime_error("postgres did not accept connections within 60 s: " + tail(log()));
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
-    start_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
 }
 
 postgres_server::~postgres_server()

@@ -48,6 +48,9 @@ public:
     std::string log() const;
 
 private:
+    /// True once the server answers; false when it exited first. Throws after 60 s.
+    bool wait_until_ready();
+
     std::unique_ptr<temp_dir> dir_;
     std::unique_ptr<process> server_;
     std::uint16_t port_ = 0;
