@@ -223,8 +223,9 @@ struct rule_health {
 
 /// The daemon's persistent state. Every method is one short transaction; nothing is cached
 /// outside the database, so a kill -9 at any point leaves a consistent state behind.
-/// Thread safety: one instance per thread (SQLite connection, no mutex). Several instances
-/// (threads or processes) may open the same file; writers wait up to busy_timeout (5 s).
+/// Thread safety: one instance per thread (one SQLite or PostgreSQL connection, no mutex).
+/// Several instances (threads or processes) may open the same state; writers wait up to
+/// busy_timeout (SQLite) or lock_timeout (PostgreSQL), 5 s.
 class store {
 public:
     virtual ~store() = default;
@@ -372,7 +373,8 @@ public:
     /// Writes made in the open batch, not yet committed.
     virtual std::size_t batched_writes() const = 0;
 
-    /// The schema version (PRAGMA user_version) after migrations.
+    /// The schema version after migrations (SQLite: PRAGMA user_version; PostgreSQL: the
+    /// highest version in wfsync_schema_migrations); -1 when it cannot be read.
     virtual int schema_version() = 0;
 };
 
