@@ -9,6 +9,7 @@
 #   share/man/man1/wfsync.1.gz, man5/wfsync.yaml.5.gz
 #   share/bash-completion/completions/wfsync, share/zsh/vendor-completions/_wfsync
 #   share/doc/wfsync/{README.md,LICENSE,copyright}
+#   share/doc/wfsync/examples/wfsync-alerts.yml    Prometheus alerting rules to start from
 #
 # <etc> and <unitdir> are decided when installing, from the prefix installed to, so that
 # `cmake --install build --prefix /usr` and cpack (which installs to /usr) put them right
@@ -73,3 +74,4 @@ install(FILES etc/completion/wfsync.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/ba
         RENAME wfsync)
 install(FILES etc/completion/_wfsync DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
 install(FILES README.md LICENSE packaging/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES etc/wfsync-alerts.yml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)

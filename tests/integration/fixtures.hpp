@@ -92,6 +92,8 @@ struct config_options {
     std::string admin_listen;  ///< admin.listen; empty = the default
     std::string extra_rules;   ///< YAML appended under rules:
     std::string extra_tenants; ///< YAML appended under tenants:
+    std::string log_format = "text";
+    std::string sandbox_secret_file;  ///< sandbox's client_secret_file; empty = client_secret_env
 };
 
 /// The text of a wfsync config pointing at the emulator; secrets come from the environment.
@@ -100,7 +102,7 @@ inline std::string config_text(const std::string& state_dir, const std::string& 
     std::string tls = o.ca_file.empty() ? "" : "    tls: {ca_file: " + o.ca_file + "}\n";
     std::string text =
         "state: {path: " + state_dir + "}\n"
-        "log: {level: " + o.log_level + ", format: text}\n" +
+        "log: {level: " + o.log_level + ", format: " + o.log_format + "}\n" +
         (o.admin_listen.empty() ? "" : "admin: {listen: \"" + o.admin_listen + "\"}\n") +
         "defaults:\n"
         "  timeout: 5s\n"
@@ -109,7 +111,9 @@ inline std::string config_text(const std::string& state_dir, const std::string& 
         "  sandbox:\n"
         "    platform: zuora\n"
         "    base_url: " + base_url + "/t/sandbox\n"
-        "    auth: {type: oauth2, client_id: sbx-client, client_secret_env: WFSYNC_TEST_SBX_SECRET}\n" + tls +
+        "    auth: {type: oauth2, client_id: sbx-client, " +
+        (o.sandbox_secret_file.empty() ? "client_secret_env: WFSYNC_TEST_SBX_SECRET"
+                                       : "client_secret_file: " + o.sandbox_secret_file) + "}\n" + tls +
         "  prod:\n"
         "    platform: zuora\n"
         "    base_url: " + base_url + "/t/prod\n"

@@ -9,13 +9,21 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <wfsync/core/duration.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
 #include <csignal>
+#include <ctime>
+#include <set>
 #include <regex>
 #include <sstream>
 #include <map>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +41,7 @@ public:
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+        ::unlink(path_.c_str());  // a restarted daemon's systemd listens at the same path
         BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     }
     ~notify_socket() { ::close(fd_); }
@@ -103,12 +112,20 @@ struct daemon_under_test {
         o.log_level = "info";
         env = make_env(base_url, o);
         admin = "http://127.0.0.1:" + std::to_string(port);
+        for (auto& [k, v] : extra_env) env.env[k] = v;
+        args_ = {"--config", env.config_file, "serve"};
+        args_.insert(args_.end(), extra_args.begin(), extra_args.end());
+        start();
+    }
+
+    /// Starts the daemon (again, after stop()) on the same state, config and admin port.
+    void start()
+    {
+        proc.reset();
+        notify.reset();
         notify = std::make_unique<notify_socket>(env.dir->file("notify.sock"));
         env.env["NOTIFY_SOCKET"] = notify->path();
-        for (auto& [k, v] : extra_env) env.env[k] = v;
-        std::vector<std::string> args{"--config", env.config_file, "serve"};
-        args.insert(args.end(), extra_args.begin(), extra_args.end());
-        proc = std::make_unique<process>(WFSYNC_BIN, args, env.env, env.dir->file("serve.out"),
+        proc = std::make_unique<process>(WFSYNC_BIN, args_, env.env, env.dir->file("serve.out"),
                                          env.dir->file("serve.err"));
         BOOST_REQUIRE_MESSAGE(notify->wait_for("READY=1"), "no READY=1; stderr:\n" + log());
     }
@@ -145,7 +162,25 @@ struct daemon_under_test {
         BOOST_REQUIRE_MESSAGE(code.has_value(), "serve did not exit; stderr:\n" + log());
         return *code;
     }
+
+private:
+    std::vector<std::string> args_;
 };
+
+/// The value of the one sample of `name` whose labels contain `labels`; fails when there is none.
+double metric_value(const std::string& text, const std::string& name, const std::string& labels = {})
+{
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+        if (line[name.size()] != '{' && line[name.size()] != ' ') continue;
+        if (!labels.empty() && line.find(labels) == std::string::npos) continue;
+        return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    BOOST_FAIL("no sample " + name + "{" + labels + "} in:\n" + text);
+    return 0;
+}
 
 }  // namespace
 
@@ -290,6 +325,43 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_new_rule_set_and_refuses_a_broken_one)
     BOOST_TEST(d.stop() == 0, d.log());
 }
 
+BOOST_AUTO_TEST_CASE(a_secret_is_read_when_its_tenant_is_contacted_and_again_after_sighup)
+{
+    emulator_thread emu(seed());
+    temp_dir secrets;
+    const auto file = secrets.file("sandbox-secret");
+    config_options o;
+    o.sandbox_secret_file = file;
+    // The file does not exist yet: the daemon starts anyway and says which secret it lacks.
+    daemon_under_test d(emu->base_url(), o);
+    BOOST_TEST(d.log().find("tenants.sandbox.auth.client_secret_file: cannot read secret file '" + file + "'") !=
+                   std::string::npos,
+               d.log());
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 1);
+    BOOST_TEST(d.status().at("rules").as_array().at(0).as_object().at("last_outcome").as_string() != "ok");
+    BOOST_TEST(emu->requests("sandbox").empty());
+
+    // Written later: the next run reads it, without a reload.
+    secrets.write("sandbox-secret", sandbox_secret + "\n");
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 2);
+    expect_replicated_once(emu);
+
+    // Rotated (here to a value the tenant refuses) and reloaded: the next run uses the new one.
+    secrets.write("sandbox-secret", "rotated-but-wrong\n");
+    d.proc->signal(SIGHUP);
+    BOOST_TEST_REQUIRE(d.notify->wait_for("RELOADING=1"));
+    BOOST_TEST_REQUIRE(d.notify->wait_for("READY=1"));
+    auto logins = emu.find("sandbox", "oauth/token").size();
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 3);
+    BOOST_TEST(emu.find("sandbox", "oauth/token").size() > logins);
+    BOOST_TEST(d.status().at("rules").as_array().at(0).as_object().at("last_outcome").as_string() != "ok");
+    BOOST_TEST(d.log().find("rotated-but-wrong") == std::string::npos);
+    BOOST_TEST(d.stop() == 0, d.log());
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_during_slow_imports_exits_in_grace_and_restart_imports_nothing_twice)
 {
     emulator_thread emu(seed());
@@ -393,4 +465,229 @@ BOOST_AUTO_TEST_CASE(watchdog_status_command_and_a_tenant_down)
     auto gone = d.env.run({"status"});
     BOOST_TEST(gone.code == 75, describe(gone));
     BOOST_TEST(gone.err.find("not running") != std::string::npos, gone.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_daemon_knows_the_last_success_from_the_state)
+{
+    emulator_thread emu(seed());
+    // A schedule that does not fire during the test (Jan 1st): runs only by hand, yet an interval.
+    daemon_under_test d(emu->base_url(), {.schedule = "0 3 1 1 *"});
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 1);
+    auto first = http(d.admin, "GET", "/metrics").body;
+    double before = metric_value(first, "wfsync_last_success_timestamp_seconds", "rule=\"promote\"");
+    // Durations are seconds with sub-millisecond precision: real sums, none truncated to 0.
+    BOOST_TEST(metric_value(first, "wfsync_run_duration_seconds_count", "rule=\"promote\"") == 1.0, first);
+    BOOST_TEST(metric_value(first, "wfsync_run_duration_seconds_bucket", "rule=\"promote\",le=\"+Inf\"") == 1.0);
+    BOOST_TEST(metric_value(first, "wfsync_run_duration_seconds_sum", "rule=\"promote\"") > 0.0, first);
+    for (const std::string tenant : {"sandbox", "prod"}) {
+        auto labels = "tenant=\"" + tenant + "\"";
+        BOOST_TEST(metric_value(first, "wfsync_http_request_duration_seconds_count", labels) ==
+                   static_cast<double>(emu->requests(tenant).size()));
+        BOOST_TEST(metric_value(first, "wfsync_http_request_duration_seconds_sum", labels) > 0.0, first);
+    }
+    BOOST_TEST(d.stop() == 0, d.log());
+    auto requests = emu->requests("sandbox").size() + emu->requests("prod").size();
+
+    // The run as the state holds it.
+    auto history = d.env.run({"history", "--json"});
+    BOOST_TEST_REQUIRE(history.code == 0, describe(history));
+    auto runs = json::parse(history.out).at("runs").as_array();
+    BOOST_TEST_REQUIRE(runs.size() == 1u);
+    BOOST_TEST(runs[0].at("outcome").as_string() == "ok");
+    std::string finished_at(runs[0].at("finished_at").as_string());  // ISO 8601 UTC, whole seconds
+
+    d.start();
+    auto text = http(d.admin, "GET", "/metrics").body;
+    auto st = d.status();
+    // Nothing ran since: what follows comes from the state.
+    BOOST_TEST(metric_sum(text, "wfsync_runs_total") == 0.0, text);
+    BOOST_TEST(emu->requests("sandbox").size() + emu->requests("prod").size() == requests);
+
+    auto restored = metric_value(text, "wfsync_last_success_timestamp_seconds", "rule=\"promote\"");
+    BOOST_TEST(restored == std::floor(restored));  // the state keeps whole seconds
+    BOOST_TEST(wfsync::format_iso_utc(static_cast<std::int64_t>(restored)) == finished_at);
+    BOOST_TEST(std::abs(restored - before) < 2.0, "before the restart " << before << ", after " << restored);
+    auto age = metric_value(text, "wfsync_rule_seconds_since_success", "rule=\"promote\"");
+    auto now = static_cast<double>(std::time(nullptr));
+    BOOST_TEST(age >= 0.0);
+    BOOST_TEST(age <= now - restored + 1.0);
+    auto interval = metric_value(text, "wfsync_rule_schedule_interval_seconds", "rule=\"promote\"");
+    BOOST_TEST((interval == 365.0 * 86400 || interval == 366.0 * 86400), interval);
+
+    const auto& rule = st.at("rules").as_array().at(0).as_object();
+    BOOST_TEST_REQUIRE(rule.at("last_success").is_string(), json::serialize(rule));
+    BOOST_TEST(rule.at("last_success").as_string() == finished_at);
+    BOOST_TEST(rule.at("last_outcome").as_string() == "ok");
+
+    std::regex build(R"(^wfsync_build_info\{version="[0-9]+\.[0-9]+\.[0-9]+",revision="[^"]+",build_type="[^"]+"\} 1$)");
+    bool found = false;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) found = found || std::regex_match(line, build);
+    BOOST_TEST(found, text);
+    BOOST_TEST(st.at("version").as_string() == "0.1.0");
+    BOOST_TEST(d.stop() == 0, d.log());
+}
+
+BOOST_AUTO_TEST_CASE(every_metric_the_alert_rules_name_is_exported)
+{
+    emulator_thread emu(seed());
+    daemon_under_test d(emu->base_url(), {.schedule = "0 3 1 1 *"});
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    d.wait_runs("promote", 1);
+    auto text = http(d.admin, "GET", "/metrics").body;
+    BOOST_TEST(d.stop() == 0, d.log());
+
+    auto rules = YAML::LoadFile(WFSYNC_SOURCE_DIR "/etc/wfsync-alerts.yml");
+    std::set<std::string> alerts, names;
+    std::regex metric(R"(\bwfsync_[a-z_]+)");
+    for (const auto& group : rules["groups"])
+        for (const auto& r : group["rules"]) {
+            BOOST_TEST_REQUIRE(r["alert"].IsScalar());
+            BOOST_TEST_REQUIRE(r["expr"].IsScalar());
+            alerts.insert(r["alert"].as<std::string>());
+            auto expr = r["expr"].as<std::string>();
+            for (std::sregex_iterator m(expr.begin(), expr.end(), metric), end; m != end; ++m) names.insert(m->str());
+        }
+    BOOST_TEST(alerts.size() >= 5u);
+    for (const char* a : {"WfsyncDown", "WfsyncRuleStale", "WfsyncRuleFailing", "WfsyncHeldImports"})
+        BOOST_TEST(alerts.contains(a), a);
+    BOOST_TEST(names.size() >= 5u);
+    for (const auto& n : names) {
+        auto family = std::regex_replace(n, std::regex("_(bucket|sum|count)$"), "");
+        bool typed = text.find("# TYPE " + n + " ") != std::string::npos ||
+                     text.find("# TYPE " + family + " histogram") != std::string::npos;
+        BOOST_TEST(typed, n << " is named in etc/wfsync-alerts.yml but not exported");
+    }
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) out.push_back(line);
+    return out;
+}
+
+std::string dev_ino_of(const std::string& path)
+{
+    struct stat st{};
+    BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+/// A rule whose source refuses connections: every run fails, logged at error.
+config_options with_a_failing_rule()
+{
+    config_options o;
+    o.max_attempts = 1;
+    o.extra_rules = "  - {name: from-nowhere, source: down, targets: [prod]}\n";
+    o.extra_tenants = "  down:\n"
+                      "    platform: zuora\n"
+                      "    base_url: http://127.0.0.1:" + std::to_string(free_port()) + "\n"
+                      "    auth: {type: oauth2, client_id: x, client_secret_env: WFSYNC_TEST_SBX_SECRET}\n";
+    return o;
+}
+
+void run_both(daemon_under_test& d)
+{
+    BOOST_TEST(http(d.admin, "POST", "/rules/promote/run").status == 202);
+    BOOST_TEST(http(d.admin, "POST", "/rules/from-nowhere/run").status == 202);
+    d.wait_runs("promote", 1);
+    d.wait_runs("from-nowhere", 1);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(on_the_journal_stream_lines_carry_a_priority_and_no_timestamp)
+{
+    emulator_thread emu(seed());
+    const std::regex stamped(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (trace|debug|info |warn |error) .*)");
+
+    // Not under systemd: the usual format.
+    daemon_under_test d(emu->base_url(), with_a_failing_rule());
+    run_both(d);
+    BOOST_TEST(d.stop() == 0, d.log());
+    auto plain = lines_of(d.log());
+    BOOST_TEST(plain.size() >= 5u);
+    for (const auto& l : plain) BOOST_TEST(std::regex_match(l, stamped), l);
+    BOOST_TEST(d.log().find(" error run failed: ") != std::string::npos, d.log());
+
+    // stderr is the stream JOURNAL_STREAM names (as systemd sets it): `<N>` and no time.
+    auto err_file = d.env.dir->file("serve.err");
+    d.env.env["JOURNAL_STREAM"] = dev_ino_of(err_file);  // the file is reopened, not replaced
+    d.start();
+    run_both(d);
+    BOOST_TEST(d.stop() == 0, d.log());
+    auto journal = lines_of(d.log());
+    const std::regex prefixed(R"(^<[3467]>.*)");
+    const std::regex time_after_prefix(R"(^<\d>\d{4}-\d\d-\d\dT.*)");
+    int errors = 0, infos = 0;
+    for (const auto& l : journal) {
+        BOOST_TEST(std::regex_match(l, prefixed), l);
+        BOOST_TEST(!std::regex_match(l, time_after_prefix), l);
+        if (l.rfind("<3>run failed: ", 0) == 0 && l.find(" rule=from-nowhere") != std::string::npos) ++errors;
+        if (l.rfind("<6>", 0) == 0) ++infos;
+    }
+    BOOST_TEST(errors == 1, d.log());
+    BOOST_TEST(infos >= 3, d.log());
+    BOOST_TEST(d.log().find("<6>run ok: ") != std::string::npos, d.log());
+
+    // A JOURNAL_STREAM inherited from a parent whose stderr was the journal, ours a file: plain.
+    d.env.env["JOURNAL_STREAM"] = dev_ino_of(d.env.dir->file("serve.out"));
+    d.start();
+    BOOST_TEST(d.stop() == 0, d.log());
+    auto inherited = lines_of(d.log());
+    BOOST_TEST(!inherited.empty());
+    for (const auto& l : inherited) BOOST_TEST(std::regex_match(l, stamped), l);
+}
+
+BOOST_AUTO_TEST_CASE(json_log_lines_name_rule_tenant_workflow_run_and_version)
+{
+    emulator_thread emu(seed());
+    config_options o;
+    o.log_format = "json";
+    o.log_level = "info";
+    auto env = make_env(emu->base_url(), o);
+    auto r = env.run({"sync"});
+    BOOST_TEST_REQUIRE(r.code == 0, describe(r));
+    expect_replicated_once(emu);
+
+    const std::regex iso(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
+    const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+    std::set<std::string> runs;
+    int imports_logged = 0, summaries = 0;
+    auto lines = lines_of(r.err);
+    BOOST_TEST(lines.size() >= 4u, r.err);
+    for (const auto& l : lines) {
+        boost::system::error_code ec;
+        auto v = json::parse(l, ec);
+        BOOST_TEST_REQUIRE(!ec, "not JSON: " << l);
+        const auto& o = v.as_object();
+        BOOST_TEST(std::regex_match(std::string(o.at("time").as_string()), iso), l);
+        BOOST_TEST(levels.contains(std::string(o.at("level").as_string())), l);
+        std::string message(o.at("message").as_string());
+        if (message.rfind("import ", 0) == 0 || message.rfind("create ", 0) == 0) {
+            ++imports_logged;
+            for (const char* key : {"rule", "tenant", "workflow", "run", "version"})
+                BOOST_TEST((o.contains(key) && !o.at(key).as_string().empty()), key << " missing in " << l);
+            BOOST_TEST(o.at("rule").as_string() == "promote");
+            BOOST_TEST(o.at("tenant").as_string() == "prod");
+            BOOST_TEST(o.at("run").as_string().starts_with("run-"));
+            runs.insert(std::string(o.at("run").as_string()));
+        }
+        if (message.rfind("run ok: ", 0) == 0) {
+            ++summaries;
+            BOOST_TEST(o.at("rule").as_string() == "promote");
+            runs.insert(std::string(o.at("run").as_string()));
+        }
+    }
+    BOOST_TEST(imports_logged == static_cast<int>(imports(emu)), r.err);
+    BOOST_TEST(summaries == 1);
+    BOOST_TEST(runs.size() == 1u);  // one run id, on every line of the run
+    BOOST_TEST(r.err.find(sandbox_secret) == std::string::npos);
+    BOOST_TEST(r.err.find(prod_secret) == std::string::npos);
 }

@@ -95,12 +95,13 @@ expected="./etc/wfsync/wfsync.example.yaml
 ./usr/share/doc/wfsync/LICENSE
 ./usr/share/doc/wfsync/README.md
 ./usr/share/doc/wfsync/copyright
+./usr/share/doc/wfsync/examples/wfsync-alerts.yml
 ./usr/share/man/man1/wfsync.1.gz
 ./usr/share/man/man5/wfsync.yaml.5.gz
 ./usr/share/zsh/vendor-completions/_wfsync"
 listing="$(dpkg-deb -c "$deb")"
 files="$(awk '$1 !~ /^d/ {print $6}' <<<"$listing" | sort)"
-if [ "$files" = "$expected" ]; then pass "the package holds the expected 10 files"
+if [ "$files" = "$expected" ]; then pass "the package holds the expected 11 files"
 else fail "files in the package differ from the expected ones:"; diff <(echo "$expected") <(echo "$files") >&2 || true; fi
 if awk '$2 != "root/root" {bad = 1} END {exit bad}' <<<"$listing"; then pass "all owned by root/root"; else fail "a file not owned by root/root"; fi
 grep -q '^-rwxr-xr-x .* \./usr/bin/wfsync$' <<<"$listing" && pass "usr/bin/wfsync mode 0755" || fail "usr/bin/wfsync not mode 0755"

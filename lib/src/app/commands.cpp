@@ -155,6 +155,8 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     // A rule that failed on the state or a local file: the next rule would too, and waiting
     // does not help (74, 77).
     int local_failure = exit_ok;
+    // A tenant it contacts whose secret cannot be read: a config problem (78), as at load.
+    bool config_failure = false;
     boost::json::array runs;
     for (const auto* r : *rules) {
         auto s = run_to_end(ioc, eng.run(*r, opts));
@@ -165,6 +167,7 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
             any_failure = true;
             if (!is_retryable(s.error())) all_transient = false;
             if (auto c = exit_code_for(s.error()); c == exit_ioerr || c == exit_noperm) local_failure = c;
+            if (s.error().code == errc::config) config_failure = true;
             err << "wfsync: rule " << r->name << ": " << log::redact(s.error().what()) << '\n';
             if (cl.json) {
                 boost::json::object o;
@@ -177,6 +180,8 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
         if (s->errors > 0) {
             any_failure = true;
             if (!s->only_transient_errors()) all_transient = false;
+            for (const auto& i : s->items)
+                if (i.what == sync::action::error && i.error_kind == errc::config) config_failure = true;
         }
         if (s->imported + s->unchanged > 0) any_done = true;
         const auto mode = planning ? run_mode::plan : cl.dry_run ? run_mode::dry_run : run_mode::done;
@@ -194,8 +199,22 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
     }
     if (cl.json) out << boost::json::serialize(boost::json::object{{"runs", std::move(runs)}}) << '\n';
     if (any_failure) code = (all_transient && !any_done) ? exit_tempfail : exit_partial;
+    if (config_failure) code = exit_config;
     if (local_failure != exit_ok) code = local_failure;
     return code;
+}
+
+/// Config issues (load problems, unreadable secrets) as JSON: file, line, column, key, message.
+boost::json::array issues_json(const std::vector<config::config_issue>& issues)
+{
+    boost::json::array list;
+    for (const auto& i : issues)
+        list.push_back(boost::json::object{{"file", i.where.file},
+                                           {"line", i.where.line},
+                                           {"column", i.where.column},
+                                           {"key", i.path},
+                                           {"message", log::redact(i.message)}});
+    return list;
 }
 
 int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
@@ -205,11 +224,7 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
         // The problems as JSON too: a CI job checking a config change reads them.
         auto loaded = load_checked(cl.config_file);
         if (auto* issues = std::get_if<std::vector<config::config_issue>>(&loaded)) {
-            boost::json::array list;
-            for (const auto& i : *issues)
-                list.push_back(boost::json::object{{"file", i.where.file}, {"line", i.where.line},
-                                                   {"column", i.where.column}, {"key", i.path}, {"message", i.message}});
-            print_json(out, boost::json::object{{"config", cl.config_file}, {"valid", false}, {"issues", std::move(list)}});
+            print_json(out, boost::json::object{{"config", cl.config_file}, {"valid", false}, {"issues", issues_json(*issues)}});
             print_issues(*issues, err);
             return exit_config;
         }
@@ -217,13 +232,25 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
     } else {
         cfg = load_config(cl, err);
         if (!cfg) return exit_config;
+    }
+    // Secrets are read only when a tenant is contacted; offline, one that cannot be read now
+    // is a warning (the shell may lack the daemon's credentials), an error with --strict.
+    auto unreadable = config::unreadable_secrets(*cfg);
+    for (const auto& i : unreadable)
+        err << "wfsync: " << (cl.strict ? "error" : "warning") << ": " << log::redact(i.str()) << '\n';
+    if (cl.strict && !unreadable.empty()) {
+        if (cl.json)
+            print_json(out, boost::json::object{{"config", cl.config_file}, {"valid", false}, {"issues", issues_json(unreadable)}});
+        return exit_config;
+    }
+    if (!cl.json)
         out << "config " << cl.config_file << " is valid: " << cfg->tenants.size() << " tenants, "
             << cfg->rules.size() << " rules\n";
-    }
     boost::json::object report{{"config", cl.config_file},
                                {"valid", true},
                                {"tenants", cfg->tenants.size()},
-                               {"rules", cfg->rules.size()}};
+                               {"rules", cfg->rules.size()},
+                               {"unreadable_secrets", issues_json(unreadable)}};
     if (cl.offline) {
         if (cl.json) print_json(out, report);
         return exit_ok;

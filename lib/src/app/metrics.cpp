@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/app/metrics.hpp>
 
+#include <wfsync/core/build_info.hpp>
 #include <wfsync/core/error.hpp>
 #include <wfsync/net/http_client.hpp>
 #include <wfsync/sync/engine.hpp>
@@ -224,6 +225,10 @@ constexpr std::string_view m_http_duration = "wfsync_http_request_duration_secon
 constexpr std::string_view m_pending = "wfsync_pending_async_jobs";
 constexpr std::string_view m_held = "wfsync_held_imports";
 constexpr std::string_view m_last_success = "wfsync_last_success_timestamp_seconds";
+constexpr std::string_view m_since_success = "wfsync_rule_seconds_since_success";
+constexpr std::string_view m_interval = "wfsync_rule_schedule_interval_seconds";
+constexpr std::string_view m_run_duration = "wfsync_run_duration_seconds";
+constexpr std::string_view m_build_info = "wfsync_build_info";
 constexpr std::string_view m_reloads = "wfsync_config_reloads_total";
 constexpr std::string_view m_prune_failures = "wfsync_archive_prune_failures_total";
 constexpr std::string_view m_by_listing = "wfsync_items_by_listing_total";
@@ -233,6 +238,14 @@ constexpr std::string_view m_in_full = "wfsync_items_compared_in_full_total";
 const std::vector<double>& daemon_metrics::http_buckets()
 {
     static const std::vector<double> b{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    return b;
+}
+
+const std::vector<double>& daemon_metrics::run_buckets()
+{
+    // A run that finds nothing changed takes about a second; a first copy of a large tenant
+    // with asynchronous exports can take most of an hour.
+    static const std::vector<double> b{0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600};
     return b;
 }
 
@@ -266,6 +279,21 @@ daemon_metrics::daemon_metrics()
     reg_.declare(std::string(m_in_full), k::counter,
                  "Items whose contents were compared in full, by why (the listings changed, verify_every, ...).",
                  {"rule", "why"});
+    reg_.declare(std::string(m_since_success), k::gauge,
+                 "Seconds from the rule's last run without errors to this scrape (alert when it grows past a few "
+                 "schedule periods).",
+                 {"rule"});
+    reg_.declare(std::string(m_interval), k::gauge,
+                 "Seconds between the rule's next two scheduled fires (absent for rules run by hand).", {"rule"});
+    reg_.declare(std::string(m_run_duration), k::histogram, "Duration of a rule run, whatever its outcome.",
+                 {"rule"}, run_buckets());
+    reg_.declare(std::string(m_build_info), k::gauge,
+                 "Always 1; the labels say what this binary was built from (git revision at configure time).",
+                 {"version", "revision", "build_type"});
+    reg_.set(m_build_info,
+             {std::string(build_info::version()), std::string(build_info::revision()),
+              std::string(build_info::build_type())},
+             1);
     reg_.set(m_up, {}, 1);
     reg_.set(m_rules, {}, 0);
     reg_.set(m_pending, {}, 0);
@@ -279,10 +307,12 @@ std::string_view daemon_metrics::outcome_of(const sync::run_summary& s)
     return s.imported + s.unchanged > 0 ? "partial" : "failed";
 }
 
-void daemon_metrics::record_run(const sync::run_summary& s, std::chrono::system_clock::time_point finished)
+void daemon_metrics::record_run(const sync::run_summary& s, std::chrono::system_clock::time_point finished,
+                                std::chrono::duration<double> took)
 {
     auto outcome = outcome_of(s);
     reg_.add(m_runs, {s.rule, std::string(outcome)});
+    reg_.observe(m_run_duration, {s.rule}, took.count());
     for (const auto& it : s.items) {
         switch (it.what) {
         case sync::action::import:
@@ -308,15 +338,38 @@ void daemon_metrics::record_run(const sync::run_summary& s, std::chrono::system_
         reg_.add(m_prune_failures, {s.rule});
         reg_.add(m_errors, {s.rule, "prune"}, static_cast<double>(s.prune_errors.size()));
     }
-    if (outcome == "ok") {
-        auto secs = std::chrono::duration<double>(finished.time_since_epoch()).count();
-        reg_.set(m_last_success, {s.rule}, std::floor(secs * 1000) / 1000);
-    }
+    if (outcome == "ok") set_last_success(s.rule, finished);
 }
 
-void daemon_metrics::record_run_failure(const std::string& rule, const error& e)
+void daemon_metrics::restore_last_success(const std::string& rule, std::chrono::system_clock::time_point at)
+{
+    auto known = last_success_.find(rule);
+    if (known == last_success_.end() || known->second < at) set_last_success(rule, at);
+}
+
+void daemon_metrics::set_last_success(const std::string& rule, std::chrono::system_clock::time_point at)
+{
+    last_success_[rule] = at;
+    auto secs = std::chrono::duration<double>(at.time_since_epoch()).count();
+    reg_.set(m_last_success, {rule}, std::floor(secs * 1000) / 1000);
+}
+
+void daemon_metrics::refresh_staleness(std::chrono::system_clock::time_point now)
+{
+    for (const auto& [rule, at] : last_success_)
+        reg_.set(m_since_success, {rule}, std::max(0.0, std::chrono::duration<double>(now - at).count()));
+}
+
+void daemon_metrics::set_schedule_interval(const std::string& rule, std::optional<std::chrono::seconds> every)
+{
+    if (every) reg_.set(m_interval, {rule}, static_cast<double>(every->count()));
+    else reg_.remove(m_interval, {rule});
+}
+
+void daemon_metrics::record_run_failure(const std::string& rule, const error& e, std::chrono::duration<double> took)
 {
     reg_.add(m_runs, {rule, "failed"});
+    reg_.observe(m_run_duration, {rule}, took.count());
     reg_.add(m_errors, {rule, std::string(to_string(e.code))});
 }
 
@@ -355,6 +408,9 @@ void daemon_metrics::set_rules(std::int64_t n)
 void daemon_metrics::forget_rule(const std::string& rule)
 {
     reg_.remove_matching(m_last_success, "rule", rule);
+    reg_.remove_matching(m_since_success, "rule", rule);
+    reg_.remove_matching(m_interval, "rule", rule);
+    last_success_.erase(rule);
 }
 
 // Notifications: declared on first use, so a daemon without `notify:` shows no such family.

@@ -10,6 +10,7 @@
 #include <wfsync/app/notifications.hpp>
 #include <wfsync/config/config.hpp>
 #include <wfsync/connector/connector.hpp>
+#include <wfsync/core/build_info.hpp>
 #include <wfsync/core/log.hpp>
 #include <wfsync/net/http_client.hpp>
 #include <wfsync/schedule/clock.hpp>
@@ -26,6 +27,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -35,6 +37,14 @@
 namespace wfsync::app {
 
 namespace {
+
+/// Secrets are read when a tenant is contacted; saying at start-up and reload which cannot
+/// be read now spares waiting for the first run of their rules to find out.
+void warn_unreadable_secrets(const config::config& cfg)
+{
+    for (const auto& i : config::unreadable_secrets(cfg))
+        log::warn("{} (runs contacting this tenant will fail until it can be read)", i.str());
+}
 
 using wall_time = std::chrono::system_clock::time_point;
 
@@ -51,6 +61,19 @@ struct generation {
     std::shared_ptr<const config::config> cfg;
     std::shared_ptr<sync::engine> engine;
 };
+
+/// The gap between a rule's next two fires after `now`; nullopt without a schedule.
+std::optional<std::chrono::seconds> schedule_interval(const config::rule& r, std::chrono::system_clock::time_point now)
+{
+    if (r.schedule.empty()) return std::nullopt;
+    auto parsed = wfsync::schedule::schedule::parse(r.schedule, r.timezone);
+    if (!parsed) return std::nullopt;
+    auto first = parsed->next_after(std::chrono::floor<std::chrono::seconds>(now));
+    if (first == wfsync::schedule::schedule::never) return std::nullopt;
+    auto second = parsed->next_after(first);
+    if (second == wfsync::schedule::schedule::never) return std::nullopt;
+    return second - first;
+}
 
 std::string fingerprint(const config::rule& r)
 {
@@ -107,6 +130,7 @@ public:
             return exit_tempfail;
         }
 
+        restore_rule_states(*current_.cfg);
         scheduler_.set_jobs(job_specs(*current_.cfg));
         scheduler_.start();
         resume_pending_jobs();
@@ -129,6 +153,9 @@ public:
         if (auto jobs = store_->open_jobs(); jobs) metrics_.set_pending_jobs(static_cast<std::int64_t>(jobs->size()));
         if (auto held = store_->held_intents(); held) metrics_.set_held_imports(static_cast<std::int64_t>(held->size()));
         metrics_.set_rules(static_cast<std::int64_t>(current_.cfg->rules.size()));
+        auto now = std::chrono::system_clock::now();
+        metrics_.refresh_staleness(now);
+        for (const auto& r : current_.cfg->rules) metrics_.set_schedule_interval(r.name, schedule_interval(r, now));
         // The scheduler counts skipped fires; the registry learns the increase since last time.
         for (const auto& j : scheduler_.status()) {
             auto& seen = overlap_seen_[j.name];
@@ -140,6 +167,7 @@ public:
     boost::json::object status() override
     {
         daemon_status d;
+        d.version = std::string(build_info::version());
         d.started_at = started_at_;
         d.config_file = config_file_;
         d.ready = ready();
@@ -212,6 +240,34 @@ private:
         return out;
     }
 
+    /// What the state says about each rule's past runs (a restart, a rule added by a reload):
+    /// /status and the last-success gauge are right before the rule runs again here.
+    void restore_rule_states(const config::config& cfg)
+    {
+        auto ok = store_->last_successes();
+        if (!ok) {
+            log::warn("cannot read the rules' last successes: {}", ok.error().what());
+            return;
+        }
+        for (const auto& r : cfg.rules) {
+            auto& st = states_[r.name];
+            auto found = std::find_if(ok->begin(), ok->end(), [&](const auto& x) { return x.rule == r.name; });
+            if (found != ok->end()) {
+                auto at = std::chrono::system_clock::from_time_t(found->finished_at);
+                if (!st.last_success || *st.last_success < at) st.last_success = at;
+                metrics_.restore_last_success(r.name, at);
+            }
+            if (st.last_run) continue;  // this daemon ran it already
+            store::history_filter f;
+            f.rule = r.name;
+            f.limit = 1;
+            if (auto runs = store_->list_runs(f); runs && !runs->empty() && !runs->front().outcome.empty()) {
+                st.last_run = std::chrono::system_clock::from_time_t(runs->front().started_at);
+                st.last_outcome = runs->front().outcome;
+            }
+        }
+    }
+
     /// Jobs a previous daemon left running (a restart, a kill -9) are picked up now rather
     /// than at the rule's next fire: every rule touching such a tenant runs once.
     void resume_pending_jobs()
@@ -224,7 +280,7 @@ private:
             bool touches = tenants.contains(r.source);
             for (const auto& t : r.targets) touches = touches || tenants.contains(t);
             if (touches && scheduler_.trigger(r.name))
-                log::info("rule {}: running now to resume {} pending jobs", r.name, open->size());
+                log::info({.rule = r.name}, "running now to resume {} pending jobs", open->size());
         }
     }
 
@@ -238,18 +294,21 @@ private:
         st.last_run = std::chrono::system_clock::now();
         sync::run_options o;
         o.command = "serve";
+        auto began = std::chrono::steady_clock::now();
         auto s = co_await gen.engine->run(*r, o);
+        std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+        auto finished = std::chrono::system_clock::now();
         if (!s) {
             st.last_outcome = "failed";
-            metrics_.record_run_failure(name, s.error());
-            log::error("rule {}: run failed: {}", name, s.error().what());
+            metrics_.record_run_failure(name, s.error(), took);
+            log::error({.rule = name}, "run failed: {}", s.error().what());
             notifier_.status(fmt::format("rule {}: failed: {}", name, log::redact(s.error().what())));
         } else {
-            metrics_.record_run(*s);
-            st.last_outcome = s->errors == 0 ? "ok" : (s->imported + s->unchanged > 0 ? "partial" : "failed");
-            if (s->errors == 0) st.last_success = std::chrono::system_clock::now();
-            notifier_.status(fmt::format("rule {}: {} imported, {} unchanged, {} drift, {} errors", name,
-                                         s->imported, s->unchanged, s->drift, s->errors));
+            metrics_.record_run(*s, finished, took);
+            st.last_outcome = std::string(daemon_metrics::outcome_of(*s));
+            if (s->errors == 0) st.last_success = finished;
+            notifier_.status(fmt::format("rule {}: {} imported, {} unchanged, {} drift, {} errors", name, s->imported,
+                                         s->unchanged, s->drift, s->errors));
         }
         // After the run is recorded and reported: a slow receiver delays only this.
         co_await notices_.after_run(gen.cfg, name, s);
@@ -274,9 +333,11 @@ private:
             log::warn("reload: state.path changed; it takes effect after a restart");
         if (cfg->admin.listen != current_.cfg->admin.listen)
             log::warn("reload: admin.listen changed; it takes effect after a restart");
+        warn_unreadable_secrets(*cfg);
         for (const auto& r : current_.cfg->rules)
             if (!cfg->find_rule(r.name)) metrics_.forget_rule(r.name);
         current_ = make_generation(std::move(cfg));
+        restore_rule_states(*current_.cfg);
         scheduler_.set_jobs(job_specs(*current_.cfg));
         metrics_.record_reload(true);
         notifier_.ready();
@@ -355,6 +416,7 @@ int run_serve(const std::string& config_file, serve_options opts, std::ostream& 
     log::level lvl = log::level::info;
     log::parse_level(cfg->log.level, lvl);
     log::init(lvl, cfg->log.format == "json" ? log::format::json : log::format::text);
+    warn_unreadable_secrets(*cfg);
 
     // The daemon changes the state for its whole life: it holds the state's lock as long.
     auto lock = store::state_lock::acquire(cfg->state.path, "wfsync serve", opts.wait);

@@ -164,6 +164,7 @@ int run_status(const config::config& cfg, bool json_out, std::ostream& out, std:
     cs.request_timeout = milliseconds{10'000};
     cs.rate_per_second = 0;
     cs.user_agent = "wfsync-status/0.1";
+    cs.proxy = "";  // the admin endpoint is local: never through the environment's proxy
 
     asio::io_context ioc;
     std::optional<result<net::http_response>> got;

@@ -277,6 +277,48 @@ std::optional<std::string> timezone_problem(const std::string& tz)
     return fmt::format("unknown time zone '{}' (no zone file {})", tz, p.string());
 }
 
+/// Where a secret file named `p` in a config in `dir` is.
+fs::path secret_path(const std::string& p, const fs::path& dir)
+{
+    fs::path path(p);
+    if (path.is_absolute()) return path;
+    // systemd's LoadCredential= puts each credential as a bare name in $CREDENTIALS_DIRECTORY.
+    if (const char* cd = std::getenv("CREDENTIALS_DIRECTORY"); cd && *cd && p.find('/') == std::string::npos)
+        return fs::path(cd) / path;
+    return dir.empty() ? path : (dir / path).lexically_normal();
+}
+
+/// `${VAR}` (and `$${` for a literal `${`) expanded from the environment; nullopt with `why`
+/// naming the first variable that is not set. The syntax was checked at load.
+std::optional<std::string> expand_env(std::string_view raw, std::string& why)
+{
+    std::string out;
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        if (raw.compare(i, 3, "$${") == 0) {
+            out += "${";
+            i += 3;
+        } else if (raw.compare(i, 2, "${") == 0) {
+            auto end = raw.find('}', i + 2);
+            if (end == std::string_view::npos) {
+                why = "unterminated ${";
+                return std::nullopt;
+            }
+            auto name = std::string(raw.substr(i + 2, end - i - 2));
+            const char* v = std::getenv(name.c_str());
+            if (!v) {
+                why = fmt::format("variable {} is not set", name);
+                return std::nullopt;
+            }
+            out += v;
+            i = end + 1;
+        } else {
+            out += raw[i++];
+        }
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------
 
 /// One key of a mapping (or one item of a list): the key node gives the position of
@@ -378,11 +420,12 @@ private:
         if (!v) return std::nullopt;
         return resolve(*v);
     }
-    std::optional<text_value> interpolate(std::string_view raw, const entry& e);
+    /// `lookup` false: checks the syntax only (secrets, read later), `interpolated` tells
+    /// whether there was a ${VAR}.
+    std::optional<text_value> interpolate(std::string_view raw, const entry& e, bool lookup = true);
 
     // -- secrets ------------------------------------------------------------------------
     std::optional<secret> load_secret(const fields& f, std::string_view key, bool required);
-    std::optional<std::string> read_secret_file(const entry& e);
     fs::path resolve_secret_path(const std::string& p) const;
 
     // -- sections -----------------------------------------------------------------------
@@ -459,7 +502,7 @@ std::optional<std::vector<entry>> loader::sequence(const entry& e)
     return out;
 }
 
-std::optional<text_value> loader::interpolate(std::string_view raw, const entry& e)
+std::optional<text_value> loader::interpolate(std::string_view raw, const entry& e, bool lookup)
 {
     text_value out;
     bool ok = true;
@@ -478,6 +521,8 @@ std::optional<text_value> loader::interpolate(std::string_view raw, const entry&
             if (!valid_env_name(name)) {
                 add(e, "invalid variable name inside ${...} (letters, digits and _ only)");
                 ok = false;
+            } else if (!lookup) {
+                out.interpolated = true;
             } else if (const char* v = std::getenv(std::string(name).c_str()); !v) {
                 add(e, fmt::format("variable {} is not set", name));
                 ok = false;
@@ -629,37 +674,19 @@ std::string loader::resolve(const std::string& p) const
 
 fs::path loader::resolve_secret_path(const std::string& p) const
 {
-    fs::path path(p);
-    if (path.is_absolute()) return path;
-    // systemd's LoadCredential= puts each credential as a bare name in $CREDENTIALS_DIRECTORY.
-    if (const char* cd = std::getenv("CREDENTIALS_DIRECTORY"); cd && *cd && p.find('/') == std::string::npos)
-        return fs::path(cd) / path;
-    return dir_.empty() ? path : (dir_ / path).lexically_normal();
+    return secret_path(p, dir_);
 }
 
-std::optional<std::string> loader::read_secret_file(const entry& e)
+/// `s`, after reading it if it can be read now: only to register its value with log::redact
+/// (so that no message of this load can repeat it); what cannot be read is no problem yet.
+secret masked(secret s)
 {
-    auto name = str(e);
-    if (!name) return std::nullopt;
-    auto p = resolve_secret_path(*name);
-    std::string why;
-    auto body = read_whole(p, why, 64 * 1024);
-    if (!body) {
-        add(e, fmt::format("cannot read secret file '{}': {}", p.string(), why));
-        return std::nullopt;
-    }
-    // Files written with `echo` end in a newline that is not part of the secret.
-    if (!body->empty() && body->back() == '\n') {
-        body->pop_back();
-        if (!body->empty() && body->back() == '\r') body->pop_back();
-    }
-    if (body->empty()) {
-        add(e, fmt::format("secret file '{}' is empty", p.string()));
-        return std::nullopt;
-    }
-    return body;
+    (void)s.problem();
+    return s;
 }
 
+// Only the reference is checked here; the value is read when a tenant is contacted
+// (with_secrets), so that commands talking to no tenant run without any secret.
 std::optional<secret> loader::load_secret(const fields& f, std::string_view key, bool required)
 {
     auto k_env = fmt::format("{}_env", key);
@@ -679,38 +706,39 @@ std::optional<secret> loader::load_secret(const fields& f, std::string_view key,
         add(*second, fmt::format("give only one of {}, {} and {}", key, k_env, k_file));
         return std::nullopt;
     }
-    std::optional<std::string> value;
-    if (inl) {
-        auto v = scalar(*inl);
-        if (!v) return std::nullopt;
-        if (!v->interpolated) {
-            add(*inl, fmt::format("secrets must not be written inline; use {}, {} or ${{VAR}}", k_env, k_file));
-            return std::nullopt;
-        }
-        value = std::move(v->value);
-    } else if (env) {
-        auto name = str(*env);
-        if (!name) return std::nullopt;
-        if (!valid_env_name(*name)) {
-            add(*env, "expected the name of an environment variable (letters, digits and _)");
-            return std::nullopt;
-        }
-        const char* v = std::getenv(name->c_str());
-        if (!v) {
-            add(*env, fmt::format("variable {} is not set", *name));
-            return std::nullopt;
-        }
-        if (!*v) {
-            add(*env, fmt::format("variable {} is empty", *name));
-            return std::nullopt;
-        }
-        value = v;
-    } else {
-        value = read_secret_file(*file);
-        if (!value) return std::nullopt;
+    const entry& e = inl ? *inl : env ? *env : *file;
+    if (!e.value.IsDefined() || e.value.IsNull()) {
+        add(e, "missing value");
+        return std::nullopt;
     }
-    log::add_secret(*value);
-    return secret(std::move(*value));
+    if (!e.value.IsScalar()) {
+        add(e, e.value.IsMap() ? "expected a single value, got a mapping" : "expected a single value, got a list");
+        return std::nullopt;
+    }
+    const std::string raw = e.value.Scalar();
+    auto m = e.mark();
+    source_location where{file_, m.line >= 0 ? m.line + 1 : 1, m.line >= 0 && m.column >= 0 ? m.column + 1 : 1};
+    if (raw.empty()) {
+        add(e, "must not be empty");
+        return std::nullopt;
+    }
+    if (env) {
+        if (!valid_env_name(raw)) {
+            add(e, "expected the name of an environment variable (letters, digits and _)");
+            return std::nullopt;
+        }
+        return masked(secret(secret::source::env, raw, e.path, where));
+    }
+    auto v = interpolate(raw, e, false);
+    if (!v) return std::nullopt;
+    if (inl) {
+        if (!v->interpolated) {
+            add(e, fmt::format("secrets must not be written inline; use {}, {} or ${{VAR}}", k_env, k_file));
+            return std::nullopt;
+        }
+        return masked(secret(secret::source::text, raw, e.path, where));
+    }
+    return masked(secret(secret::source::file, raw, e.path, where, dir_.string()));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -757,11 +785,13 @@ void loader::parse_admin(const entry& e)
             else add(*p, fmt::format("invalid listen address '{}'; expected host:port, e.g. 127.0.0.1:9470 or [::1]:9470", *v));
         }
     }
+    // Read by the admin server and by `status`, not here: other commands need no token.
     if (auto p = f->get("token_file")) {
-        if (auto body = read_secret_file(*p)) {
-            log::add_secret(*body);
-            cfg_->admin.token = secret(*body);
-            if (auto name = str(*p)) cfg_->admin.token_file = resolve_secret_path(*name).string();
+        if (auto name = str(*p)) {
+            cfg_->admin.token_file = resolve_secret_path(*name).string();
+            auto m = p->mark();
+            cfg_->admin.token = secret(secret::source::file, cfg_->admin.token_file, p->path,
+                                       source_location{file_, m.line + 1, m.column + 1});
         }
     }
 }
@@ -923,7 +953,7 @@ void loader::parse_auth(const entry& e, tenant& t, std::optional<platform> kind)
 void loader::parse_tenant(const entry& e, tenant& t)
 {
     std::vector<std::string> allowed = {"platform", "base_url", "auth", "tls", "entity_id", "workflows",
-                                        "project_id", "workspace_id", "kore"};
+                                        "project_id", "workspace_id", "kore", "proxy"};
     allowed.insert(allowed.end(), net_keys.begin(), net_keys.end());
     auto f = mapping(e, allowed);
     if (!f) return;
@@ -967,6 +997,25 @@ void loader::parse_tenant(const entry& e, tenant& t)
 
     t.net = cfg_->defaults;
     parse_net(*f, t.net);
+
+    if (auto p = f->get("proxy")) {
+        if (auto v = str(*p, true)) {
+            // The whole URL is parsed by the HTTP client; here only what can be told without
+            // quoting it (it may hold a password).
+            auto scheme_end = v->find("://");
+            auto scheme = scheme_end == std::string::npos ? std::string("http") : lower(v->substr(0, scheme_end));
+            auto rest = scheme_end == std::string::npos ? *v : v->substr(scheme_end + 3);
+            if (*v == "none" || v->empty())
+                t.proxy = std::string();
+            else if (scheme != "http")
+                add(*p, fmt::format("proxy scheme '{}' is not supported; use http://[user:password@]host:port, "
+                                    "or none", scheme));
+            else if (rest.empty() || rest.front() == ':' || rest.front() == '/' || rest.back() == '@')
+                add(*p, "proxy has no host; use http://[user:password@]host:port, or none");
+            else
+                t.proxy = *v;
+        }
+    }
 
     // Keys that only mean something on one platform.
     auto only = [&](std::string_view key, platform want) -> const entry* {
@@ -1554,6 +1603,105 @@ load_result load_string(std::string_view text, const std::string& file)
 {
     loader l(file, fs::path(file).parent_path());
     return l.run(text);
+}
+
+std::optional<std::string> secret::fetch(std::string& why) const
+{
+    std::string value;
+    switch (kind_) {
+    case source::value:
+        return value_;
+    case source::env: {
+        const char* v = std::getenv(ref_.c_str());
+        if (!v) {
+            why = fmt::format("variable {} is not set", ref_);
+            return std::nullopt;
+        }
+        value = v;
+        if (value.empty()) {
+            why = fmt::format("variable {} is empty", ref_);
+            return std::nullopt;
+        }
+        break;
+    }
+    case source::text: {
+        auto v = expand_env(ref_, why);
+        if (!v) return std::nullopt;
+        value = std::move(*v);
+        if (value.empty()) {
+            why = "is empty once its variables are expanded";
+            return std::nullopt;
+        }
+        break;
+    }
+    case source::file: {
+        auto name = expand_env(ref_, why);
+        if (!name) return std::nullopt;
+        auto p = secret_path(*name, dir_);
+        auto body = read_whole(p, why, 64 * 1024);
+        if (!body) {
+            why = fmt::format("cannot read secret file '{}': {}", p.string(), why);
+            return std::nullopt;
+        }
+        // Files written with `echo` end in a newline that is not part of the secret.
+        if (!body->empty() && body->back() == '\n') {
+            body->pop_back();
+            if (!body->empty() && body->back() == '\r') body->pop_back();
+        }
+        if (body->empty()) {
+            why = fmt::format("secret file '{}' is empty", p.string());
+            return std::nullopt;
+        }
+        value = std::move(*body);
+        break;
+    }
+    }
+    log::add_secret(value);
+    return value;
+}
+
+std::optional<config_issue> secret::problem() const
+{
+    std::string why;
+    if (fetch(why)) return std::nullopt;
+    return config_issue{where_, key_, std::move(why)};
+}
+
+result<std::string> secret::read() const
+{
+    std::string why;
+    if (auto v = fetch(why)) return std::move(*v);
+    return fail(errc::config, config_issue{where_, key_, std::move(why)}.str());
+}
+
+result<void> secret::resolve()
+{
+    auto v = read();
+    if (!v) return v.error();
+    value_ = std::move(*v);
+    return {};
+}
+
+result<tenant> with_secrets(const tenant& t)
+{
+    tenant out = t;
+    for (secret* s : {&out.auth.client_secret, &out.auth.token, &out.auth.api_key, &out.auth.password})
+        if (!s->empty())
+            if (auto r = s->resolve(); !r) return r.error();
+    return out;
+}
+
+std::vector<config_issue> unreadable_secrets(const config& cfg)
+{
+    std::vector<config_issue> out;
+    auto check = [&](const secret& s) {
+        if (auto p = s.problem()) out.push_back(std::move(*p));
+    };
+    for (const auto& [name, t] : cfg.tenants)
+        for (const secret* s : {&t.auth.client_secret, &t.auth.token, &t.auth.api_key, &t.auth.password})
+            check(*s);
+    check(cfg.admin.token);
+    return out;
 }
 
 load_result load_file(const std::string& path)

@@ -62,6 +62,7 @@ net::client_settings detail::client_settings_for(const config::tenant& t)
     s.concurrency = t.net.concurrency;
     s.rate_per_second = t.net.rate.per_second;
     s.rate_burst = t.net.rate.burst;
+    s.proxy = t.proxy;  // token requests go through the tenant's client, so the same proxy
     return s;
 }
 
@@ -84,7 +85,7 @@ awaitable<result<net::http_response>> detail::send_token_request(net::http_clien
             if (auto hint = net::server_wait_hint(r->headers, std::chrono::system_clock::now()))
                 delay = std::min(cs.max_backoff, std::max(delay, *hint));
         }
-        log::info("tenant {}: {}: {}, asking again in {} ms", tenant, what,
+        log::info({.tenant = tenant}, "{}: {}, asking again in {} ms", what,
                   r ? fmt::format("HTTP {}", r->status) : log::redact(r.error().message), delay.count());
         asio::steady_timer wait(co_await asio::this_coro::executor);
         wait.expires_after(delay);
@@ -115,8 +116,13 @@ void set_attempt_observer(std::function<void(const std::string& tenant, const ne
     observer = std::move(p);
 }
 
-result<std::unique_ptr<connector>> make_connector(executor ex, const config::tenant& t)
+result<std::unique_ptr<connector>> make_connector(executor ex, const config::tenant& config_tenant)
 {
+    // Secrets are read here, when a tenant is about to be contacted, and again for every
+    // connector: a rotated file or variable is picked up by the next run.
+    auto resolved = config::with_secrets(config_tenant);
+    if (!resolved) return resolved.error();
+    const config::tenant& t = *resolved;
     switch (t.kind) {
     case config::platform::zuora:
         return zuora::make_zuora_connector(std::move(ex), t);

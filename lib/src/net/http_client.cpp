@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/net/http_client.hpp>
+#include <wfsync/net/proxy.hpp>
 #include <wfsync/net/retry_hint.hpp>
 
 #include <wfsync/core/log.hpp>
@@ -317,6 +318,7 @@ struct http_client::impl {
     origin base;
     std::string prefix;
     std::optional<error> setup_error;  ///< bad base_url or ca_file: every send fails with it
+    proxy_config proxies;
     std::unique_ptr<ssl::context> tls_ctx;
     std::map<std::string, std::deque<std::unique_ptr<connection>>> idle;
     std::uint64_t opened = 0;
@@ -345,6 +347,13 @@ struct http_client::impl {
                                          "base_url '" + settings.base_url + "' must not have a query");
         }
         setup_tls();
+        if (!settings.proxy)
+            proxies = proxy_config::from_environment();
+        else if (!settings.proxy->empty())
+            proxies = proxy_config::explicit_proxy(*settings.proxy, "the tenant's proxy setting");
+        // A bad proxy URL for the base URL fails every request, before any connection.
+        if (!setup_error)
+            if (auto p = proxy_for(proxies, base.tls, base.host, base.port); !p) setup_error = p.error();
     }
 
     void setup_tls()
@@ -402,27 +411,36 @@ struct http_client::impl {
 
     /// Resolves, connects and (for https) handshakes. `final` is set when retrying is
     /// pointless (the certificate was rejected).
-    awaitable<result<std::unique_ptr<connection>>> open(const origin& o, steady_time until, milliseconds budget,
-                                                        bool& final)
+    awaitable<result<std::unique_ptr<connection>>> open(const origin& o, const proxy_endpoint* px, steady_time until,
+                                                        milliseconds budget, bool& final)
     {
+        // Through a proxy, the TCP connection goes to the proxy; TLS still speaks to `o`.
+        const std::string& host = px ? px->host : o.host;
+        const std::uint16_t port = px ? px->port : o.port;
+        const std::string peer = px ? "proxy " + px->shown() : o.host_port();
         std::vector<tcp::endpoint> eps;
         error_code ec;
-        auto addr = asio::ip::make_address(o.host, ec);
-        bool is_ip = !ec;
-        if (is_ip) {
-            eps.emplace_back(addr, o.port);
+        auto addr = asio::ip::make_address(host, ec);
+        if (!ec) {
+            eps.emplace_back(addr, port);
         } else {
             tcp::resolver resolver(ex);
             asio::steady_timer timer(ex, until);
-            auto r = co_await (resolver.async_resolve(o.host, std::to_string(o.port), use_tuple) ||
+            auto r = co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) ||
                                timer.async_wait(use_tuple));
             if (r.index() == 1)
                 co_return fail(errc::timeout,
-                               fmt::format("resolving {} timed out after {} ms", o.host, budget.count()));
+                               fmt::format("resolving {}{} timed out after {} ms", px ? "proxy " : "", host,
+                                           budget.count()));
             auto& [rec, results] = std::get<0>(r);
-            if (rec) co_return fail(errc::transport, fmt::format("cannot resolve {}: {}", o.host, rec.message()));
+            if (rec)
+                co_return fail(errc::transport,
+                               fmt::format("cannot resolve {}{}: {}", px ? "proxy " : "", host, rec.message()));
             for (auto& e : results) eps.push_back(e.endpoint());
         }
+        error_code ipec;
+        asio::ip::make_address(o.host, ipec);
+        const bool is_ip = !ipec;
 
         auto c = std::make_unique<connection>();
         if (o.tls)
@@ -434,12 +452,15 @@ struct http_client::impl {
         low.expires_at(until);
         auto [cec, ep] = co_await low.async_connect(eps, use_tuple);
         if (cec == beast::error::timeout)
-            co_return fail(errc::timeout,
-                           fmt::format("connect to {} timed out after {} ms", o.host_port(), budget.count()));
-        if (cec) co_return fail(errc::transport, fmt::format("connect to {} failed: {}", o.host_port(), cec.message()));
+            co_return fail(errc::timeout, fmt::format("connect to {} timed out after {} ms", peer, budget.count()));
+        if (cec) co_return fail(errc::transport, fmt::format("connect to {} failed: {}", peer, cec.message()));
         ++opened;
         error_code nd;
         low.socket().set_option(tcp::no_delay(true), nd);
+        if (px && o.tls) {
+            auto t = co_await tunnel(low, o, *px, until, budget, final);
+            if (!t) co_return t.error();
+        }
 
         if (o.tls) {
             auto& s = *c->tls;
@@ -480,6 +501,46 @@ struct http_client::impl {
         co_return c;
     }
 
+    /// Asks the proxy for a tunnel to `o` (RFC 9110 9.3.6). A refusal names the proxy (never
+    /// its credentials) and the status; 407 and other 4xx are final, 5xx may be retried.
+    awaitable<result<void>> tunnel(beast::tcp_stream& s, const origin& o, const proxy_endpoint& px,
+                                   steady_time until, milliseconds budget, bool& final)
+    {
+        const std::string what = fmt::format("proxy {}: CONNECT {}", px.shown(), o.host_port());
+        http::request<http::empty_body> rq{http::verb::connect, o.host_port(), 11};
+        rq.set(http::field::host, o.host_port());
+        rq.set(http::field::user_agent, settings.user_agent);
+        if (auto a = px.authorization(); !a.empty()) rq.set(http::field::proxy_authorization, a);
+        s.expires_at(until);
+        auto [wec, wn] = co_await http::async_write(s, rq, use_tuple);
+        beast::flat_buffer buf;
+        http::response_parser<http::empty_body> parser;
+        parser.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts after it
+        error_code rec;
+        if (!wec) std::tie(rec, std::ignore) = co_await http::async_read(s, buf, parser, use_tuple);
+        auto ec = wec ? wec : rec;
+        if (ec == beast::error::timeout)
+            co_return fail(errc::timeout, fmt::format("{} timed out after {} ms", what, budget.count()));
+        if (ec) co_return fail(errc::transport, fmt::format("{} failed: {}", what, ec.message()));
+        const auto& res = parser.get();
+        int status = static_cast<int>(res.result_int());
+        if (status / 100 == 2) {
+            if (buf.size() != 0)
+                co_return fail(errc::bad_response, what + ": the proxy sent data before the TLS handshake");
+            co_return result<void>{};
+        }
+        final = status < 500;
+        std::string reason(res.reason());
+        // Some proxies (tinyproxy) answer a failed login with 401 rather than 407.
+        std::string hint = status == 407 || status == 401 ? (px.authorization().empty()
+                                                ? " (the proxy wants credentials: http://user:password@host:port)"
+                                                : " (the proxy refused the credentials in the proxy URL)")
+                                         : "";
+        co_return fail(errc::http_status,
+                       fmt::format("{} refused: HTTP {}{}{}{}", what, status, reason.empty() ? "" : " ", reason, hint),
+                       status);
+    }
+
     // ---- one attempt ---------------------------------------------------------------
 
     struct attempt_outcome {
@@ -489,6 +550,7 @@ struct http_client::impl {
     };
 
     awaitable<attempt_outcome> attempt(const origin& o,
+                                       const proxy_endpoint* px,
                                        const http::request<http::string_body>& rq,
                                        const std::string& what,
                                        bool may_replay,
@@ -506,7 +568,7 @@ struct http_client::impl {
                 auto now = std::chrono::steady_clock::now();
                 auto connect_until = std::min(now + settings.connect_timeout, deadline);
                 bool final = false;
-                auto opened_conn = co_await open(o, connect_until, to_ms(connect_until - now), final);
+                auto opened_conn = co_await open(o, px, connect_until, to_ms(connect_until - now), final);
                 if (!opened_conn) {
                     out.err = opened_conn.error();
                     out.final = final;
@@ -531,6 +593,16 @@ struct http_client::impl {
             if (!ex_res.ec) {
                 ++conn->uses;
                 auto& res = ex_res.res;
+                if (px && !o.tls && res.result_int() == 407) {
+                    conn->close();
+                    fail_with(errc::http_status,
+                              fmt::format("proxy {} refused the request: HTTP 407{}", px->shown(),
+                                          px->authorization().empty() ? " (the proxy wants credentials)"
+                                                                      : " (the proxy refused the credentials)"));
+                    out.err.http_status = 407;
+                    out.final = true;
+                    co_return out;
+                }
                 http_response r;
                 r.status = static_cast<int>(res.result_int());
                 for (auto& f : res) r.headers.add(std::string(f.name_string()), std::string(f.value()));
@@ -679,6 +751,8 @@ struct http_client::impl {
         if (!req.absolute_url.empty())
             if (auto q = shown.find('?'); q != std::string::npos) shown = shown.substr(0, q) + "?...";
         const std::string what = fmt::format("{} {}{}", method, o.key(), shown);
+        auto px = proxy_for(proxies, o.tls, o.host, o.port);
+        if (!px) co_return std::move(px).error().context(what);
 
         http::request<http::string_body> rq;
         auto verb = http::string_to_verb(method);
@@ -686,7 +760,8 @@ struct http_client::impl {
             rq.method_string(method);
         else
             rq.method(verb);
-        rq.target(target);
+        // A plain-http request through a proxy names the whole URL (RFC 9112 3.2.2).
+        rq.target(*px && !o.tls ? o.key() + target : target);
         rq.version(11);
         rq.set(http::field::host, o.host_header());
         rq.set(http::field::user_agent, settings.user_agent);
@@ -704,6 +779,8 @@ struct http_client::impl {
         } else {
             rq.body() = std::move(req.body);
         }
+        if (*px && !o.tls)
+            if (auto a = (*px)->authorization(); !a.empty()) rq.set(http::field::proxy_authorization, a);
         rq.keep_alive(true);
         rq.prepare_payload();
 
@@ -729,12 +806,12 @@ struct http_client::impl {
             }
 
             auto start = std::chrono::steady_clock::now();
-            auto out = co_await attempt(o, rq, what, may_retry, deadline);
+            auto out = co_await attempt(o, *px ? &**px : nullptr, rq, what, may_retry, deadline);
             attempt_record rec;
             rec.method = method;
             rec.target = shown;
             rec.attempt = n;
-            rec.elapsed = to_ms(std::chrono::steady_clock::now() - start);
+            rec.elapsed = std::chrono::steady_clock::now() - start;
             if (out.response) {
                 rec.status = out.response->status;
                 out.response->attempts = n;
@@ -757,8 +834,8 @@ struct http_client::impl {
             }
             rec.backoff = wait;
             if (on_attempt) on_attempt(rec);
-            log::debug("{} attempt {}: {} in {} ms{}", what, n,
-                       out.response ? std::to_string(out.response->status) : rec.error, rec.elapsed.count(),
+            log::debug("{} attempt {}: {} in {:.1f} ms{}", what, n,
+                       out.response ? std::to_string(out.response->status) : rec.error, rec.elapsed.count() * 1000,
                        retry ? fmt::format(", retry in {} ms", wait.count()) : "");
 
             if (!retry) {

@@ -127,7 +127,7 @@ awaitable<void> job_loop(std::shared_ptr<scheduler::impl> self, std::shared_ptr<
                 nominal = again;
                 fire = time_point(nominal) + self->draw_jitter(jitter);
                 rec->st.next_fire = fire;
-                log::warn("rule {}: the clock was set back; next run at {}", rec->spec.name, iso(fire));
+                log::warn({.rule = rec->spec.name}, "the clock was set back; next run at {}", iso(fire));
             }
             continue;
         }
@@ -156,12 +156,11 @@ awaitable<void> job_loop(std::shared_ptr<scheduler::impl> self, std::shared_ptr<
             // Judged before this fire starts a run: was the job busy all along?
             if (rec->st.running) {
                 rec->st.skipped_overlap += passed;
-                log::info("rule {}: {} scheduled run(s) skipped: the previous run is still in progress",
-                          rec->spec.name, passed);
+                log::info({.rule = rec->spec.name},
+                          "{} scheduled run(s) skipped: the previous run is still in progress", passed);
             } else {
                 rec->st.missed += passed;
-                log::warn("rule {}: {} scheduled run(s) passed while the scheduler was late",
-                          rec->spec.name, passed);
+                log::warn({.rule = rec->spec.name}, "{} scheduled run(s) passed while the scheduler was late", passed);
             }
         }
 
@@ -191,9 +190,9 @@ awaitable<void> run_job(std::shared_ptr<scheduler::impl> self, std::shared_ptr<j
     } catch (const std::exception& e) {
         failed = true;
         if (ctl->cancelled)  // cancel_runs(): expected at shutdown, not an error of the rule
-            log::warn("rule {}: run cancelled: {}", name, e.what());
+            log::warn({.rule = name}, "run cancelled: {}", e.what());
         else
-            log::error("rule {}: run failed: {}", name, e.what());
+            log::error({.rule = name}, "run failed: {}", e.what());
     } catch (...) {
         failed = true;
         log::error("rule {}: run failed: unknown exception", name);
@@ -255,9 +254,9 @@ void scheduler::impl::schedule_job(const std::shared_ptr<job_rec>& rec)
                 if (cancelled && x.code() == asio::error::operation_aborted)
                     log::debug("rule {}: schedule loop cancelled", name);
                 else
-                    log::error("rule {}: schedule loop ended: {}", name, x.what());
+                    log::error({.rule = name}, "schedule loop ended: {}", x.what());
             } catch (const std::exception& x) {
-                log::error("rule {}: schedule loop ended: {}", name, x.what());
+                log::error({.rule = name}, "schedule loop ended: {}", x.what());
             }
         }));
 }
@@ -276,8 +275,7 @@ bool scheduler::impl::start_run(const std::shared_ptr<job_rec>& rec, const char*
     if (stopped) return false;
     if (rec->st.running) {
         ++rec->st.skipped_overlap;
-        log::info("rule {}: {} run skipped: the previous run is still in progress", rec->spec.name,
-                  why);
+        log::info({.rule = rec->spec.name}, "{} run skipped: the previous run is still in progress", why);
         return false;
     }
     rec->st.running = true;
@@ -286,7 +284,7 @@ bool scheduler::impl::start_run(const std::shared_ptr<job_rec>& rec, const char*
     ++running;
     auto ctl = std::make_shared<task_ctl>();
     rec->run = ctl;
-    log::debug("rule {}: {} run starts", rec->spec.name, why);
+    log::debug({.rule = rec->spec.name}, "{} run starts", why);
     auto slot = ctl->signal.slot();
     asio::co_spawn(ex, run_job(shared_from_this(), rec, ctl),
                    asio::bind_cancellation_slot(slot, [ex = ex, ctl, name = rec->spec.name](std::exception_ptr e) {
@@ -296,7 +294,7 @@ bool scheduler::impl::start_run(const std::shared_ptr<job_rec>& rec, const char*
                        try {
                            std::rethrow_exception(e);
                        } catch (const std::exception& x) {
-                           log::error("rule {}: run ended abnormally: {}", name, x.what());
+                           log::error({.rule = name}, "run ended abnormally: {}", x.what());
                        }
                    }));
     return true;
@@ -382,7 +380,7 @@ void scheduler::set_jobs(std::vector<job_spec> list)
             if (!rec->removed) {
                 s.unschedule_job(*rec);
                 rec->removed = true;
-                log::info("rule {}: removed from the schedule{}", it->first,
+                log::info({.rule = it->first}, "removed from the schedule{}",
                           rec->st.running ? " (its run in progress continues)" : "");
             }
             if (!rec->st.running) {
@@ -430,8 +428,8 @@ void scheduler::start()
         if (!spec.catch_up || !spec.when || !spec.last_run) continue;
         auto first = spec.when->next_after(std::chrono::floor<seconds>(*spec.last_run));
         if (first == schedule::never || time_point(first) > now) continue;
-        log::info("rule {}: the run scheduled for {} was missed (last run {}); catching up",
-                  spec.name, iso(first), iso(*spec.last_run));
+        log::info({.rule = spec.name}, "the run scheduled for {} was missed (last run {}); catching up",
+                  iso(first), iso(*spec.last_run));
         s.start_run(rec, "catch-up");
     }
     log::info("scheduler started with {} job(s)", recs.size());

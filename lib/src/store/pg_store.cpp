@@ -165,6 +165,9 @@ constexpr const char* sql_add_event =
 #define WFSYNC_RUNS_WITH_WORKFLOW                                                                \
     "r.id IN (SELECT run FROM events WHERE source_workflow = $2 "                                \
     "UNION SELECT run FROM events WHERE workflow_name = $2) "
+constexpr const char* sql_last_successes =
+    "SELECT rule, MAX(finished_at) FROM runs WHERE outcome = 'ok' AND rule <> '' AND finished_at > 0 "
+    "GROUP BY rule ORDER BY rule COLLATE \"C\"";
 constexpr const char* sql_list_runs[4] = {
     WFSYNC_RUNS_SELECT "WHERE $1::text IS NOT NULL AND $2::text IS NOT NULL ORDER BY r.id DESC LIMIT $3",
     WFSYNC_RUNS_SELECT "WHERE r.rule = $1 AND $2::text IS NOT NULL ORDER BY r.id DESC LIMIT $3",
@@ -809,6 +812,16 @@ public:
             auto r = q(op, sql_list_runs[filter_variant(f)], {f.rule, f.workflow, sql_limit(f.limit)});
             if (!r) return r.error();
             return collect(*r, read_run, op);
+        });
+    }
+
+    result<std::vector<rule_success>> last_successes() override
+    {
+        constexpr std::string_view op = "read the last successes";
+        return in_tx(op, false, [&]() -> result<std::vector<rule_success>> {
+            auto r = q(op, sql_last_successes);
+            if (!r) return r.error();
+            return collect(*r, [](const rows& q, int i) { return rule_success{q.text(i, 0), q.int64(i, 1)}; }, op);
         });
     }
 

@@ -237,6 +237,9 @@ constexpr const char* sql_add_event =
 #define WFSYNC_RUNS_WITH_WORKFLOW                                                                \
     "r.id IN (SELECT run FROM events WHERE source_workflow = ?2 "                                \
     "UNION SELECT run FROM events WHERE workflow_name = ?2) "
+constexpr const char* sql_last_successes =
+    "SELECT rule, MAX(finished_at) FROM runs WHERE outcome = 'ok' AND rule <> '' AND finished_at > 0 "
+    "GROUP BY rule ORDER BY rule";
 constexpr const char* sql_list_runs[4] = {
     WFSYNC_RUNS_SELECT "ORDER BY r.id DESC LIMIT ?3",
     WFSYNC_RUNS_SELECT "WHERE r.rule = ?1 ORDER BY r.id DESC LIMIT ?3",
@@ -1048,6 +1051,16 @@ public:
             if (!s) return s.error();
             (*s)->bind(1, f.rule).bind(2, f.workflow).bind(3, sql_limit(f.limit));
             return collect(**s, read_run, op);
+        });
+    }
+
+    result<std::vector<rule_success>> last_successes() override
+    {
+        constexpr std::string_view op = "read the last successes";
+        return in_tx(op, false, [&]() -> result<std::vector<rule_success>> {
+            auto s = use(op, sql_last_successes);
+            if (!s) return s.error();
+            return collect(**s, [](const statement& q) { return rule_success{q.text(0), q.int64(1)}; }, op);
         });
     }
 

@@ -134,7 +134,8 @@ awaitable<void> engine::impl::apply_import(const item_scope& at, const connector
 
     result<connector::import_result> done = fail(errc::internal, "no import attempted");
     if (recorded_job) {
-        log::info("tenant {}: following import job {} of an earlier run", target_name, recorded_job->job_id);
+        log::info({.tenant = target_name, .workflow = recorded_job->workflow}, "following import job {} of an earlier run",
+                  recorded_job->job_id);
         connector::import_result pending;
         pending.target_workflow = recorded_job->workflow;
         pending.version = recorded_job->version;

@@ -34,10 +34,8 @@ void engine::impl::backup(const config::rule& r, run_summary& s, store::row_id r
         else if (i.what == action::unchanged) ++s.unchanged;
         else if (i.done) ++s.imported;
         record(s, run, i, started, o);
-        auto lvl = i.what == action::error ? log::level::error : log::level::info;
-        if (log::enabled(lvl))
-            log::write(lvl, fmt::format("run {} rule {}: {} {} '{}' -> {}: {}", s.run_uid, r.name,
-                                        to_string(i.what), r.source, i.workflow_name, target, i.reason));
+        log_item(s, i, fmt::format("{} {} '{}' -> {}: {}", to_string(i.what), r.source, i.workflow_name, target,
+                                   i.reason));
         s.items.push_back(std::move(i));
     };
     if (!cfg->archives.contains(name)) {
@@ -107,11 +105,11 @@ void engine::impl::apply_retention(const config::rule& r, run_summary& s)
         } else if (!pruned->ok()) {
             for (const auto& e : pruned->errors) s.prune_errors.push_back(name + ": " + e.path + ": " + e.detail);
         } else if (!pruned->removed.empty()) {
-            log::info("run {} rule {}: retention removed {} versions from archive {}", s.run_uid, r.name,
+            log::info(run_fields(s), "retention removed {} versions from archive {}",
                       pruned->removed.size(), name);
         }
     }
-    for (const auto& e : s.prune_errors) log::error("run {} rule {}: retention failed: {}", s.run_uid, r.name, e);
+    for (const auto& e : s.prune_errors) log::error(run_fields(s), "retention failed: {}", e);
 }
 
 }  // namespace wfsync::sync

@@ -8,6 +8,7 @@
 #include <wfsync/core/log.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <ctime>
@@ -146,6 +147,7 @@ awaitable<result<run_summary>> engine::impl::run(const config::rule& r, run_opti
         if (!begun) co_return begun.error();
         run_id = begun->id;
     }
+    log::debug(run_fields(s), "{} run of {} -> {}", o.command, r.source, fmt::join(r.targets, ", "));
     auto close = [&](std::string outcome) -> result<void> {
         if (o.dry_run) return {};
         store::run_row row;
@@ -254,6 +256,10 @@ awaitable<result<run_summary>> engine::impl::run(const config::rule& r, run_opti
     s.errors += static_cast<int>(s.prune_errors.size());
     std::string outcome = s.errors == 0 ? "ok" : (s.imported + s.unchanged > 0 ? "partial" : "failed");
     if (auto c = close(outcome); !c) co_return c.error();
+    if (auto lvl = s.errors == 0 ? log::level::info : log::level::warn; log::enabled(lvl))
+        log::write(lvl, fmt::format("run {}: {} imported, {} unchanged, {} drift, {} skipped, {} errors", outcome, s.imported,
+                                    s.unchanged, s.drift, s.skipped, s.errors),
+                   run_fields(s));
     if (auto e = batch.end(); !e) co_return std::move(e.error()).context("recording the run");
     co_return s;
 }

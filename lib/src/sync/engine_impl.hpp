@@ -13,6 +13,7 @@
 #include <wfsync/connector/connector.hpp>
 #include <wfsync/core/async.hpp>
 #include <wfsync/core/duration.hpp>
+#include <wfsync/core/log.hpp>
 #include <wfsync/store/store.hpp>
 #include <wfsync/sync/normalize.hpp>
 
@@ -38,6 +39,32 @@ inline std::int64_t now_ms()
 {
     using namespace std::chrono;
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+/// The log fields of a line about a whole run.
+inline log::fields run_fields(const run_summary& s)
+{
+    return {.rule = s.rule, .run = s.run_uid};
+}
+
+/// The log fields of a line about one item: the tenant is its target (the source when it has
+/// none yet), the version the source's.
+inline log::fields item_fields(const run_summary& s, const item& i)
+{
+    return {.rule = s.rule,
+            .tenant = i.target_tenant.empty() ? std::string_view(i.source_tenant) : std::string_view(i.target_tenant),
+            .workflow = i.source_workflow,
+            .version = i.source_version,
+            .run = s.run_uid};
+}
+
+/// Logs how an item ended: errors and held imports at error, drift at warn, the rest at info.
+inline void log_item(const run_summary& s, const item& i, std::string_view text)
+{
+    auto lvl = i.what == action::error || i.what == action::held ? log::level::error
+               : i.what == action::drift                        ? log::level::warn
+                                                                 : log::level::info;
+    if (log::enabled(lvl)) log::write(lvl, text, item_fields(s, i));
 }
 
 /// A target definition as the stages name it to a connector: id, name and a version.

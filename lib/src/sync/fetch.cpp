@@ -38,7 +38,7 @@ awaitable<result<connector::package>> engine::impl::fetch_package(connector::con
             recorded = j;
             job.job_id = j.job_id;
             job.download_url = j.resume;
-            log::info("tenant {}: resuming export job {} of workflow {}", c.tenant(), j.job_id, wf.id);
+            log::info({.tenant = c.tenant(), .workflow = wf.id, .version = label}, "resuming export job {}", j.job_id);
             break;
         }
     }
@@ -73,7 +73,8 @@ awaitable<result<connector::package>> engine::impl::fetch_package(connector::con
         if (!polled) {
             if (is_retryable(polled.error())) {
                 // The job lives on at the platform; a transient failure to ask is not its end.
-                log::warn("tenant {}: polling export job {}: {}", c.tenant(), job.job_id, polled.error().what());
+                log::warn({.tenant = c.tenant(), .workflow = wf.id}, "polling export job {}: {}", job.job_id,
+                          polled.error().what());
             } else {
                 // An export is only read: a job that failed, or whose package is unusable, is
                 // closed and the next run starts a fresh one.
@@ -208,8 +209,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         ++s.by_listing;
         record(s, run, i, started, o);
         if (log::enabled(log::level::info))
-            log::write(log::level::info, fmt::format("run {} rule {}: unchanged {} '{}' -> {}: {}", s.run_uid, r.name,
-                                                     r.source, i.workflow_name, target, i.reason));
+            log_item(s, i, fmt::format("unchanged {} '{}' -> {}: {}", r.source, i.workflow_name, target, i.reason));
         s.items.push_back(std::move(i));
     }
     if (why_full.empty() && !r.targets.empty()) co_return;
@@ -219,10 +219,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         if (i.what == action::error) ++s.errors;
         if (i.what == action::skip) ++s.skipped;
         record(s, run, i, started, o);
-        auto lvl = i.what == action::error ? log::level::error : log::level::info;
-        if (log::enabled(lvl))
-            log::write(lvl, fmt::format("run {} rule {}: {} {} '{}': {}", s.run_uid, r.name, to_string(i.what),
-                               r.source, i.workflow_name, i.reason));
+        log_item(s, i, fmt::format("{} {} '{}': {}", to_string(i.what), r.source, i.workflow_name, i.reason));
         s.items.push_back(std::move(i));
     };
     auto report_error = [&](item i, const error& e, std::string_view doing) {
@@ -313,9 +310,9 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
                     raw = std::move(*z);
                 }
                 auto v = st.put_version(wf->id, version_base.source_version, norm->hash, pkg.format, raw);
-                if (!v) log::error("run {}: cannot store version: {}", s.run_uid, v.error().what());
+                if (!v) log::error(run_fields(s), "cannot store version: {}", v.error().what());
             } else {
-                log::error("run {}: cannot store workflow: {}", s.run_uid, wf.error().what());
+                log::error(run_fields(s), "cannot store workflow: {}", wf.error().what());
             }
         }
 

@@ -54,7 +54,7 @@ awaitable<result<connector::import_result>> engine::impl::wait_import(connector:
                 e.code = errc::unknown_outcome;
                 co_return e;
             }
-            log::warn("tenant {}: polling import job {}: {}", c.tenant(), job.job_id, polled.error().what());
+            log::warn({.tenant = c.tenant()}, "polling import job {}: {}", job.job_id, polled.error().what());
         } else if (polled->done) {
             (void)st.set_job_state(job_row, store::job_state::succeeded, "imported");
             if (polled->target_workflow.empty()) polled->target_workflow = job.target_workflow;

@@ -44,8 +44,9 @@ awaitable<void> engine::impl::mark_imports(const config::rule& r, run_listings& 
         if (!c) co_return;
         auto listing = co_await (*c)->list_workflows();
         if (!listing) {
-            log::warn("rule {}: listing {} again after its imports: {}; the next run compares them in full",
-                      r.name, targets[k], listing.error().what());
+            log::warn({.rule = r.name, .tenant = targets[k]},
+                      "listing {} again after its imports: {}; the next run compares them in full", targets[k],
+                      listing.error().what());
             co_return;
         }
         for (const auto& m : rl.after_import) {

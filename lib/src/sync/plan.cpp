@@ -233,7 +233,8 @@ awaitable<std::optional<planned_import>> engine::impl::plan_import(
         for (const auto& x : *versions)
             if (x.version == it.source_version) v = &x;
         std::string hash;
-        if (!v) log::warn("source {}: '{}' lists no version {}: compared by export only", r.source, src.name,
+        if (!v) log::warn({.rule = r.name, .tenant = r.source, .workflow = src.id, .version = it.source_version},
+                          "source {}: '{}' lists no version {}: compared by export only", r.source, src.name,
                           it.source_version);
         if (v) {
             bool other = false;
@@ -248,7 +249,7 @@ awaitable<std::optional<planned_import>> engine::impl::plan_import(
     if (!same_as && view->other_space && !view->latest_hash.empty()) {
         // Only a shortcut here: a source that cannot be read that way leaves the import to decide.
         auto rh = co_await source_read_hash();
-        if (!rh) log::warn("run {} rule {}: '{}': {}", s.run_uid, r.name, src.name, rh.error().what());
+        if (!rh) log::warn(run_fields(s), "'{}': {}", src.name, rh.error().what());
         else same_read = !rh->empty() && *rh == view->latest_hash;
     }
     if (!view->latest_hash.empty() && (view->latest_hash == norm.hash || same_as || same_read)) {

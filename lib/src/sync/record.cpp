@@ -30,7 +30,7 @@ void engine::impl::record(const run_summary& s, store::row_id run, const item& i
     e.content_hash = i.content_hash;
     e.message = log::redact(i.reason);
     e.duration_ms = now_ms() - started;
-    if (auto r = st.add_event(e); !r) log::error("run {}: cannot record event: {}", s.run_uid, r.error().what());
+    if (auto r = st.add_event(e); !r) log::error(run_fields(s), "cannot record event: {}", r.error().what());
 }
 
 awaitable<void> engine::impl::commit_periodically(boost::asio::steady_timer& timer, const bool& stop, milliseconds period)
@@ -46,7 +46,6 @@ awaitable<void> engine::impl::commit_periodically(boost::asio::steady_timer& tim
 void engine::impl::finish_item(const item_scope& at, item&& done)
 {
     auto& s = at.s;
-    const auto& r = at.r;
     const auto& o = at.o;
     at.outcome = {done.what, done.done, done.target_workflow};
     switch (done.what) {
@@ -66,15 +65,10 @@ void engine::impl::finish_item(const item_scope& at, item&& done)
     }
     if (done.drifted && done.what != action::drift) ++s.drift;
     record(s, at.run, done, at.started, o);
-    auto lvl = done.what == action::error || done.what == action::held ? log::level::error
-               : done.what == action::drift                             ? log::level::warn
-                                                                         : log::level::info;
-    if (log::enabled(lvl))
-        log::write(lvl, fmt::format("run {} rule {}: {} {} '{}' -> {} {}: {}", s.run_uid, r.name,
-                                    to_string(done.what), done.source_tenant, done.workflow_name,
-                                    done.target_tenant,
-                                    done.target_version.empty() ? done.target_workflow : done.target_version,
-                                    done.reason));
+    log_item(s, done,
+             fmt::format("{} {} '{}' -> {} {}: {}", to_string(done.what), done.source_tenant, done.workflow_name,
+                         done.target_tenant, done.target_version.empty() ? done.target_workflow : done.target_version,
+                         done.reason));
     s.items.push_back(std::move(done));
 }
 

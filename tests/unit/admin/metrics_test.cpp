@@ -5,6 +5,7 @@
 #include "prom_parser.hpp"
 
 #include <wfsync/app/metrics.hpp>
+#include <wfsync/core/build_info.hpp>
 #include <wfsync/core/error.hpp>
 #include <wfsync/net/http_client.hpp>
 #include <wfsync/sync/engine.hpp>
@@ -214,7 +215,7 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
                           {"verify_every: last compared in full at 2026-11-28T10:00:00Z", 1},
                           {"verify_every: last compared in full at 2026-11-28T11:00:00Z", 3}};
     auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1'763'900'000));
-    m.record_run(s, t);
+    m.record_run(s, t, std::chrono::seconds(2));
 
     const auto& r = m.registry();
     BOOST_TEST(r.value("wfsync_runs_total", {"nightly", "ok"}) == 1);
@@ -243,7 +244,7 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     p.imported = 1;
     p.errors = 4;
     p.held = 1;
-    m.record_run(p, t + std::chrono::hours(1));
+    m.record_run(p, t + std::chrono::hours(1), std::chrono::seconds(2));
     BOOST_TEST(r.value("wfsync_runs_total", {"nightly", "partial"}) == 1);
     BOOST_TEST(r.value("wfsync_errors_total", {"nightly", "timeout"}) == 2);
     BOOST_TEST(r.value("wfsync_errors_total", {"nightly", "conflict"}) == 1);
@@ -256,7 +257,7 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     f.items.push_back(e1);
     f.errors = 1;
     BOOST_TEST(daemon_metrics::outcome_of(f) == "failed");
-    m.record_run(f, t);
+    m.record_run(f, t, std::chrono::seconds(2));
     BOOST_TEST(r.value("wfsync_runs_total", {"nightly", "failed"}) == 1);
 
     // A backup whose retention failed: counted for alerting, and as errors of kind prune.
@@ -264,11 +265,11 @@ BOOST_AUTO_TEST_CASE(record_run_counts_items_and_outcome)
     b.rule = "backup";
     b.prune_errors = {"local: x.zip: permission denied"};
     b.errors = 1;
-    m.record_run(b, t);
+    m.record_run(b, t, std::chrono::seconds(2));
     BOOST_TEST(r.value("wfsync_archive_prune_failures_total", {"backup"}) == 1);
     BOOST_TEST(r.value("wfsync_errors_total", {"backup", "prune"}) == 1);
 
-    m.record_run_failure("nightly", make_error(errc::transport, "connect refused"));
+    m.record_run_failure("nightly", make_error(errc::transport, "connect refused"), std::chrono::milliseconds(300));
     m.record_overlap_skip("nightly");
     m.record_overlap_skip("nightly");
     BOOST_TEST(r.value("wfsync_runs_total", {"nightly", "failed"}) == 2);
@@ -328,6 +329,95 @@ BOOST_AUTO_TEST_CASE(record_attempt_counts_statuses_retries_and_latency)
     BOOST_TEST(*doc.get("wfsync_http_request_duration_seconds_bucket{tenant=zuora-prod,le=2.5}") == 3);
     BOOST_TEST(*doc.get("wfsync_http_request_duration_seconds_bucket{tenant=zuora-sbx,le=30}") == 0);
     BOOST_TEST(*doc.get("wfsync_http_request_duration_seconds_bucket{tenant=zuora-sbx,le=+Inf}") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(sub_millisecond_attempts_add_up)
+{
+    // 400 attempts of 250 µs: truncated to milliseconds they would sum to 0.
+    daemon_metrics m;
+    net::attempt_record a;
+    a.status = 200;
+    a.elapsed = std::chrono::microseconds(250);
+    for (int i = 0; i < 400; ++i) m.record_attempt("zuora-prod", a);
+    BOOST_TEST(m.registry().sum("wfsync_http_request_duration_seconds", {"zuora-prod"}) == 0.1,
+               boost::test_tools::tolerance(1e-9));
+    auto doc = test::parse_prometheus(m.render());
+    BOOST_TEST(*doc.get("wfsync_http_request_duration_seconds_bucket{tenant=zuora-prod,le=0.005}") == 400);
+}
+
+BOOST_AUTO_TEST_CASE(run_durations_fill_a_histogram_per_rule_from_seconds_to_an_hour)
+{
+    daemon_metrics m;
+    auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1'763'900'000));
+    sync::run_summary s;
+    s.rule = "nightly";
+    m.record_run(s, t, std::chrono::milliseconds(800));
+    m.record_run(s, t, std::chrono::seconds(4));
+    m.record_run(s, t, std::chrono::minutes(45));
+    m.record_run(s, t, std::chrono::hours(2));
+    m.record_run_failure("other", make_error(errc::transport, "connect refused"), std::chrono::milliseconds(20));
+
+    auto doc = test::parse_prometheus(m.render());
+    BOOST_REQUIRE_MESSAGE(doc.error.empty(), doc.error);
+    BOOST_TEST(doc.types["wfsync_run_duration_seconds"] == "histogram");
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_bucket{rule=nightly,le=0.5}") == 0);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_bucket{rule=nightly,le=1}") == 1);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_bucket{rule=nightly,le=5}") == 2);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_bucket{rule=nightly,le=1800}") == 2);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_bucket{rule=nightly,le=3600}") == 3);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_bucket{rule=nightly,le=+Inf}") == 4);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_count{rule=nightly}") == 4);
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_sum{rule=nightly}") == 0.8 + 4 + 2700 + 7200,
+               boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(*doc.get("wfsync_run_duration_seconds_sum{rule=other}") == 0.02, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(daemon_metrics::run_buckets().front() == 0.5);
+    BOOST_TEST(daemon_metrics::run_buckets().back() == 3600);
+}
+
+BOOST_AUTO_TEST_CASE(a_restored_last_success_ages_at_each_scrape)
+{
+    using namespace std::chrono;
+    daemon_metrics m;
+    auto t = system_clock::time_point(seconds(1'763'900'000));
+    // Nothing known: no series, so no false staleness.
+    m.refresh_staleness(t);
+    BOOST_TEST(m.render().find("wfsync_rule_seconds_since_success{") == std::string::npos);
+
+    m.restore_last_success("nightly", t);
+    m.restore_last_success("nightly", t - hours(5));  // older than known: ignored
+    m.refresh_staleness(t + seconds(90));
+    const auto& r = m.registry();
+    BOOST_TEST(r.value("wfsync_last_success_timestamp_seconds", {"nightly"}) == 1'763'900'000);
+    BOOST_TEST(r.value("wfsync_rule_seconds_since_success", {"nightly"}) == 90);
+
+    // A run that succeeds later moves both.
+    sync::run_summary s;
+    s.rule = "nightly";
+    m.record_run(s, t + seconds(100), seconds(3));
+    m.refresh_staleness(t + seconds(160));
+    BOOST_TEST(r.value("wfsync_last_success_timestamp_seconds", {"nightly"}) == 1'763'900'100);
+    BOOST_TEST(r.value("wfsync_rule_seconds_since_success", {"nightly"}) == 60);
+    // A failed run leaves them.
+    m.record_run_failure("nightly", make_error(errc::transport, "down"), seconds(1));
+    m.refresh_staleness(t + seconds(400));
+    BOOST_TEST(r.value("wfsync_rule_seconds_since_success", {"nightly"}) == 300);
+
+    m.forget_rule("nightly");
+    m.refresh_staleness(t + seconds(500));
+    BOOST_TEST(m.render().find("wfsync_rule_seconds_since_success{") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(build_info_names_version_revision_and_build_type)
+{
+    daemon_metrics m;
+    auto doc = test::parse_prometheus(m.render());
+    BOOST_REQUIRE_MESSAGE(doc.error.empty(), doc.error);
+    BOOST_TEST(doc.types["wfsync_build_info"] == "gauge");
+    auto key = "wfsync_build_info{version=" + std::string(build_info::version()) +
+               ",revision=" + std::string(build_info::revision()) + ",build_type=" + std::string(build_info::build_type()) + "}";
+    BOOST_TEST(doc.get(key).value_or(0) == 1, key);
+    BOOST_TEST(!build_info::revision().empty());
+    BOOST_TEST(!build_info::build_type().empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,6 +46,14 @@ std::vector<cfg::config_issue> require_issues(const cfg::load_result& r)
 }
 
 /// The one issue with this YAML path; fails the test if there is not exactly one.
+/// A loaded secret's value, read now (secrets are read when used, not at load).
+std::string secret_value(const cfg::secret& s)
+{
+    auto v = s.read();
+    BOOST_TEST_REQUIRE(v.has_value(), (v ? "" : v.error().message));
+    return *v;
+}
+
 cfg::config_issue issue_at(const std::vector<cfg::config_issue>& v, const std::string& path)
 {
     const cfg::config_issue* found = nullptr;
@@ -72,6 +80,13 @@ const std::string two_tenants = R"y(tenants:
     base_url: https://b.example
     auth: {type: bearer, token_env: WFT_TOKEN_A}
 )y";
+
+/// One bearer tenant `a` whose token is the variable `var`.
+std::string two_tenants_with_token(const std::string& var)
+{
+    return "tenants:\n  a:\n    platform: zuora\n    base_url: https://a.example\n"
+           "    auth: {type: bearer, token_env: " + var + "}\n";
+}
 
 struct env_fixture {
     env_fixture()
@@ -176,7 +191,7 @@ rules:
     BOOST_TEST(z->where.str() == "full.yaml:12:3");
     BOOST_TEST((z->auth.type == cfg::auth_type::oauth2));
     BOOST_TEST(z->auth.client_id == "client-id-123");
-    BOOST_TEST(z->auth.client_secret.reveal() == "s3cret-from-env-xyz");
+    BOOST_TEST(secret_value(z->auth.client_secret) == "s3cret-from-env-xyz");
     BOOST_TEST(z->auth.token_url == "https://t.example/oauth/token");
     BOOST_TEST(z->entity_id == "ent-1");
     // Overrides win, everything else comes from defaults.
@@ -192,7 +207,7 @@ rules:
     BOOST_TEST_REQUIRE(p);
     BOOST_TEST(p->base_url == "http://127.0.0.1:8080/prefix");
     BOOST_TEST((p->auth.type == cfg::auth_type::bearer));
-    BOOST_TEST(p->auth.token.reveal() == "bearer-token-abcdef");
+    BOOST_TEST(secret_value(p->auth.token) == "bearer-token-abcdef");
     BOOST_TEST(!p->tls.verify);
     BOOST_TEST(p->net.rate.per_second == 5.0 / 3600.0);
     BOOST_TEST(p->net.rate.burst == 1);
@@ -201,7 +216,7 @@ rules:
     const auto* k = c->find_tenant("kdev");
     BOOST_TEST_REQUIRE(k);
     BOOST_TEST((k->kind == cfg::platform::kore));
-    BOOST_TEST(k->auth.api_key.reveal() == "s3cret-from-env-xyz");
+    BOOST_TEST(secret_value(k->auth.api_key) == "s3cret-from-env-xyz");
     BOOST_TEST_REQUIRE(k->workflows.size() == 2u);
     BOOST_TEST(k->workflows[0].id == "a-1");
     BOOST_TEST(k->workflows[0].flow_id == "cf-1");
@@ -217,7 +232,7 @@ rules:
     BOOST_TEST(s->auth.user == "ops");
     BOOST_TEST(s->auth.domain == "acme");
     BOOST_TEST(s->auth.project == "eu");
-    BOOST_TEST(s->auth.password.reveal() == "s3cret-from-env-xyz");
+    BOOST_TEST(secret_value(s->auth.password) == "s3cret-from-env-xyz");
     BOOST_TEST(!c->find_tenant("nope"));
 
     BOOST_TEST_REQUIRE(c->archives.size() == 2u);
@@ -453,28 +468,79 @@ BOOST_AUTO_TEST_CASE(one_version_platforms_default_to_active_and_refuse_latest)
                         "version: all cannot be honoured: source 's1' is a secmaster tenant"));
 }
 
-BOOST_AUTO_TEST_CASE(missing_variable_is_named_without_leaking_values)
+BOOST_AUTO_TEST_CASE(a_missing_variable_in_a_secret_fails_when_it_is_read_not_at_load)
 {
-    auto issues = require_issues(cfg::load_string(R"y(tenants:
+    // Secrets are lazy: the load succeeds, reading names file:line:col, key and variable.
+    auto c = require_ok(cfg::load_string(R"y(tenants:
   a:
     platform: zuora
     base_url: https://a.example
     auth: {type: oauth2, client_id: "${WFT_ID}", client_secret: "pre-${WFT_NOT_SET}-post"}
+  b:
+    platform: zuora
+    base_url: https://b.example
+    auth: {type: bearer, token_env: WFT_NOT_SET}
 )y", "v.yaml"));
-    BOOST_TEST_REQUIRE(issues.size() == 1u, all_text(issues));
-    BOOST_TEST(issues[0].str() == "v.yaml:5:65: tenants.a.auth.client_secret: variable WFT_NOT_SET is not set");
-    BOOST_TEST(!contains(all_text(issues), "pre-"));
-    BOOST_TEST(!contains(all_text(issues), "client-id-123"));
+    auto a = c->find_tenant("a")->auth.client_secret.read();
+    BOOST_TEST_REQUIRE(a.has_error());
+    BOOST_TEST(a.error().code == errc::config);
+    BOOST_TEST(a.error().message == "v.yaml:5:65: tenants.a.auth.client_secret: variable WFT_NOT_SET is not set");
+    BOOST_TEST(!contains(a.error().message, "pre-"));
+    auto b = cfg::with_secrets(*c->find_tenant("b"));
+    BOOST_TEST_REQUIRE(b.has_error());
+    BOOST_TEST(b.error().message == "v.yaml:9:37: tenants.b.auth.token_env: variable WFT_NOT_SET is not set");
+    auto problems = cfg::unreadable_secrets(*c);
+    BOOST_TEST_REQUIRE(problems.size() == 2u);
+    BOOST_TEST(problems[0].path == "tenants.a.auth.client_secret");
+    BOOST_TEST(problems[1].path == "tenants.b.auth.token_env");
 
-    issues = require_issues(cfg::load_string(two_tenants + "    entity_id: ${WFT_NOT_SET}\n", "v.yaml"));
+    // Once the variable exists, the same config gives the value: read when used, every time.
+    ::setenv("WFT_LATE", "late-value-1", 1);
+    c = require_ok(cfg::load_string(two_tenants_with_token("WFT_LATE"), "v.yaml"));
+    auto t = cfg::with_secrets(*c->find_tenant("a"));
+    BOOST_TEST_REQUIRE(t.has_value());
+    BOOST_TEST(secret_value(t->auth.token) == "late-value-1");
+    ::setenv("WFT_LATE", "rotated-value-2", 1);
+    t = cfg::with_secrets(*c->find_tenant("a"));
+    BOOST_TEST_REQUIRE(t.has_value());
+    BOOST_TEST(secret_value(t->auth.token) == "rotated-value-2");
+    ::unsetenv("WFT_LATE");
+    BOOST_TEST(cfg::unreadable_secrets(*c).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(tenant_proxy_key)
+{
+    auto c = require_ok(cfg::load_string(two_tenants + "    proxy: http://u:pw@proxy.corp:3128\n", "p.yaml"));
+    BOOST_TEST(!c->find_tenant("a")->proxy.has_value());  // absent: from the environment
+    BOOST_TEST(c->find_tenant("b")->proxy.value() == "http://u:pw@proxy.corp:3128");
+    c = require_ok(cfg::load_string(two_tenants + "    proxy: none\n", "p.yaml"));
+    BOOST_TEST(c->find_tenant("b")->proxy.value() == "");
+    c = require_ok(cfg::load_string(two_tenants + "    proxy: \"\"\n", "p.yaml"));
+    BOOST_TEST(c->find_tenant("b")->proxy.value() == "");
+    auto issues = require_issues(cfg::load_string(two_tenants + "    proxy: https://u:pw-x@proxy.corp:3128\n", "p.yaml"));
+    BOOST_TEST(issue_at(issues, "tenants.b.proxy").str() ==
+               "p.yaml:10:12: tenants.b.proxy: proxy scheme 'https' is not supported; use "
+               "http://[user:password@]host:port, or none");
+    BOOST_TEST(!contains(all_text(issues), "pw-x"));
+    issues = require_issues(cfg::load_string(two_tenants + "    proxy: \"http://\"\n", "p.yaml"));
+    BOOST_TEST(contains(issue_at(issues, "tenants.b.proxy").message, "proxy has no host"));
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_variable_outside_secrets_is_still_a_load_error)
+{
+    auto issues = require_issues(cfg::load_string(two_tenants + "    entity_id: ${WFT_NOT_SET}\n", "v.yaml"));
     BOOST_TEST(issue_at(issues, "tenants.b.entity_id").message == "variable WFT_NOT_SET is not set");
     issues = require_issues(cfg::load_string(R"y(tenants:
   a:
     platform: zuora
-    base_url: https://a.example
+    base_url: "https://${WFT_NOT_SET}.example"
     auth: {type: bearer, token_env: WFT_NOT_SET}
 )y", "v.yaml"));
-    BOOST_TEST(issue_at(issues, "tenants.a.auth.token_env").message == "variable WFT_NOT_SET is not set");
+    BOOST_TEST_REQUIRE(issues.size() == 1u, all_text(issues));
+    BOOST_TEST(issues[0].path == "tenants.a.base_url");
+    // A variable name that cannot be one is a structural error, found at load.
+    issues = require_issues(cfg::load_string(two_tenants_with_token("1-bad"), "v.yaml"));
+    BOOST_TEST(contains(issue_at(issues, "tenants.a.auth.token_env").message, "expected the name of an environment variable"));
 }
 
 BOOST_AUTO_TEST_CASE(dollar_escape_and_interpolation_in_plain_values)
@@ -506,19 +572,22 @@ BOOST_AUTO_TEST_CASE(secret_files_and_env)
 )y";
     // Relative to the config file's directory.
     auto c = require_ok(cfg::load_string(yaml, dir.file("wfsync.yaml")));
-    BOOST_TEST(c->find_tenant("a")->auth.client_secret.reveal() == "file-secret-value-1");
-    BOOST_TEST(c->find_tenant("b")->auth.token.reveal() == "file-secret-value-1");
-    BOOST_TEST(c->find_tenant("k")->auth.api_key.reveal() == "s3cret-from-env-xyz");
+    BOOST_TEST(secret_value(c->find_tenant("a")->auth.client_secret) == "file-secret-value-1");
+    BOOST_TEST(secret_value(c->find_tenant("b")->auth.token) == "file-secret-value-1");
+    BOOST_TEST(secret_value(c->find_tenant("k")->auth.api_key) == "s3cret-from-env-xyz");
 
     // A bare name is looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
     test::temp_dir creds;
     creds.write("zsecret", "from-credentials-dir\n");
     ::setenv("CREDENTIALS_DIRECTORY", creds.path().c_str(), 1);
     c = require_ok(cfg::load_string(yaml, dir.file("wfsync.yaml")));
+    BOOST_TEST(secret_value(c->find_tenant("a")->auth.client_secret) == "from-credentials-dir");
+    // Looked up when read: a shell without the variable reads the config's directory.
     ::unsetenv("CREDENTIALS_DIRECTORY");
-    BOOST_TEST(c->find_tenant("a")->auth.client_secret.reveal() == "from-credentials-dir");
+    BOOST_TEST(secret_value(c->find_tenant("a")->auth.client_secret) == "file-secret-value-1");
 
-    auto issues = require_issues(cfg::load_string(R"y(tenants:
+    // Unreadable files do not fail the load; they are reported when read.
+    c = require_ok(cfg::load_string(R"y(tenants:
   a:
     platform: zuora
     base_url: https://a.example
@@ -528,10 +597,22 @@ BOOST_AUTO_TEST_CASE(secret_files_and_env)
     base_url: https://b.example
     auth: {type: bearer, token_file: empty}
 )y", dir.file("w.yaml")));
+    auto issues = cfg::unreadable_secrets(*c);
     BOOST_TEST(issue_at(issues, "tenants.a.auth.client_secret_file").message ==
                "cannot read secret file '" + dir.file("missing-file") + "': No such file or directory");
     BOOST_TEST(issue_at(issues, "tenants.b.auth.token_file").message ==
                "secret file '" + dir.file("empty") + "' is empty");
+    auto a = cfg::with_secrets(*c->find_tenant("a"));
+    BOOST_TEST_REQUIRE(a.has_error());
+    BOOST_TEST(a.error().message == dir.file("w.yaml") + ":5:61: tenants.a.auth.client_secret_file: cannot read "
+                                    "secret file '" + dir.file("missing-file") + "': No such file or directory");
+    // Written later (or rotated), the file is read at the next use.
+    dir.write("missing-file", "now-there-1\n");
+    a = cfg::with_secrets(*c->find_tenant("a"));
+    BOOST_TEST_REQUIRE(a.has_value());
+    BOOST_TEST(secret_value(a->auth.client_secret) == "now-there-1");
+    dir.write("missing-file", "rotated-2\n");
+    BOOST_TEST(secret_value(c->find_tenant("a")->auth.client_secret) == "rotated-2");
 }
 
 BOOST_AUTO_TEST_CASE(inline_secret_is_refused_without_echoing_it)
@@ -640,12 +721,13 @@ BOOST_AUTO_TEST_CASE(a_config_or_secret_that_is_not_a_regular_file_is_refused_wi
 
     auto secret = dir.file("secret");
     BOOST_TEST_REQUIRE(::mkfifo(secret.c_str(), 0600) == 0);
-    auto secret_issues = require_issues(cfg::load_string(R"y(tenants:
+    auto loaded = require_ok(cfg::load_string(R"y(tenants:
   a:
     platform: zuora
     base_url: https://a.example
     auth: {type: oauth2, client_id: id, client_secret_file: secret}
 )y", dir.file("w.yaml")));
+    auto secret_issues = cfg::unreadable_secrets(*loaded);
     BOOST_TEST(issue_at(secret_issues, "tenants.a.auth.client_secret_file").message ==
                "cannot read secret file '" + secret + "': not a regular file but a FIFO");
 }
@@ -685,7 +767,7 @@ BOOST_AUTO_TEST_CASE(load_file_resolves_relative_paths_against_the_config_direct
     BOOST_TEST(c->state.path == dir + "/state");
     BOOST_TEST(c->admin.listen == "[::1]:9471");
     BOOST_TEST(c->admin.token_file == dir + "/secrets/zuora.secret");
-    BOOST_TEST(c->find_tenant("z")->auth.client_secret.reveal() == "zuora-file-secret-777");
+    BOOST_TEST(secret_value(c->find_tenant("z")->auth.client_secret) == "zuora-file-secret-777");
     BOOST_TEST(c->find_tenant("z")->auth.client_id == "plain-client-id");
     BOOST_TEST(c->archives.at("a").path == dir + "/archive-a");
     BOOST_TEST(c->archives.at("b").path == dir + "/state/archive/b");
@@ -777,7 +859,7 @@ BOOST_AUTO_TEST_CASE(example_file_mentions_every_key)
                      "keep_yearly", "oauth2", "bearer", "api_key", "iam_password", "zuora", "kore", "secmaster",
                      "export_path", "import_path", "import_new_path", "dock_status_path", "files_path", "notify",
                      "webhook", "slack", "url", "url_env", "url_file", "secret", "secret_env", "secret_file", "on",
-                     "failure", "drift", "unknown_outcome", "promoted"})
+                     "failure", "drift", "unknown_outcome", "promoted", "proxy"})
         BOOST_TEST(has_word(key), "example does not mention " << key);
 }
 
@@ -792,12 +874,13 @@ BOOST_AUTO_TEST_CASE(example_file_loads)
     ::setenv("ZUORA_PROD_SECRET", "prod-secret-value", 1);
     ::setenv("SECMASTER_TOKEN", "secmaster-token-value", 1);
     auto r = cfg::load_file(WFSYNC_TEST_DATA_DIR "/../../etc/wfsync.example.yaml");
-    ::unsetenv("CREDENTIALS_DIRECTORY");
     auto c = require_ok(r);
     BOOST_TEST(c->tenants.size() >= 4u);
     BOOST_TEST(c->rules.size() >= 2u);
-    BOOST_TEST(c->find_tenant("zuora-sandbox")->auth.client_secret.reveal() == "example-credential-zuora-sbx");
+    BOOST_TEST(secret_value(c->find_tenant("zuora-sandbox")->auth.client_secret) == "example-credential-zuora-sbx");
+    BOOST_TEST(cfg::unreadable_secrets(*c).empty());
     BOOST_TEST(c->notify.size() == 2u);
+    ::unsetenv("CREDENTIALS_DIRECTORY");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

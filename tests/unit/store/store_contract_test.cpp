@@ -419,6 +419,34 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(history, backend_fixture)
 
+BOOST_AUTO_TEST_CASE(last_successes_are_the_newest_ok_run_of_each_rule)
+{
+    auto s = open_store();
+    auto run = [&](const std::string& uid, const std::string& rule, const std::string& outcome, unix_time at) {
+        auto r = s->begin_run(uid, rule, "serve").value();
+        if (outcome.empty()) return;  // still running (or killed)
+        r.outcome = outcome;
+        r.finished_at = at;
+        BOOST_TEST_REQUIRE(s->finish_run(r).has_value());
+    };
+    BOOST_TEST(s->last_successes().value().empty());
+    run("a1", "nightly", "ok", 1'700'000'100);
+    run("a2", "nightly", "ok", 1'700'000'300);
+    run("a3", "nightly", "partial", 1'700'000'400);
+    run("a4", "nightly", "failed", 1'700'000'500);
+    run("a5", "nightly", "", 0);
+    run("b1", "hourly", "failed", 1'700'000'200);
+    run("c1", "backup", "ok", 1'700'000'050);
+    run("d1", "", "ok", 1'700'000'600);  // a run over several rules names none
+
+    auto got = s->last_successes().value();
+    BOOST_TEST_REQUIRE(got.size() == 2u);
+    BOOST_TEST(got[0].rule == "backup");
+    BOOST_TEST(got[0].finished_at == 1'700'000'050);
+    BOOST_TEST(got[1].rule == "nightly");
+    BOOST_TEST(got[1].finished_at == 1'700'000'300);
+}
+
 BOOST_AUTO_TEST_CASE(runs_and_events_newest_first_with_filters)
 {
     auto s = open_store();

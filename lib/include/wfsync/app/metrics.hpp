@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,7 +110,14 @@ std::string escape_help(std::string_view v);
 /// | wfsync_pending_async_jobs                  | gauge     |                   |
 /// | wfsync_held_imports                        | gauge     |                   |
 /// | wfsync_last_success_timestamp_seconds      | gauge     | rule              |
+/// | wfsync_rule_seconds_since_success          | gauge     | rule (computed at scrape time) |
+/// | wfsync_rule_schedule_interval_seconds      | gauge     | rule (scheduled rules) |
+/// | wfsync_run_duration_seconds                | histogram | rule              |
+/// | wfsync_build_info                          | gauge     | version, revision, build_type (value 1) |
 /// | wfsync_config_reloads_total                | counter   | result (ok, failed) |
+/// | wfsync_archive_prune_failures_total        | counter   | rule              |
+/// | wfsync_items_by_listing_total              | counter   | rule              |
+/// | wfsync_items_compared_in_full_total        | counter   | rule, why         |
 /// | wfsync_notifications_total                 | counter   | target, event, outcome (sent, failed, retry, dropped) |
 ///
 /// Thread safety: none (single io thread), like metrics_registry.
@@ -117,6 +125,8 @@ class daemon_metrics {
 public:
     /// Latency buckets in seconds: 5 ms .. 30 s.
     static const std::vector<double>& http_buckets();
+    /// Run duration buckets in seconds: 0.5 s .. 1 h.
+    static const std::vector<double>& run_buckets();
 
     daemon_metrics();
 
@@ -124,12 +134,22 @@ public:
     /// partial when something was imported or unchanged besides errors, else failed), then
     /// per item imports (import/create done, by target), unchanged (incl. adopt), skips,
     /// drift (drift action or a drifted target that was overwritten) and errors by kind;
-    /// an ok run sets last_success to `finished`.
-    void record_run(const sync::run_summary& s,
-                    std::chrono::system_clock::time_point finished = std::chrono::system_clock::now());
-    /// A run that could not happen at all (the engine returned an error): runs_total{failed}
-    /// and errors_total{kind}.
-    void record_run_failure(const std::string& rule, const error& e);
+    /// an ok run sets last_success to `finished`. `took` goes to the run duration histogram.
+    void record_run(const sync::run_summary& s, std::chrono::system_clock::time_point finished,
+                    std::chrono::duration<double> took);
+    /// A run that could not happen at all (the engine returned an error): runs_total{failed},
+    /// errors_total{kind} and its duration.
+    void record_run_failure(const std::string& rule, const error& e, std::chrono::duration<double> took);
+    /// A last success read from the state at start (store::last_successes), so that a
+    /// restarted daemon reports it before its first run; an older time than the one known is
+    /// ignored.
+    void restore_last_success(const std::string& rule, std::chrono::system_clock::time_point at);
+    /// Sets wfsync_rule_seconds_since_success of every rule with a known last success to its
+    /// age at `now`; called before each scrape.
+    void refresh_staleness(std::chrono::system_clock::time_point now);
+    /// The gap between the rule's next two scheduled fires (staleness alerts compare against
+    /// a multiple of it); nullopt for a rule without a schedule drops the series.
+    void set_schedule_interval(const std::string& rule, std::optional<std::chrono::seconds> every);
     /// A scheduled fire skipped because the previous run of the rule was still going.
     void record_overlap_skip(const std::string& rule);
     /// One HTTP attempt to `tenant`: requests_total{status}, retries_total when
@@ -155,7 +175,10 @@ public:
     std::string render() const { return reg_.render(); }
 
 private:
+    void set_last_success(const std::string& rule, std::chrono::system_clock::time_point at);
+
     metrics_registry reg_;
+    std::map<std::string, std::chrono::system_clock::time_point> last_success_;
 };
 
 }  // namespace wfsync::app

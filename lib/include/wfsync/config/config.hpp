@@ -13,20 +13,6 @@
 
 namespace wfsync::config {
 
-/// A secret read from the environment or a file at load time. It has no stream operator and
-/// no implicit conversion, so it cannot end up in a log line by accident; every loaded secret
-/// is also registered with log::add_secret so that it is masked wherever it appears.
-class secret {
-public:
-    secret() = default;
-    explicit secret(std::string value) : value_(std::move(value)) {}
-    const std::string& reveal() const noexcept { return value_; }
-    bool empty() const noexcept { return value_.empty(); }
-
-private:
-    std::string value_;
-};
-
 /// Where a value came from, for error messages: "wfsync.yaml:14:7".
 struct source_location {
     std::string file;
@@ -42,6 +28,52 @@ struct config_issue {
     std::string message;  ///< what is wrong
     /// "wfsync.yaml:14:7: tenants.zuora-prod.auth.client_secret_env: variable ZUORA_SECRET is not set"
     std::string str() const;
+};
+
+/// A secret named by the config: a variable (`*_env`), a file (`*_file`) or a `${VAR}` text.
+/// Loading the config only checks the reference; the value is read when a tenant is
+/// contacted (read, resolve), so commands that talk to no tenant need no secret. It has no
+/// stream operator and no implicit conversion, so it cannot end up in a log line by
+/// accident; every value read is also registered with log::add_secret so that it is masked
+/// wherever it appears.
+class secret {
+public:
+    enum class source { value, env, file, text };
+
+    secret() = default;
+    /// A value known already (tests, a config built in code).
+    explicit secret(std::string value) : value_(std::move(value)) {}
+
+    /// A reference read later. `key` is the YAML path ("tenants.a.auth.client_secret_file"),
+    /// `where` its position, `dir` the config's directory (relative secret files).
+    secret(source kind, std::string ref, std::string key, source_location where, std::string dir = {})
+        : kind_(kind), ref_(std::move(ref)), key_(std::move(key)), where_(std::move(where)), dir_(std::move(dir))
+    {
+    }
+
+    /// True if the config names no secret here.
+    bool empty() const noexcept { return kind_ == source::value && value_.empty(); }
+    /// The value given to the constructor or read by resolve(); empty before.
+    const std::string& reveal() const noexcept { return value_; }
+    /// Reads the value from its source now (every call: rotated credentials are picked up).
+    /// errc::config "file:line:col: key: cannot read secret file '...': why", never a value.
+    [[nodiscard]] result<std::string> read() const;
+    /// Why read() fails now (the same text as its error, as an issue), or nullopt.
+    std::optional<config_issue> problem() const;
+    /// read() into this object, for reveal().
+    [[nodiscard]] result<void> resolve();
+    /// The YAML path of the key that names it; empty for a plain value.
+    const std::string& key() const noexcept { return key_; }
+
+private:
+    std::optional<std::string> fetch(std::string& why) const;
+
+    source kind_ = source::value;
+    std::string ref_;    ///< variable name, file path (may hold ${VAR}) or ${VAR} text
+    std::string key_;
+    source_location where_;
+    std::string dir_;
+    std::string value_;
 };
 
 struct retry_settings {
@@ -126,6 +158,9 @@ struct tenant {
     kore_paths kore;                        ///< kore: API paths (`kore:` key; defaults as documented)
     std::string project_id;                 ///< secmaster
     std::string workspace_id;               ///< secmaster
+    /// HTTP proxy: nullopt = from the environment (HTTPS_PROXY, NO_PROXY, ...), "" = none
+    /// (`proxy: none`), else a proxy URL (http://[user:password@]host:port).
+    std::optional<std::string> proxy;
     source_location where;
 };
 
@@ -185,7 +220,7 @@ struct log_settings {
 struct admin_settings {
     std::string listen = "127.0.0.1:9470";
     std::string token_file;
-    secret token;  ///< read from token_file at load time; empty = no token required
+    secret token;  ///< token_file as a secret reference (read by the admin server and `status`); empty = no token required
 };
 
 /// Where a secret is to be read from when it is needed, not at load time: a daemon that runs
@@ -241,6 +276,15 @@ struct config {
     const tenant* find_tenant(std::string_view name) const;
     const rule* find_rule(std::string_view name) const;
 };
+
+/// `t` with its auth secrets read now: a connector is built from this copy, so a secret is
+/// read only for a tenant that is contacted, and read again for every new connector.
+/// errc::config naming the tenant's key and the variable or file.
+[[nodiscard]] result<tenant> with_secrets(const tenant& t);
+
+/// Every secret of `cfg` (tenants' auth, admin.token_file) that cannot be read now, one issue
+/// each, naming the key and the variable or file, never a value.
+std::vector<config_issue> unreadable_secrets(const config& cfg);
 
 /// Either a valid config or every problem found, each with file:line:column.
 using load_result = std::variant<std::shared_ptr<const config>, std::vector<config_issue>>;

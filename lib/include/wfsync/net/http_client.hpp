@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace wfsync::net {
@@ -28,6 +29,10 @@ struct client_settings {
     int rate_burst = 20;
     std::size_t max_body = 64u << 20;      ///< cap on a response body, after inflating
     std::string user_agent = "wfsync/0.1";
+    /// HTTP proxy: nullopt = from the environment (net::proxy_config::from_environment);
+    /// "" = none, whatever the environment says; else a proxy URL for every target, with the
+    /// environment's NO_PROXY still honoured (as curl's --proxy).
+    std::optional<std::string> proxy;
     /// Headers sent with every request (e.g. Zuora-Track-Id for the run).
     header_list default_headers;
 };
@@ -39,7 +44,7 @@ struct attempt_record {
     int attempt = 1;
     int status = 0;         ///< 0 = transport failure
     std::string error;      ///< empty on a response
-    milliseconds elapsed{0};
+    std::chrono::duration<double> elapsed{0};  ///< seconds, with the steady clock's precision
     /// Wait chosen before the next attempt (0 = no further attempt). Includes the
     /// Retry-After / RateLimit-Reset minimum, so tests can check it without sleeping long.
     milliseconds backoff{0};
@@ -50,6 +55,8 @@ struct attempt_record {
 /// gzip responses with an inflate cap, and retries with exponential backoff and full
 /// jitter on transport errors and 408/425/429/5xx, honouring Retry-After and
 /// RateLimit-Reset. A POST or PATCH is retried only when it carries an idempotency key.
+/// Through an HTTP proxy (client_settings::proxy): https targets by a CONNECT tunnel, TLS
+/// still verified against the target; http targets by absolute-URI requests to the proxy.
 ///
 /// Thread safety: use from the executor's one thread only.
 class http_client {

@@ -138,6 +138,12 @@ struct event_row {
     std::int64_t duration_ms = 0;
 };
 
+/// When a rule last ran without errors.
+struct rule_success {
+    std::string rule;
+    unix_time finished_at = 0;
+};
+
 struct history_filter {
     std::string rule;      ///< empty = all
     std::string workflow;  ///< matches source_workflow or workflow_name; empty = all
@@ -312,6 +318,9 @@ public:
     [[nodiscard]] virtual result<void> add_event(const event_row& e) = 0;
     [[nodiscard]] virtual result<std::vector<run_row>> list_runs(const history_filter& f) = 0;
     [[nodiscard]] virtual result<std::vector<event_row>> list_events(const history_filter& f) = 0;
+    /// The newest finished run with outcome "ok" of each rule, by any command, sorted by rule:
+    /// what a restarted daemon reports as each rule's last success.
+    [[nodiscard]] virtual result<std::vector<rule_success>> last_successes() = 0;
 
     /// Records a started async job (state as given, normally running). `job.intent`, when
     /// not 0, must name an existing intent. (tenant, job_id) is unique: errc::conflict.

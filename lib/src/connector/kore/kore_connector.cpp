@@ -157,7 +157,7 @@ awaitable<result<export_job>> kore_connector::start_export(const workflow_summar
     if (!r) co_return r.error();
     auto job = parse_export_start(r->body, prefix(what));
     if (!job) co_return job.error();
-    log::info("tenant {}: {}: job {} started", name_, what, job->job_id);
+    log::info({.tenant = name_}, "{}: job {} started", what, job->job_id);
     co_return std::move(*job);
 }
 
@@ -202,7 +202,7 @@ awaitable<result<export_job>> kore_connector::poll_export(const workflow_summary
     }
     auto pkg = package_from_files(*files, wf, prefix(dl_what));
     if (!pkg) co_return pkg.error();
-    log::info("tenant {}: {}: package of {} bytes, version {}", name_, what, bytes->size(), pkg->version);
+    log::info({.tenant = name_}, "{}: package of {} bytes, version {}", what, bytes->size(), pkg->version);
     out.done = true;
     out.result = std::move(*pkg);
     co_return out;
@@ -276,7 +276,7 @@ awaitable<result<import_result>> kore_connector::import_package(const import_req
         co_return e;
     }
     out->version = !r.version.empty() ? r.version : r.content->version;
-    log::info("tenant {}: {}: job {} ({})", name_, what, out->job_id, out->done ? "done" : "running");
+    log::info({.tenant = name_}, "{}: job {} ({})", what, out->job_id, out->done ? "done" : "running");
     co_return std::move(*out);
 }
 

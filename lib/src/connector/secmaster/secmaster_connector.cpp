@@ -132,7 +132,7 @@ awaitable<result<detail::fetched_token>> secmaster_connector::fetch_token()
         life = std::chrono::duration_cast<milliseconds>(*tok->expires_at - std::chrono::system_clock::now());
     }
     auto usable = token_usable_for(life);
-    log::debug("tenant {}: got an IAM token, used for {}s", name_,
+    log::debug({.tenant = name_}, "got an IAM token, used for {}s",
                std::chrono::duration_cast<std::chrono::seconds>(usable).count());
     // A token that is already due (expiry in the past: clock skew) is still used once.
     co_return detail::fetched_token{std::move(tok->token), usable};
@@ -180,7 +180,7 @@ awaitable<result<net::http_response>> secmaster_connector::call(net::http_reques
             co_return std::move(e).context(prefix(what));
         }
         if (r->status == 401 && auth_.type == config::auth_type::iam_password && round == 0) {
-            log::info("tenant {}: {}: HTTP 401, fetching a new IAM token", name_, what);
+            log::info({.tenant = name_}, "{}: HTTP 401, fetching a new IAM token", what);
             tokens_.invalidate(*tok);
             continue;
         }
@@ -275,9 +275,8 @@ awaitable<result<export_job>> secmaster_connector::start_export(const workflow_s
     // [UNKNOWN] which version SecMaster exports: there is no version parameter [SEED 003].
     if (v.which == version_ref::kind::exact && !wf.active_version.empty() &&
         v.version != wf.active_version) {
-        log::warn("tenant {}: {}: version {} asked for, but SecMaster exports the workflow as it "
-                  "is (active version {})",
-                  name_, what, v.version, wf.active_version);
+        log::warn({.tenant = name_}, "{}: version {} asked for, but SecMaster exports the workflow as it "
+                  "is (active version {})", what, v.version, wf.active_version);
     }
     net::http_request req;
     req.method = "POST";
@@ -403,8 +402,8 @@ awaitable<result<import_result>> secmaster_connector::import_package(const impor
                                           what, named.size(), name)));
     }
     if (!new_definition && target->id != r.target_workflow) {
-        log::warn("tenant {}: {}: the import created workflow {} instead of a version of {}", name_,
-                  what, target->id, r.target_workflow);
+        log::warn({.tenant = name_}, "{}: the import created workflow {} instead of a version of {}", what,
+                  target->id, r.target_workflow);
         before_versions.clear();
     }
 
@@ -426,8 +425,8 @@ awaitable<result<import_result>> secmaster_connector::import_package(const impor
         if (out.version.empty()) out.version = r.version;
     }
     if (!r.version.empty() && out.version != r.version) {
-        log::info("tenant {}: {}: SecMaster labelled the imported version {} (asked for {})", name_,
-                  what, out.version, r.version);
+        log::info({.tenant = name_}, "{}: SecMaster labelled the imported version {} (asked for {})", what,
+                  out.version, r.version);
     }
     for (const auto& v : *vs)
         if (v.version == out.version) out.version_id = v.id;

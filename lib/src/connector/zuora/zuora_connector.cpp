@@ -124,7 +124,7 @@ awaitable<result<detail::fetched_token>> zuora_connector::fetch_token()
     auto tok = parse_token(r->body, "login");
     if (!tok) co_return tok.error();
     log::add_secret(tok->access_token);
-    log::debug("tenant {}: got an access token valid for {}s", name_, tok->expires_in.count());
+    log::debug({.tenant = name_}, "got an access token valid for {}s", tok->expires_in.count());
     co_return detail::fetched_token{std::move(tok->access_token), token_usable_for(tok->expires_in)};
 }
 
@@ -172,7 +172,7 @@ awaitable<result<net::http_response>> zuora_connector::call(net::http_request re
         }
         // [Z-ERRH]: on a 401 fetch a new token and retry, once.
         if (r->status == 401 && auth_.type == config::auth_type::oauth2 && round == 0) {
-            log::info("tenant {}: {}: HTTP 401, fetching a new access token", name_, what);
+            log::info({.tenant = name_}, "{}: HTTP 401, fetching a new access token", what);
             tokens_.invalidate(*tok);
             continue;
         }
@@ -354,8 +354,8 @@ awaitable<result<import_result>> zuora_connector::import_package(const import_re
         co_return e;
     }
     if (const auto* replayed = resp->headers.find("Idempotent-Replayed")) {
-        log::info("tenant {}: {}: answer replayed for idempotency key (Idempotent-Replayed: {})",
-                  name_, what, *replayed);
+        log::info({.tenant = name_}, "{}: answer replayed for idempotency key (Idempotent-Replayed: {})", what,
+                  *replayed);
     }
     co_return std::move(*out);
 }
