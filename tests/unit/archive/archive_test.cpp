@@ -112,87 +112,6 @@ BOOST_AUTO_TEST_CASE(schema_has_the_archive_tables)
     BOOST_TEST(st->list_archive_files("x").value().empty());
 }
 
-BOOST_AUTO_TEST_CASE(add_list_find_remove)
-{
-    test::temp_dir dir;
-    auto st = store::open_sqlite(dir.file("s.db")).value();
-    store::archive_entry_row e;
-    e.archive = "main";
-    e.tenant = "prod";
-    e.workflow_id = "458";
-    e.workflow_name = "Invoice sync";
-    e.version = "0.0.1";
-    e.content_hash = "aaaa";
-    e.format = "zuora-json";
-    e.path = "prod/Invoice sync-458/f1.json.gz";
-    e.file_sha256 = "f1sha";
-    e.size = 10;
-    e.stored_at = 1000;
-    auto first = st->add_archive_entry(e).value();
-    BOOST_TEST(first.id > 0);
-    // Same key again: the existing row, no second one.
-    auto again = st->add_archive_entry(e).value();
-    BOOST_TEST(again.id == first.id);
-
-    // A second version label of the same content shares the file.
-    auto e2 = e;
-    e2.version = "0.0.2";
-    e2.stored_at = 2000;
-    auto second = st->add_archive_entry(e2).value();
-    BOOST_TEST(second.id != first.id);
-
-    // Another workflow in another tenant, another file.
-    auto e3 = e;
-    e3.tenant = "dev";
-    e3.workflow_id = "77";
-    e3.workflow_name = "Dunning";
-    e3.content_hash = "bbbb";
-    e3.path = "dev/Dunning-77/f2.json.gz";
-    e3.file_sha256 = "f2sha";
-    e3.stored_at = 1500;
-    auto third = st->add_archive_entry(e3).value();
-
-    // The same path with other bytes is a conflict.
-    auto bad = e3;
-    bad.version = "9";
-    bad.file_sha256 = "other";
-    auto r = st->add_archive_entry(bad);
-    BOOST_TEST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error().code == errc::conflict);
-
-    auto all = st->list_archive_entries("main").value();
-    BOOST_TEST_REQUIRE(all.size() == 3u);
-    BOOST_TEST(all[0].id == first.id);  // oldest first by stored_at
-    BOOST_TEST(all[1].id == third.id);
-    BOOST_TEST(all[2].id == second.id);
-    BOOST_TEST(all[0].path == e.path);
-    BOOST_TEST(all[0].size == 10);
-    BOOST_TEST(all[0].workflow_name == "Invoice sync");
-    BOOST_TEST(st->list_archive_entries("main", "prod").value().size() == 2u);
-    BOOST_TEST(st->list_archive_entries("main", "", "Dunning").value().size() == 1u);
-    BOOST_TEST(st->list_archive_entries("main", "", "458").value().size() == 2u);
-    BOOST_TEST(st->list_archive_entries("main", "dev", "458").value().empty());
-    BOOST_TEST(st->list_archive_entries("other").value().empty());
-    BOOST_TEST(st->list_archive_files("main").value().size() == 2u);
-
-    auto found = st->find_archive_entry_by_hash("main", "prod", "458", "aaaa").value();
-    BOOST_TEST_REQUIRE(found.has_value());
-    BOOST_TEST(found->id == second.id);  // the newest
-    BOOST_TEST(!st->find_archive_entry_by_hash("main", "prod", "458", "cccc").value().has_value());
-
-    // The file goes only with its last entry.
-    BOOST_TEST(!st->remove_archive_entry(first.id).value().has_value());
-    BOOST_TEST(st->find_archive_file("main", e.path).value().has_value());
-    auto gone = st->remove_archive_entry(second.id).value();
-    BOOST_TEST_REQUIRE(gone.has_value());
-    BOOST_TEST(*gone == e.path);
-    BOOST_TEST(!st->find_archive_file("main", e.path).value().has_value());
-    auto missing = st->remove_archive_entry(second.id);
-    BOOST_TEST_REQUIRE(!missing.has_value());
-    BOOST_TEST(missing.error().message.find("no such archive entry") != std::string::npos);
-    BOOST_TEST(st->list_archive_entries("main").value().size() == 1u);
-}
-
 // A state file from before the archive (schema 3) gets the catalogue on open, data kept.
 BOOST_AUTO_TEST_CASE(schema_3_database_is_migrated)
 {
@@ -227,17 +146,6 @@ BOOST_AUTO_TEST_CASE(schema_3_database_is_migrated)
     e.path = "p";
     e.file_sha256 = "s";
     BOOST_TEST(st->add_archive_entry(e).has_value());
-}
-
-BOOST_AUTO_TEST_CASE(empty_key_fields_are_refused)
-{
-    test::temp_dir dir;
-    auto st = store::open_sqlite(dir.file("s.db")).value();
-    store::archive_entry_row e;
-    e.archive = "main";
-    auto r = st->add_archive_entry(e);
-    BOOST_TEST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error().code == errc::invalid_argument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -229,8 +229,9 @@ struct rule_health {
 
 /// The daemon's persistent state. Every method is one short transaction; nothing is cached
 /// outside the database, so a kill -9 at any point leaves a consistent state behind.
-/// Thread safety: one instance per thread (SQLite connection, no mutex). Several instances
-/// (threads or processes) may open the same file; writers wait up to busy_timeout (5 s).
+/// Thread safety: one instance per thread (one SQLite or PostgreSQL connection, no mutex).
+/// Several instances (threads or processes) may open the same state; writers wait up to
+/// busy_timeout (SQLite) or lock_timeout (PostgreSQL), 5 s.
 class store {
 public:
     virtual ~store() = default;
@@ -381,7 +382,8 @@ public:
     /// Writes made in the open batch, not yet committed.
     virtual std::size_t batched_writes() const = 0;
 
-    /// The schema version (PRAGMA user_version) after migrations.
+    /// The schema version after migrations (SQLite: PRAGMA user_version; PostgreSQL: the
+    /// highest version in wfsync_schema_migrations); -1 when it cannot be read.
     virtual int schema_version() = 0;
 };
 
@@ -393,5 +395,18 @@ public:
 /// system, errc::permission when the OS refuses access, errc::busy when another connection
 /// holds the database past busy_timeout.
 [[nodiscard]] result<std::unique_ptr<store>> open_sqlite(const std::string& path);
+
+/// Connects to PostgreSQL at `url` (a libpq URL or key=value string; sslmode, sslrootcert and
+/// the rest pass through to libpq), with the password read from `password_file` when it is not
+/// empty (a password in the URL is overridden; neither is ever logged or put in an error), and
+/// runs pending migrations: the SQLite schema's numbered steps, translated, each in a
+/// transaction, serialized across processes by an advisory lock. The state lives in the
+/// connection's current schema. Errors: errc::transport when the server cannot be reached or
+/// the connection drops (retryable), errc::auth for refused credentials, errc::busy for a
+/// serialization failure, a deadlock or a lock held by another session past lock_timeout (5 s
+/// unless the URL sets it, as SQLite's busy_timeout), errc::store for a database that is not a wfsync state
+/// or has a newer schema. Messages carry the SQLSTATE. One instance per thread, as for SQLite.
+[[nodiscard]] result<std::unique_ptr<store>> open_postgresql(const std::string& url,
+                                                             const std::string& password_file = {});
 
 }  // namespace wfsync::store
