@@ -286,3 +286,23 @@ BOOST_AUTO_TEST_CASE(a_terminal_gets_progress_and_colour_a_pipe_neither)
     BOOST_TEST(!has(piped.err, "\x1b"), piped.err);
     BOOST_TEST(has(piped.err, " info "), piped.err);  // the config's level: info
 }
+
+BOOST_AUTO_TEST_CASE(version_names_revision_build_type_and_libraries)
+{
+    // No config needed: a fresh machine asks this first.
+    auto plain = run_program(WFSYNC_BIN, {"version"}, {{"WFSYNC_CONFIG", "/nonexistent/wfsync.yaml"}});
+    BOOST_TEST_REQUIRE(plain.code == 0, describe(plain));
+    BOOST_TEST(plain.out.starts_with("wfsync 0."), plain.out);
+    BOOST_TEST(has(plain.out, "\n  sqlite 3."), plain.out);
+    BOOST_TEST(has(plain.out, "\n  openssl OpenSSL 3."), plain.out);
+    auto flag = run_program(WFSYNC_BIN, {"--version"});
+    BOOST_TEST(flag.code == 0, describe(flag));
+    BOOST_TEST(flag.out == plain.out);
+    auto j = run_program(WFSYNC_BIN, {"version", "--json"});
+    BOOST_TEST_REQUIRE(j.code == 0, describe(j));
+    auto o = json::parse(j.out).as_object();
+    BOOST_TEST(!o.at("revision").as_string().empty());
+    BOOST_TEST(o.at("build_type").as_string() != "");
+    BOOST_TEST(o.at("libraries").at("boost").as_string() == "1.81.0");
+    BOOST_TEST(has(plain.out, std::string(o.at("revision").as_string())), plain.out);
+}

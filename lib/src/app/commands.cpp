@@ -8,6 +8,7 @@
 #include "run_to_end.hpp"
 #include "archive_commands.hpp"
 #include "diff_command.hpp"
+#include "version_command.hpp"
 #include "resolve_command.hpp"
 #include "serve.hpp"
 #include "state_command.hpp"
@@ -367,6 +368,7 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
 int run_command(const command_line& cl, std::ostream& out, std::ostream& err)
 {
     try {
+        if (cl.command == "version") return run_version(cl, out);
         if (cl.command == "sync") return run_sync(cl, false, out, err);
         if (cl.command == "plan") return run_sync(cl, true, out, err);
         if (cl.command == "check") return run_check(cl, out, err);
