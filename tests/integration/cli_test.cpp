@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 using namespace wfsync::test;
 namespace json = boost::json;
@@ -305,4 +306,46 @@ BOOST_AUTO_TEST_CASE(version_names_revision_build_type_and_libraries)
     BOOST_TEST(o.at("build_type").as_string() != "");
     BOOST_TEST(o.at("libraries").at("boost").as_string() == "1.81.0");
     BOOST_TEST(has(plain.out, std::string(o.at("revision").as_string())), plain.out);
+}
+
+BOOST_AUTO_TEST_CASE(dry_runs_say_would_and_failures_are_log_lines_off_a_terminal)
+{
+    emulator_thread emu(seed());
+    auto env = make_env(emu->base_url());
+    auto dry = env.run({"sync", "--dry-run"});
+    BOOST_TEST_REQUIRE(dry.code == 0, describe(dry));
+    BOOST_TEST(has(dry.out, "dry run of rule promote (run "), dry.out);
+    BOOST_TEST(has(dry.out, ": 3 would be imported, "), dry.out);
+    // Every item line of the log says "would": none reads like a change that was made.
+    int item_lines = 0;
+    std::istringstream lines(dry.err);
+    for (std::string line; std::getline(lines, line);) {
+        if (!has(line, " 'Billing Reminder' ") && !has(line, " 'Invoice Sync' ") && !has(line, " 'Dunning Notice' "))
+            continue;
+        ++item_lines;
+        BOOST_TEST((has(line, " would create ") || has(line, " would import ")), line);
+    }
+    BOOST_TEST(item_lines == 3, dry.err);
+    BOOST_TEST(emu.find("prod", "import", "POST").empty());
+
+    // A rule that fails as a whole, with log.format json: every stderr line is JSON, and the
+    // failure is an error line that names the rule.
+    config_options o;
+    o.log_format = "json";
+    o.max_attempts = 1;
+    auto down = make_env("http://127.0.0.1:1", o);
+    auto failed = down.run({"sync"});
+    BOOST_TEST(failed.code == 75, describe(failed));
+    bool named = false;
+    std::istringstream err(failed.err);
+    for (std::string line; std::getline(err, line);) {
+        json::error_code ec;
+        auto v = json::parse(line, ec);
+        BOOST_TEST_REQUIRE(!ec, "not JSON: " << line);
+        const auto& obj = v.as_object();
+        if (obj.at("level").as_string() == "error" && has(std::string(obj.at("message").as_string()), "run failed") &&
+            obj.contains("rule") && obj.at("rule").as_string() == "promote")
+            named = true;
+    }
+    BOOST_TEST(named, failed.err);
 }

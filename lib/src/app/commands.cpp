@@ -169,7 +169,10 @@ int run_sync(const command_line& cl, bool planning, std::ostream& out, std::ostr
             if (!is_retryable(s.error())) all_transient = false;
             if (auto c = exit_code_for(s.error()); c == exit_ioerr || c == exit_noperm) local_failure = c;
             if (s.error().code == errc::config) config_failure = true;
-            err << "wfsync: rule " << r->name << ": " << log::redact(s.error().what()) << '\n';
+            // On a terminal a plain line; elsewhere a log line, so that journald files it as an
+            // error and log.format: json stays JSON on every line.
+            if (term.interactive) err << "wfsync: rule " << r->name << ": " << log::redact(s.error().what()) << '\n';
+            else log::error({.rule = r->name}, "run failed: {}", s.error().what());
             if (cl.json) {
                 boost::json::object o;
                 o["rule"] = r->name;

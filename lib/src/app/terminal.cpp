@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "terminal.hpp"
 
+#include <wfsync/core/log_interrupt.hpp>
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -46,11 +48,15 @@ terminal terminal::detect(const command_line& cl)
 progress_line::progress_line(std::ostream& err, bool enabled, clock_fn now)
     : err_(err), enabled_(enabled), now_(std::move(now)), started_(now_())
 {
-    if (enabled_) width_ = columns_of(STDERR_FILENO);
+    if (!enabled_) return;
+    width_ = columns_of(STDERR_FILENO);
+    // A warning in the middle of a run starts on a line of its own.
+    log::set_before_each_line([this] { clear(); });
 }
 
 progress_line::~progress_line()
 {
+    if (enabled_) log::set_before_each_line({});
     clear();
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <wfsync/core/log.hpp>
+#include <wfsync/core/log_interrupt.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
@@ -12,6 +13,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -239,9 +241,24 @@ bool enabled(level lvl) noexcept
     return lvl >= current_level.load() && lvl != level::off;
 }
 
+namespace {
+std::mutex hook_mutex;
+std::function<void()> before_each_line;
+}  // namespace
+
+void set_before_each_line(std::function<void()> f)
+{
+    std::lock_guard lock(hook_mutex);
+    before_each_line = std::move(f);
+}
+
 void write(level lvl, std::string_view message, const fields& f)
 {
     auto& sink = logger();  // first: it settles the style of a process that never called init
+    {
+        std::lock_guard lock(hook_mutex);
+        if (before_each_line) before_each_line();
+    }
     // A secret may turn up in a field too (a workflow named after a token, a run id from a header).
     std::string rule = redact(f.rule), tenant = redact(f.tenant), workflow = redact(f.workflow),
                 version = redact(f.version), run = redact(f.run);

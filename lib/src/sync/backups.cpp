@@ -34,7 +34,7 @@ void engine::impl::backup(const config::rule& r, run_summary& s, store::row_id r
         else if (i.what == action::unchanged) ++s.unchanged;
         else if (i.done) ++s.imported;
         record(s, run, i, started, o);
-        log_item(s, i, fmt::format("{} {} '{}' -> {}: {}", to_string(i.what), r.source, i.workflow_name, target,
+        log_item(s, i, fmt::format("{} {} '{}' -> {}: {}", verb_of(i), r.source, i.workflow_name, target,
                                    i.reason));
         s.items.push_back(std::move(i));
     };

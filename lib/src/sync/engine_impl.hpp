@@ -59,6 +59,14 @@ inline log::fields item_fields(const run_summary& s, const item& i)
 }
 
 /// Logs how an item ended: errors and held imports at error, drift at warn, the rest at info.
+/// The action as a log line says it: "would import" for what a plan or a dry run decided
+/// but did not do, so such lines never read like a change that was made.
+inline std::string verb_of(const item& i)
+{
+    const auto verb = std::string(to_string(i.what));
+    return (i.what == action::import || i.what == action::create) && !i.done ? "would " + verb : verb;
+}
+
 inline void log_item(const run_summary& s, const item& i, std::string_view text)
 {
     auto lvl = i.what == action::error || i.what == action::held ? log::level::error

@@ -219,7 +219,7 @@ awaitable<void> engine::impl::sync_workflow(const config::rule& r, run_summary& 
         if (i.what == action::error) ++s.errors;
         if (i.what == action::skip) ++s.skipped;
         record(s, run, i, started, o);
-        log_item(s, i, fmt::format("{} {} '{}': {}", to_string(i.what), r.source, i.workflow_name, i.reason));
+        log_item(s, i, fmt::format("{} {} '{}': {}", verb_of(i), r.source, i.workflow_name, i.reason));
         s.items.push_back(std::move(i));
     };
     auto report_error = [&](item i, const error& e, std::string_view doing) {

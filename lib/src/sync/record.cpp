@@ -66,7 +66,7 @@ void engine::impl::finish_item(const item_scope& at, item&& done)
     if (done.drifted && done.what != action::drift) ++s.drift;
     record(s, at.run, done, at.started, o);
     log_item(s, done,
-             fmt::format("{} {} '{}' -> {} {}: {}", to_string(done.what), done.source_tenant, done.workflow_name,
+             fmt::format("{} {} '{}' -> {} {}: {}", verb_of(done), done.source_tenant, done.workflow_name,
                          done.target_tenant, done.target_version.empty() ? done.target_workflow : done.target_version,
                          done.reason));
     s.items.push_back(std::move(done));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "terminal.hpp"
 
+#include <wfsync/core/log.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <sstream>
@@ -46,6 +48,21 @@ BOOST_AUTO_TEST_CASE(progress_never_wraps_nor_splits_a_character)
     const auto text = shown.substr(0, shown.size() - 6);
     BOOST_TEST((static_cast<unsigned char>(text.back()) & 0xC0) == 0x80);  // ends after a whole é
     BOOST_TEST((text.size() - 7) % 2 == 0u, text.size());  // "r 0/1  " is 7 bytes, then whole é pairs
+}
+
+BOOST_AUTO_TEST_CASE(a_log_line_erases_the_progress_line_first)
+{
+    std::ostringstream err;
+    {
+        app::progress_line line(err, true, [] { return std::chrono::steady_clock::time_point{}; });
+        line.update({"r", 0, 2, "w"});
+        log::warn("a warning in the middle of a run");
+        BOOST_TEST(err.str() == "\r\x1b[Kr 0/2  w  0:00\r\x1b[K");
+    }
+    // Gone with the line: a later log line touches nothing.
+    const auto size = err.str().size();
+    log::warn("after the run");
+    BOOST_TEST(err.str().size() == size);
 }
 
 BOOST_AUTO_TEST_CASE(disabled_progress_writes_nothing_and_gives_no_callback)
