@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -82,6 +83,17 @@ BOOST_AUTO_TEST_CASE(diff_compares_versions_kept_in_the_state_without_a_tenant)
     BOOST_TEST(workflow.code == 1, describe(workflow));
     BOOST_TEST(has(workflow.err, "the state holds no workflow 'Nope' of tenant sandbox"), workflow.err);
     BOOST_TEST(has(workflow.err, "Invoice Sync (102)"), workflow.err);
+    // A rule renamed in the config keeps its history under the old name.
+    {
+        std::ifstream in(env.config_file);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        text.replace(text.find("name: promote"), 13, "name: promote-v2");
+        std::ofstream(env.config_file, std::ios::trunc) << text;
+    }
+    auto old_rule = env.run({"history", "--rule", "promote", "--json"});
+    BOOST_TEST(old_rule.code == 0, describe(old_rule));
+    BOOST_TEST(json::parse(old_rule.out).at("runs").as_array().size() == 2u);
+
     auto tenant = env.run({"diff", "mars", "102"});
     BOOST_TEST(tenant.code == 2, describe(tenant));
     BOOST_TEST(tenant.err == "wfsync: diff: no tenant 'mars' in the config (tenants: prod, sandbox)\n");

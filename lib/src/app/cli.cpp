@@ -41,6 +41,8 @@ struct parser {
         app.formatter(std::make_shared<CLI::Formatter>());
         app.get_formatter()->column_width(30);
         app.get_formatter()->label("REQUIRED", "");
+        // An option given twice: the last one wins, as before (wrappers add their own -c).
+        app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
         app.require_subcommand(0, 1);
         app.allow_extras();
         app.footer(std::string("\n") + exit_codes_text +
@@ -69,7 +71,11 @@ struct parser {
         check->add_flag("--strict", cl.strict, "with --offline: a secret that cannot be read is an error");
 
         auto* history = command("history", "runs and events recorded in the state");
-        history->add_option("--rule", cl.rules, "only this rule's runs")->type_name("R")->allow_extra_args(false);
+        history->add_option("--rule", cl.rules, "only this rule's runs")
+            ->type_name("R")
+            ->option_text("R")
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
         history->add_option("--workflow", cl.workflow, "only events of this workflow (id or name)")
             ->type_name("W");
         history->add_option("--limit", limit, "at most N runs and N events (default 50)")->type_name("N");
@@ -141,7 +147,9 @@ struct parser {
     {
         c->add_option("--rule", cl.rules, "only this rule (repeatable; default all)")
             ->type_name("R")
-            ->allow_extra_args(false);
+            ->option_text("R")
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
     void full_option(CLI::App* c)
     {
@@ -184,26 +192,23 @@ error usage_error(const std::string& message, const std::string& command)
                       message + " (see 'wfsync " + (command.empty() ? "" : command + " ") + "--help')");
 }
 
-/// Which commands take an option: "--offline is an option of check".
-std::string owners_of(const CLI::App& app, const std::string& opt, const std::string& prefix = {})
+/// Which commands take an option: "--offline" is an option of {"check"}.
+void owners_of(const CLI::App& app, const std::string& opt, std::vector<std::string>& found,
+               const std::string& prefix = {})
 {
-    std::string found;
     for (const auto* sub : app.get_subcommands({})) {
         const auto name = prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name();
-        bool has = false;
         for (const auto* o : sub->get_options())
             for (const auto& l : o->get_lnames())
-                if ("--" + l == opt) has = true;
-        if (has) found += (found.empty() ? "" : ", ") + name;
-        auto deeper = owners_of(*sub, opt, name);
-        if (!deeper.empty()) found += (found.empty() ? "" : ", ") + deeper;
+                if ("--" + l == opt && std::find(found.begin(), found.end(), name) == found.end()) found.push_back(name);
+        owners_of(*sub, opt, found, name);
     }
-    return found;
 }
 
-result<int> positive(const std::string& v, const std::string& opt, const char* what)
+template <class Int = int>
+result<Int> positive(const std::string& v, const std::string& opt, const char* what)
 {
-    int n = 0;
+    Int n = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc{} || p != v.data() + v.size() || n <= 0)
         return fail(errc::invalid_argument, opt + " needs " + what + ", not '" + v + "'");
@@ -235,7 +240,7 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         auto chain = p.chain();
         std::string msg = e.what();
         // CLI11 says "--limit: 1 required TEXT missing" and the like; ours name the option.
-        if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+        if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && msg.find("required") != std::string::npos) {
             auto opt = msg.substr(0, msg.find(':'));
             msg = opt + " needs a value";
         } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !chain.empty() &&
@@ -252,12 +257,12 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
     const auto where = command_path(chain);
     auto& cl = p.cl;
     if (chain.empty()) {
-        if (p.show_version) {
-            cl.command = "version";
-        } else if (auto extra = p.app.remaining(); !extra.empty()) {
+        if (auto extra = p.app.remaining(); !extra.empty()) {
             if (extra.front().size() > 1 && extra.front()[0] == '-')
                 return usage_error("unknown option '" + extra.front() + "'", "");
             return usage_error("unknown command '" + extra.front() + "'", "");
+        } else if (p.show_version) {
+            cl.command = "version";
         } else {
             return usage_error("no command given", "");
         }
@@ -271,9 +276,15 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         const auto& a = extra.front();
         if (a.size() > 1 && a[0] == '-') {
             auto name = a.substr(0, a.find('='));
-            auto owners = owners_of(p.app, name);
+            std::vector<std::string> owners;
+            owners_of(p.app, name, owners);
             if (owners.empty()) return usage_error("unknown option '" + name + "'", where);
-            return usage_error(name + " is not an option of '" + where + "' (it is one of: " + owners + ")", where);
+            // `wfsync --dry-run sync`: the option of a command, given before it.
+            if (std::find(owners.begin(), owners.end(), where) != owners.end())
+                return usage_error("put " + name + " after '" + where + "'", where);
+            std::string list;
+            for (const auto& o : owners) list += (list.empty() ? "" : ", ") + o;
+            return usage_error(name + " is not an option of '" + where + "' (it is one of: " + list + ")", where);
         }
         return usage_error("unexpected argument '" + a + "'", where);
     }
@@ -317,13 +328,17 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
 
     const auto& c = cl.command;
     if (cl.strict && !cl.offline) return usage_error("--strict goes with --offline", where);
+    if (c == "serve" && (cl.quiet || cl.verbose > 0))
+        return usage_error(std::string(cl.quiet ? "--quiet" : "--verbose") +
+                               " is not an option of 'serve': it logs at log.level of the config",
+                           where);
     if (cl.json && (c == "serve" || c == "help"))
         return usage_error("--json is not an option of '" + c + "'" +
                                (c == "serve" ? ": its log lines are JSON with log.format: json" : ""),
                            where);
     if (c == "resolve") {
         if (!p.intent.empty()) {
-            auto n = positive(p.intent, "--intent", "an intent number");
+            auto n = positive<std::int64_t>(p.intent, "--intent", "an intent number");
             if (!n) return usage_error(n.error().message, where);
             cl.intent = *n;
         }
@@ -349,9 +364,18 @@ result<command_line> parse_command_line(const std::vector<std::string>& args)
         if (!cl.version.empty() && !cl.at.empty()) return usage_error("restore takes --version or --at, not both", where);
     }
     if (c == "diff") {
-        if (p.diff_args[1].empty()) return usage_error("diff needs TENANT and WORKFLOW", where);
-        for (const auto& a : p.diff_args)
-            if (!a.empty()) cl.positional.push_back(a);
+        const auto* d = chain.front();
+        std::size_t given = 0;
+        for (const char* name : {"TENANT", "WORKFLOW", "VERSION_A", "VERSION_B"})
+            given += d->get_option(name)->count() > 0;
+        if (given < 2) return usage_error("diff needs TENANT and WORKFLOW", where);
+        for (std::size_t i = 0; i < given; ++i) {
+            if (p.diff_args[i].empty())
+                return usage_error(std::string(i == 0 ? "TENANT" : i == 1 ? "WORKFLOW" : "a version") +
+                                       " must not be empty",
+                                   where);
+            cl.positional.push_back(p.diff_args[i]);
+        }
     }
     if (c == "help") {
         if (p.help_topic.empty()) {

@@ -233,6 +233,9 @@ int run_check(const command_line& cl, std::ostream& out, std::ostream& err)
             return exit_config;
         }
         cfg = std::get<std::shared_ptr<const config::config>>(loaded);
+        log::level lvl = log::level::info;
+        log::parse_level(cfg->log.level, lvl);
+        log::init(level_for(cl, lvl), cfg->log.format == "json" ? log::format::json : log::format::text);
     } else {
         cfg = load_config(cl, err);
         if (!cfg) return exit_config;
@@ -302,10 +305,6 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
         err << "wfsync: " << st.error().what() << '\n';
         return exit_code_for(st.error());
     }
-    if (auto rules = chosen_rules(*cfg, cl); !rules) {
-        err << "wfsync: " << rules.error().message << '\n';
-        return exit_usage;
-    }
     store::history_filter f;
     if (!cl.rules.empty()) f.rule = cl.rules.front();
     f.workflow = cl.workflow;
@@ -316,6 +315,14 @@ int run_history(const command_line& cl, std::ostream& out, std::ostream& err)
         const auto& e = !runs ? runs.error() : events.error();
         err << "wfsync: reading history: " << e.what() << '\n';
         return exit_code_for(e);
+    }
+    // A rule the config no longer has may still have a history (renamed, removed, restores);
+    // a name neither knows is a typo, as for sync.
+    if (!f.rule.empty() && runs->empty()) {
+        if (auto rules = chosen_rules(*cfg, cl); !rules) {
+            err << "wfsync: " << rules.error().message << " and no runs of it in the history\n";
+            return exit_usage;
+        }
     }
     if (cl.json) {
         boost::json::array rj, ej;

@@ -40,16 +40,18 @@ terminal terminal::detect(const command_line& cl)
     const bool colour = colour_allowed(cl);
     t.color_out = out_tty && colour && !cl.json;
     t.color_err = err_tty && colour;
-    t.progress = err_tty && !cl.quiet && !cl.json;
+    // A dumb terminal cannot rewrite a line in place.
+    const char* term = std::getenv("TERM");
+    t.progress = err_tty && !cl.quiet && !cl.json && !(term && std::string_view(term) == "dumb");
     t.interactive = err_tty;
     return t;
 }
 
-progress_line::progress_line(std::ostream& err, bool enabled, clock_fn now)
+progress_line::progress_line(std::ostream& err, bool enabled, clock_fn now, std::size_t columns)
     : err_(err), enabled_(enabled), now_(std::move(now)), started_(now_())
 {
     if (!enabled_) return;
-    width_ = columns_of(STDERR_FILENO);
+    width_ = columns != 0 ? columns : columns_of(STDERR_FILENO);
     // A warning in the middle of a run starts on a line of its own.
     log::set_before_each_line([this] { clear(); });
 }

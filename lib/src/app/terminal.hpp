@@ -35,7 +35,9 @@ class progress_line {
 public:
     using clock_fn = std::function<std::chrono::steady_clock::time_point()>;
 
-    progress_line(std::ostream& err, bool enabled, clock_fn now = std::chrono::steady_clock::now);
+    /// `columns` 0: the width of the terminal on stderr (80 when it says none).
+    progress_line(std::ostream& err, bool enabled, clock_fn now = std::chrono::steady_clock::now,
+                  std::size_t columns = 0);
     ~progress_line();
     progress_line(const progress_line&) = delete;
     progress_line& operator=(const progress_line&) = delete;

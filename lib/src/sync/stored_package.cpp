@@ -35,9 +35,11 @@ result<connector::package> stored_package(const store::workflow_row& w, const st
         auto n = normalize(p);
         if (n && n->hash == v.content_hash) return std::move(p);
     }
-    return fail(errc::store, fmt::format("version {} of {}/{} in the state does not match its recorded content "
-                                         "hash {}: the record is damaged",
-                                         v.version, w.tenant, w.remote_id, v.content_hash));
+    // Not errc::store: the record may be sound, kept under a file name this cannot guess
+    // (a tenant-named lone file with an extension other than .json).
+    return fail(errc::not_found, fmt::format("cannot rebuild the package of version {} of {}/{} from the state: no "
+                                             "reading of its bytes has the recorded content hash {}",
+                                             v.version, w.tenant, w.remote_id, v.content_hash));
 }
 
 }  // namespace wfsync::sync

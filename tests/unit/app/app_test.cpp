@@ -165,6 +165,26 @@ BOOST_AUTO_TEST_CASE(global_options_go_before_or_after_the_command)
     BOOST_TEST(e.error().message == "unknown option '--frob' (see 'wfsync archive prune --help')");
 }
 
+BOOST_AUTO_TEST_CASE(review_findings_last_value_wins_and_errors_say_where)
+{
+    // A wrapper that adds its own -c: the last one wins, as before CLI11.
+    auto twice = parse({"-c", "a.yaml", "-c", "b.yaml", "history", "--limit", "5", "--limit", "9"});
+    BOOST_TEST_REQUIRE(twice.has_value());
+    BOOST_TEST(twice->config_file == "b.yaml");
+    BOOST_TEST(twice->limit == 9);
+    auto rules = parse({"sync", "--rule", "a", "--rule", "b"});
+    BOOST_TEST_REQUIRE(rules.has_value());
+    BOOST_TEST(rules->rules.size() == 2u);
+    BOOST_TEST(error_of({"--dry-run", "sync"}) == "put --dry-run after 'sync'");
+    BOOST_TEST(error_of({"diff", "", "w"}) == "TENANT must not be empty");
+    BOOST_TEST(error_of({"diff", "t", "w", "", "2"}) == "a version must not be empty");
+    BOOST_TEST(error_of({"--version", "--bogus"}) == "unknown option '--bogus'");
+    BOOST_TEST(error_of({"serve", "-v"}) == "--verbose is not an option of 'serve': it logs at log.level of the config");
+    auto big = parse({"resolve", "--intent", "4294967296", "--not-imported"});
+    BOOST_TEST_REQUIRE(big.has_value());
+    BOOST_TEST(big->intent == 4294967296LL);
+}
+
 BOOST_AUTO_TEST_CASE(resolve_takes_an_intent_and_one_answer)
 {
     auto list = parse({"resolve", "--json"});

@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(progress_is_throttled_but_the_last_state_always_shows)
 BOOST_AUTO_TEST_CASE(progress_never_wraps_nor_splits_a_character)
 {
     std::ostringstream err;
-    app::progress_line line(err, true, [] { return std::chrono::steady_clock::time_point{}; });
+    app::progress_line line(err, true, [] { return std::chrono::steady_clock::time_point{}; }, 80);
     std::string name;
     for (int i = 0; i < 60; ++i) name += "\xc3\xa9";  // é, two bytes each
     line.update({"r", 0, 1, name});
