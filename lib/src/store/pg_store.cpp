@@ -3,6 +3,7 @@
 // semantics (sqlite_store.cpp) on a libpq connection. Every public method is one transaction
 // (READ COMMITTED); writes grouped by begin_batching share one, a savepoint each.
 #include "detail/pg.hpp"
+#include "detail/stored_values.hpp"
 #include "pg_migrations.hpp"
 
 #include <wfsync/core/zlib.hpp>
@@ -19,31 +20,10 @@ namespace {
 using detail::pg::param;
 using detail::pg::rows;
 
-constexpr std::size_t max_package_bytes = std::size_t{256} << 20;
-
-unix_time now() noexcept
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-result<intent_state> parse_intent_state(std::string_view s)
-{
-    if (s == "pending") return intent_state::pending;
-    if (s == "succeeded") return intent_state::succeeded;
-    if (s == "failed") return intent_state::failed;
-    if (s == "unknown") return intent_state::unknown;
-    return fail(errc::store, fmt::format("stored intent state '{}' is not known", s));
-}
-
-result<job_state> parse_job_state(std::string_view s)
-{
-    if (s == "running") return job_state::running;
-    if (s == "succeeded") return job_state::succeeded;
-    if (s == "failed") return job_state::failed;
-    if (s == "unknown") return job_state::unknown;
-    return fail(errc::store, fmt::format("stored job state '{}' is not known", s));
-}
+using detail::max_package_bytes;
+using detail::now;
+using detail::parse_intent_state;
+using detail::parse_job_state;
 
 // ---- SQL: sqlite_store.cpp's, with $N and ON CONFLICT for INSERT OR REPLACE/IGNORE. Text is
 // ordered COLLATE "C" (bytes), as SQLite's BINARY does, whatever the database's locale.

@@ -6,6 +6,7 @@
 // either the committed transaction or nothing: WAL replays committed frames on the next open
 // and drops the rest.
 #include "detail/sqlite.hpp"
+#include "detail/stored_values.hpp"
 #include "detail/state_file.hpp"
 #include "migrations.hpp"
 
@@ -66,33 +67,10 @@ using detail::database;
 using detail::statement;
 using detail::transaction;
 
-/// Inflating a stored package never produces more than this (a corrupt blob or a bomb).
-constexpr std::size_t max_package_bytes = std::size_t{256} << 20;
-
-unix_time now() noexcept
-{
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-result<intent_state> parse_intent_state(std::string_view s)
-{
-    if (s == "pending") return intent_state::pending;
-    if (s == "succeeded") return intent_state::succeeded;
-    if (s == "failed") return intent_state::failed;
-    if (s == "unknown") return intent_state::unknown;
-    return fail(errc::store, fmt::format("stored intent state '{}' is not known", s));
-}
-
-result<job_state> parse_job_state(std::string_view s)
-{
-    if (s == "running") return job_state::running;
-    if (s == "succeeded") return job_state::succeeded;
-    if (s == "failed") return job_state::failed;
-    if (s == "unknown") return job_state::unknown;
-    return fail(errc::store, fmt::format("stored job state '{}' is not known", s));
-}
+using detail::max_package_bytes;
+using detail::now;
+using detail::parse_intent_state;
+using detail::parse_job_state;
 
 bool is_unique_violation(int rc) noexcept
 {
