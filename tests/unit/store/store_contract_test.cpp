@@ -4,6 +4,7 @@
 // on SQLite, wfsync_unit_store_postgres on PostgreSQL. Backend-specific checks (files, pragmas,
 // kill -9 on a WAL, SQL behind the store's back) stay in store_test.cpp and postgres_store_test.cpp.
 #include "store_backend.hpp"
+#include "store_rows.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -14,25 +15,11 @@
 
 using namespace wfsync;
 using namespace wfsync::store;
+using wfsync::test::make_intent;
 using wfsync::test::backend_fixture;
 
 namespace {
 
-import_intent make_intent(const std::string& key, const std::string& hash = "h1")
-{
-    import_intent i;
-    i.rule = "prod-to-sandbox";
-    i.run_uid = "run-1";
-    i.source_tenant = "prod";
-    i.source_workflow = "458";
-    i.source_version = "0.0.3";
-    i.content_hash = hash;
-    i.target_tenant = "sandbox";
-    i.target_version = "0.0.1";
-    i.generation = 0;
-    i.idempotency_key = key;
-    return i;
-}
 
 event_row make_event(const run_row& run, const std::string& kind, const std::string& workflow,
                      const std::string& name)

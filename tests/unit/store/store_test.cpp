@@ -7,6 +7,8 @@
 
 #include <support/temp_dir.hpp>
 
+#include "store_rows.hpp"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,6 +24,7 @@
 
 using namespace wfsync;
 using namespace wfsync::store;
+using wfsync::test::make_intent;
 
 namespace {
 
@@ -65,21 +68,6 @@ std::unique_ptr<wfsync::store::store> open_ok(const std::string& path)
     return std::move(*s);
 }
 
-import_intent make_intent(const std::string& key, const std::string& hash = "h1")
-{
-    import_intent i;
-    i.rule = "prod-to-sandbox";
-    i.run_uid = "run-1";
-    i.source_tenant = "prod";
-    i.source_workflow = "458";
-    i.source_version = "0.0.3";
-    i.content_hash = hash;
-    i.target_tenant = "sandbox";
-    i.target_version = "0.0.1";
-    i.generation = 0;
-    i.idempotency_key = key;
-    return i;
-}
 
 }  // namespace
 
